@@ -39,7 +39,7 @@ std::optional<int64_t> try_parse(std::string_view text, const char* fmt) {
 
 std::string iso8601_ms(int64_t ms) {
   std::tm tm = to_tm(ms);
-  char buf[40];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis(ms));
   return buf;
@@ -47,7 +47,7 @@ std::string iso8601_ms(int64_t ms) {
 
 std::string iso8601(int64_t ms) {
   std::tm tm = to_tm(ms);
-  char buf[40];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
@@ -55,7 +55,7 @@ std::string iso8601(int64_t ms) {
 
 std::string iso8601_basic(int64_t ms) {
   std::tm tm = to_tm(ms);
-  char buf[40];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;
@@ -66,7 +66,7 @@ std::string rfc822(int64_t ms) {
   static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   std::tm tm = to_tm(ms);
-  char buf[40];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday], tm.tm_mday,
                 kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
   return buf;

@@ -1,7 +1,137 @@
-// The `sless` command (placeholder until the daemon lands).
-#include <cstdio>
+// The `sless` command: `up` runs the daemon; `status`, `version` and `--help` describe it.
+// The only code not linked into the tests.
+#include <signal.h>
+#include <unistd.h>
 
-int main() {
-  std::printf("sless %s\n", SLESS_VERSION);
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include <CLI/CLI.hpp>
+#include <nlohmann/json.hpp>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "daemon/daemon.h"
+#include "http/client.h"
+
+namespace {
+
+using sless::Config;
+
+int run_up(Config config, const std::string& level) {
+  sless::log::Level l;
+  if (!sless::log::parse_level(level, &l)) {
+    std::fprintf(stderr, "sless: invalid --log-level '%s' (trace, debug, info, warn, error, off)\n", level.c_str());
+    return 2;
+  }
+  sless::log::set_level(l);
+  config.log_level = l;
+  if (config.threads == 0) {
+    unsigned n = std::thread::hardware_concurrency();
+    config.threads = n ? n : 1;
+  }
+
+  // Signals are taken by sigwait below; block them before any thread starts so none inherits them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  sless::Daemon daemon(config);
+  if (sless::Status st = daemon.start(); !st.is_ok()) {
+    std::fprintf(stderr, "sless: %s\n", st.to_string().c_str());
+    return 1;
+  }
+  const Config& c = daemon.config();
+  std::printf("sless %s listening on %s (%s)\nready\n", SLESS_VERSION, daemon.endpoint().c_str(),
+              c.in_memory ? "in memory" : ("data dir " + c.data_dir).c_str());
+  std::fflush(stdout);
+
+  int sig = 0;
+  sigwait(&signals, &sig);
+  sless::log::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+  daemon.stop();
+  std::printf("stopped\n");
+  std::fflush(stdout);
+  return 0;
+}
+
+int run_status(const std::string& data_dir, std::string endpoint, bool json_out) {
+  if (endpoint.empty()) {
+    std::ifstream f(std::filesystem::path(data_dir) / "daemon.json");
+    nlohmann::json info = nlohmann::json::parse(f, nullptr, false);
+    if (!f || info.is_discarded() || !info.contains("endpoint")) {
+      std::printf("sless is not running (no daemon.json in %s)\n", data_dir.c_str());
+      return 3;
+    }
+    endpoint = info["endpoint"].get<std::string>();
+  }
+  sless::http::ClientRequest req;
+  req.url = endpoint + "/_sless/health";
+  req.timeout = std::chrono::milliseconds(2000);
+  auto res = sless::http::fetch(req);
+  if (!res.ok() || res->status != 200) {
+    std::printf("sless is not answering at %s%s%s\n", endpoint.c_str(), res.ok() ? "" : ": ",
+                res.ok() ? "" : res.status().message().c_str());
+    return 3;
+  }
+  if (json_out) {
+    std::printf("%s\n", res->body.c_str());
+    return 0;
+  }
+  auto health = nlohmann::json::parse(res->body, nullptr, false);
+  if (health.is_discarded()) {
+    std::printf("sless at %s answered an unreadable health document\n", endpoint.c_str());
+    return 3;
+  }
+  std::printf("sless %s running at %s, up %.0f s, %s\n", health.value("version", "?").c_str(), endpoint.c_str(),
+              health.value("uptime_seconds", 0.0),
+              health.value("in_memory", false) ? "in memory" : ("data dir " + health.value("data_dir", std::string("?"))).c_str());
+  for (const auto& [name, s] : health["services"].items()) {
+    std::printf("  %-16s %s\n", name.c_str(), s.value("state", "?").c_str());
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"sless: a local AWS serverless emulator and C++ function host"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("sless ") + SLESS_VERSION);
+
+  Config config;
+  std::string level = "info";
+  auto* up = app.add_subcommand("up", "Start the daemon serving the AWS APIs");
+  up->add_option("--host", config.host, "Address to bind")->envname("SLESS_HOST")->capture_default_str();
+  up->add_option("--port", config.port, "Port to bind (0 picks a free one)")->envname("SLESS_PORT")->capture_default_str();
+  up->add_option("--data-dir", config.data_dir, "Directory of the durable state")->envname("SLESS_DATA_DIR")->capture_default_str();
+  up->add_flag("--in-memory", config.in_memory, "Keep all state in memory (tests)")->envname("SLESS_IN_MEMORY");
+  up->add_option("--log-level", level, "trace, debug, info, warn, error or off")->envname("SLESS_LOG_LEVEL")->capture_default_str();
+  up->add_option("--region", config.region, "Region for requests that name none")->envname("SLESS_REGION")->capture_default_str();
+  up->add_option("--threads", config.threads, "I/O threads (0 = one per core)")->envname("SLESS_THREADS")->capture_default_str();
+
+  std::string status_dir = ".sless";
+  std::string status_endpoint;
+  bool status_json = false;
+  auto* status = app.add_subcommand("status", "Tell whether a daemon is up and what it serves");
+  status->add_option("--data-dir", status_dir, "Data dir of the daemon to ask")->envname("SLESS_DATA_DIR")->capture_default_str();
+  status->add_option("--endpoint", status_endpoint, "Ask this endpoint instead (http://host:port)");
+  status->add_flag("--json", status_json, "Print the health document as JSON");
+
+  auto* version = app.add_subcommand("version", "Print the version");
+
+  CLI11_PARSE(app, argc, argv);
+  if (up->parsed()) return run_up(config, level);
+  if (status->parsed()) return run_status(status_dir, status_endpoint, status_json);
+  if (version->parsed()) {
+    std::printf("sless %s\n", SLESS_VERSION);
+    return 0;
+  }
   return 0;
 }

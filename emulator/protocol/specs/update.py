@@ -72,7 +72,7 @@ META_KEYS = {
     "signatureVersion", "globalEndpoint",
 }
 OP_KEYS = {"name", "http", "input", "output", "errors", "httpChecksum", "endpoint",
-           "authtype", "unsignedPayload"}
+           "authtype", "unsignedPayload", "deprecated"}
 HTTP_KEYS = {"method", "requestUri", "responseCode"}
 REF_KEYS = {"shape", "location", "locationName", "xmlAttribute", "xmlNamespace",
             "timestampFormat", "idempotencyToken", "jsonvalue", "hostLabel", "streaming",

@@ -1,0 +1,50 @@
+// The daemon: one store, the registry of services, the gateway and the HTTP server, started
+// and stopped together. `sless up` runs one; tests may run one in-process. start() and stop()
+// are called from one thread; everything else runs on the server's io threads.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/status.h"
+
+namespace sless::storage {
+class Store;
+}
+namespace sless::services {
+class Registry;
+}
+
+namespace sless {
+
+class Daemon {
+ public:
+  explicit Daemon(Config config);
+  ~Daemon();
+  Daemon(const Daemon&) = delete;
+  Daemon& operator=(const Daemon&) = delete;
+
+  // Opens the store, starts the services, binds and starts serving.
+  Status start();
+  // Stops accepting, drains requests in flight (up to config.drain_timeout), stops the services
+  // and flushes the store. Idempotent.
+  void stop();
+
+  uint16_t port() const;
+  std::string endpoint() const;          // "http://127.0.0.1:4566"
+  const Config& config() const { return config_; }
+  services::Registry& registry();
+  SystemClock& clock() { return clock_; }
+
+ private:
+  struct Parts;
+  Config config_;
+  SystemClock clock_;
+  std::unique_ptr<Parts> parts_;
+  bool running_ = false;
+};
+
+}  // namespace sless

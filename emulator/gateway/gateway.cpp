@@ -1,0 +1,255 @@
+#include "gateway/gateway.h"
+
+#include <atomic>
+
+#include "core/encoding.h"
+#include "core/ids.h"
+#include "core/log.h"
+#include "gateway/resolve.h"
+#include "http/aws_chunked.h"
+#include "protocol/codec.h"
+#include "protocol/model.h"
+
+namespace sless::gateway {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr std::string_view kS3Namespace = "http://s3.amazonaws.com/doc/2006-03-01/";
+
+http::Response json_response(int status, const json& body) {
+  http::Response r;
+  r.status = status;
+  r.headers.add("Content-Type", "application/json");
+  r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+  return r;
+}
+
+void add_cors(http::Response& res, std::string_view origin) {
+  if (origin.empty() || res.headers.has("access-control-allow-origin")) return;
+  res.headers.add("Access-Control-Allow-Origin", "*");
+  res.headers.add("Access-Control-Expose-Headers", "*");
+}
+
+http::Response preflight(const http::Request& req) {
+  http::Response r;
+  r.status = 200;
+  r.headers.add("Access-Control-Allow-Origin", "*");
+  r.headers.add("Access-Control-Allow-Methods", "HEAD,GET,PUT,POST,DELETE,OPTIONS,PATCH");
+  std::string_view asked = req.headers.get_or("access-control-request-headers", "");
+  r.headers.add("Access-Control-Allow-Headers", asked.empty() ? std::string("*") : std::string(asked));
+  r.headers.add("Access-Control-Expose-Headers", "*");
+  r.headers.add("Access-Control-Max-Age", "86400");
+  return r;
+}
+
+// Does this operation carry a streamed blob as its input payload (S3 PutObject, UploadPart)?
+bool has_streaming_payload(const protocol::Operation& op) {
+  if (!op.input || op.input->payload.empty()) return false;
+  const protocol::Member* m = op.input->find_member(op.input->payload);
+  return m && m->shape->type == protocol::ShapeType::kBlob && (m->shape->streaming || m->streaming);
+}
+
+struct Finish {
+  std::string method;
+  std::string target;
+  std::string origin;
+  std::string model;
+  std::string request_id;
+  std::chrono::steady_clock::time_point start;
+  http::Handler::Respond respond;
+
+  void operator()(http::Response res, std::string_view op) const {
+    if (model == "s3") {
+      res.headers.add("x-amz-request-id", request_id);
+      res.headers.add("x-amz-id-2", request_id);
+    } else {
+      res.headers.add("x-amzn-RequestId", request_id);
+    }
+    add_cors(res, origin);
+    if (log::enabled(log::Level::kInfo)) {
+      auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
+      log::info("{} {} {} {}{}{} {}.{}ms {}", method, target, res.status, model, op.empty() ? "" : ".", op, us / 1000,
+                (us % 1000) / 100, request_id);
+    }
+    respond(std::move(res));
+  }
+};
+
+}  // namespace
+
+Gateway::Gateway(const Config& config, services::Registry& registry, Clock& clock)
+    : config_(config), registry_(registry), clock_(clock) {}
+
+bool Gateway::wants_stream(const http::Request& header) {
+  if (header.method != "PUT" && header.method != "POST") return false;
+  auto cl = header.headers.get("content-length");
+  if (cl && std::strtoull(std::string(*cl).c_str(), nullptr, 10) <= 64 * 1024 && !http::is_aws_chunked(header.headers)) {
+    return false;
+  }
+  Resolution res = resolve(header);
+  if (res.target != Target::kService || res.model != "s3") return false;
+  const auto* model = protocol::ModelRegistry::instance().get("s3");
+  http::Request probe;
+  probe.method = header.method;
+  probe.target = res.bucket.empty() ? header.target : "/" + res.bucket + header.target;
+  probe.headers = header.headers;
+  const protocol::Operation* op = protocol::find_rest_operation(*model, probe);
+  return op && has_streaming_payload(*op);
+}
+
+http::Response Gateway::reject(int status, std::string_view reason) {
+  const char* code = status == 413 ? "RequestEntityTooLarge" : status == 431 ? "RequestHeaderSectionTooLarge" : "BadRequest";
+  http::Response r = json_response(status, json{{"__type", code}, {"message", std::string(reason)}});
+  r.headers.add("x-amzn-ErrorType", code);
+  r.close = true;
+  return r;
+}
+
+void Gateway::handle(http::Request req, Respond respond) {
+  Finish finish{req.method, req.target, std::string(req.headers.get_or("origin", "")), "", ids::uuid(),
+                std::chrono::steady_clock::now(), std::move(respond)};
+  Resolution res = resolve(req);
+  if (res.target == Target::kInternal) {
+    finish.model = "_sless";
+    handle_internal(req, finish.request_id, finish.respond);
+    return;
+  }
+  if (req.method == "OPTIONS" && !finish.origin.empty() && req.headers.has("access-control-request-method")) {
+    finish.model = res.model;
+    finish(preflight(req), "preflight");
+    return;
+  }
+  if (res.target == Target::kExecuteApi) {
+    finish.model = "execute-api";
+    if (execute_api_) {
+      auto f = std::make_shared<Finish>(std::move(finish));
+      execute_api_(res.api_id, std::move(req), [f](http::Response r) { (*f)(std::move(r), ""); });
+    } else {
+      finish(json_response(404, json{{"message", "Not Found"}}), "");
+    }
+    return;
+  }
+  finish.model = res.model;
+  const protocol::ServiceModel* model = protocol::ModelRegistry::instance().get(res.model);
+  services::Service* service = registry_.by_model(res.model);
+  if (!model || !service) {
+    finish(json_response(404, json{{"message", "unknown service " + res.model}}), "");
+    return;
+  }
+  bool head = req.method == "HEAD";
+
+  // S3 virtual-hosted style: the bucket moves from the Host into the path.
+  if (!res.bucket.empty()) req.target = "/" + res.bucket + (req.target.empty() ? "/" : req.target);
+
+  // aws-chunked bodies are decoded here, so that codecs and services see the payload only.
+  if (http::is_aws_chunked(req.headers)) {
+    if (req.stream) {
+      auto trailers = std::make_shared<http::Headers>();
+      req.stream = http::decode_aws_chunked(std::move(req.stream), trailers);
+    } else {
+      http::AwsChunkedDecoder decoder;
+      std::string payload;
+      if (!decoder.feed(req.body, payload) || !decoder.done()) {
+        ServiceError e("IncompleteBody", "The request body is not valid aws-chunked encoding: " +
+                                             (decoder.error().empty() ? std::string("truncated") : decoder.error()));
+        finish(protocol::serialize_error(*model, nullptr, e, finish.request_id, head), "");
+        return;
+      }
+      req.body = std::move(payload);
+      for (const auto& [k, v] : decoder.trailers().entries()) req.headers.add(k, v);
+    }
+    http::strip_aws_chunked_encoding(req.headers);
+  }
+
+  auto parsed = protocol::parse_request(*model, req);
+  if (!parsed.ok()) {
+    finish(protocol::serialize_error(*model, nullptr, parsed.error(), finish.request_id, head), "");
+    return;
+  }
+  const protocol::Operation* op = parsed.value().op;
+
+  services::Invocation inv;
+  auto cred = credential_scope(req);
+  inv.ctx.request_id = finish.request_id;
+  inv.ctx.account = ids::account_from_access_key(cred ? std::string_view(cred->access_key) : std::string_view());
+  inv.ctx.region = cred && !cred->region.empty() ? cred->region : config_.region;
+  inv.ctx.service = res.model;
+  inv.ctx.operation = op->name;
+  std::string_view host = req.host();
+  inv.ctx.endpoint = "http://" + (host.empty() ? config_.host + ":" + std::to_string(config_.port) : std::string(host));
+  inv.ctx.now_ms = clock_.now_ms();
+  inv.op = op;
+  inv.params = std::move(parsed.value().params);
+  inv.request = std::make_shared<http::Request>(std::move(req));
+
+  auto fired = std::make_shared<std::atomic<bool>>(false);
+  auto fin = std::make_shared<Finish>(std::move(finish));
+  inv.done = [fired, fin, model, op, head](Outcome<protocol::OperationOutput> out) {
+    if (fired->exchange(true)) return;
+    http::Response r;
+    try {
+      r = out.ok() ? protocol::serialize_result(*model, *op, std::move(out).value(), fin->request_id)
+                   : protocol::serialize_error(*model, op, out.error(), fin->request_id, head);
+    } catch (const std::exception& e) {
+      log::error("serializing {}.{} failed: {} [{}]", model->name, op->name, e.what(), fin->request_id);
+      r = protocol::serialize_error(*model, op, ServiceError::internal("internal error"), fin->request_id, head);
+    }
+    (*fin)(std::move(r), op->name);
+  };
+  try {
+    service->invoke(std::move(inv));
+  } catch (const std::exception& e) {
+    log::error("{}.{} threw: {} [{}]", model->name, op->name, e.what(), fin->request_id);
+    if (!fired->exchange(true)) {
+      (*fin)(protocol::serialize_error(*model, op, ServiceError::internal("internal error"), fin->request_id, head),
+             op->name);
+    }
+  }
+}
+
+void Gateway::handle_internal(http::Request& req, const std::string& request_id, Respond& respond) {
+  std::string_view path = req.path();
+  http::Response res;
+  if (path == "/_sless/health" && (req.method == "GET" || req.method == "HEAD")) {
+    res = health();
+  } else if (path == "/_sless/reset" && req.method == "POST") {
+    std::string service;
+    for (const auto& p : http::parse_query(req.raw_query())) {
+      if (p.key == "service") service = p.value;
+    }
+    Status st = registry_.reset(service);
+    if (st.is_not_found()) {
+      res = json_response(404, json{{"error", st.message()}});
+    } else if (!st.is_ok()) {
+      res = json_response(500, json{{"error", st.to_string()}});
+    } else {
+      res = json_response(200, json{{"reset", service.empty() ? json("all") : json(service)}});
+    }
+  } else {
+    res = json_response(404, json{{"error", "no such endpoint: " + req.method + " " + std::string(path)}});
+  }
+  res.headers.add("x-amzn-RequestId", request_id);
+  log::info("{} {} {} _sless", req.method, req.target, res.status);
+  respond(std::move(res));
+}
+
+http::Response Gateway::health() const {
+  json services = json::object();
+  for (const auto& s : registry_.all()) {
+    json entry = s->describe();
+    entry["state"] = s->implemented_count() > 0 ? "running" : "unimplemented";
+    entry["implemented_operations"] = s->implemented_count();
+    services[std::string(s->name())] = std::move(entry);
+  }
+  auto uptime = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  return json_response(200, json{{"version", SLESS_VERSION},
+                                 {"uptime_seconds", uptime},
+                                 {"data_dir", config_.in_memory ? json(nullptr) : json(config_.data_dir)},
+                                 {"in_memory", config_.in_memory},
+                                 {"region", config_.region},
+                                 {"services", std::move(services)}});
+}
+
+}  // namespace sless::gateway

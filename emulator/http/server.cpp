@@ -1,0 +1,514 @@
+// Beast server, after Boost.Beast's advanced server example: a strand per connection, do_x/on_x
+// pairs, the parser re-emplaced for every request, timeouts on every read.
+//
+//   accept ──▶ Session::do_read_header ──▶ on_header ─┬─ no body / buffered ─▶ on_body ─┐
+//                     ▲                               └─ streamed (Request::stream) ─────┤
+//                     │                                                                  ▼
+//                     └────────────── on_write ◀── do_write ◀── respond() ◀── Handler::handle
+#include "http/server.h"
+
+#include <atomic>
+#include <limits>
+#include <mutex>
+#include <optional>
+#include <thread>
+#include <unordered_map>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "core/encoding.h"
+#include "core/log.h"
+
+namespace sless::http {
+namespace {
+
+namespace net = boost::asio;
+namespace beast = boost::beast;
+namespace bhttp = boost::beast::http;
+using tcp = net::ip::tcp;
+
+constexpr size_t kChunkSize = 256 * 1024;
+// "No limit". Boost 1.74's parser compares against boost::none wrongly, so never pass none.
+constexpr std::uint64_t kUnlimited = std::numeric_limits<std::uint64_t>::max();
+
+// A Beast body whose bytes come from a BodySource.
+struct SourceBody {
+  using value_type = std::shared_ptr<BodySource>;
+
+  static std::uint64_t size(const value_type& v) { return v ? v->size() : 0; }
+
+  class writer {
+   public:
+    using const_buffers_type = net::const_buffer;
+
+    template <bool isRequest, class Fields>
+    writer(const bhttp::header<isRequest, Fields>&, const value_type& v) : source_(v) {}
+
+    void init(beast::error_code& ec) {
+      buf_.reset(new char[kChunkSize]);
+      ec = {};
+    }
+
+    boost::optional<std::pair<const_buffers_type, bool>> get(beast::error_code& ec) {
+      ec = {};
+      if (!source_) return boost::none;
+      int64_t n = source_->read(buf_.get(), kChunkSize);
+      if (n < 0) {
+        ec = beast::errc::make_error_code(beast::errc::io_error);
+        return boost::none;
+      }
+      if (n == 0) return boost::none;
+      return std::make_pair(net::const_buffer(buf_.get(), static_cast<size_t>(n)), true);
+    }
+
+   private:
+    const value_type& source_;
+    std::unique_ptr<char[]> buf_;
+  };
+};
+
+class AsioScheduler final : public Scheduler {
+ public:
+  explicit AsioScheduler(net::io_context& ioc) : ioc_(ioc), strand_(net::make_strand(ioc)) {}
+
+  void post(Task task) override { net::post(ioc_, std::move(task)); }
+
+  TimerId after(std::chrono::milliseconds delay, Task task) override {
+    auto state = std::make_shared<State>(ioc_, std::move(task));
+    TimerId id;
+    {
+      std::lock_guard lock(mu_);
+      id = ++next_;
+      timers_.emplace(id, state);
+    }
+    net::post(strand_, [this, id, state, delay] {
+      state->timer.expires_after(delay);
+      state->timer.async_wait([this, id, state](const boost::system::error_code& ec) {
+        bool mine;
+        {
+          std::lock_guard lock(mu_);
+          mine = timers_.erase(id) > 0;
+        }
+        if (mine && !ec) state->task();
+      });
+    });
+    return id;
+  }
+
+  bool cancel(TimerId id) override {
+    std::shared_ptr<State> state;
+    {
+      std::lock_guard lock(mu_);
+      auto it = timers_.find(id);
+      if (it == timers_.end()) return false;
+      state = std::move(it->second);
+      timers_.erase(it);
+    }
+    net::post(strand_, [state] { state->timer.cancel(); });
+    return true;
+  }
+
+ private:
+  struct State {
+    State(net::io_context& ioc, Task t) : timer(ioc), task(std::move(t)) {}
+    net::steady_timer timer;
+    Task task;
+  };
+  net::io_context& ioc_;
+  net::strand<net::io_context::executor_type> strand_;
+  std::mutex mu_;
+  TimerId next_ = 0;
+  std::unordered_map<TimerId, std::shared_ptr<State>> timers_;
+};
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(ServerOptions o, Handler& h)
+      : options(std::move(o)), handler(h), ioc(static_cast<int>(options.threads ? options.threads : 1)), acceptor(ioc),
+        scheduler(ioc), guard(net::make_work_guard(ioc)) {}
+
+  ServerOptions options;
+  Handler& handler;
+  net::io_context ioc;
+  tcp::acceptor acceptor;
+  AsioScheduler scheduler;
+  net::executor_work_guard<net::io_context::executor_type> guard;
+  std::vector<std::thread> threads;
+  std::atomic<size_t> in_flight{0};
+  std::atomic<bool> draining{false};
+  uint16_t port = 0;
+
+  void do_accept();
+};
+
+namespace {
+
+class Session;
+
+// Streams a request body from the session to the handler in chunks.
+class StreamReader final : public BodyReader {
+ public:
+  StreamReader(std::shared_ptr<Session> s, std::optional<uint64_t> length)
+      : session_(std::move(s)), length_(length) {}
+  void read(ChunkHandler handler) override;
+  std::optional<uint64_t> content_length() const override { return length_; }
+
+ private:
+  std::weak_ptr<Session> session_;
+  std::optional<uint64_t> length_;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket&& socket, Server::Impl& server) : stream_(std::move(socket)), server_(server) {
+    beast::error_code ec;
+    auto ep = stream_.socket().remote_endpoint(ec);
+    if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
+  }
+
+  void run() {
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read_header, shared_from_this()));
+  }
+
+  void read_chunk(BodyReader::ChunkHandler handler) {
+    net::dispatch(stream_.get_executor(),
+                  [self = shared_from_this(), h = std::move(handler)]() mutable { self->do_read_chunk(std::move(h)); });
+  }
+
+ private:
+  void do_read_header() {
+    if (server_.draining.load()) {
+      do_close();
+      return;
+    }
+    header_parser_.emplace();
+    header_parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
+    header_parser_->body_limit(kUnlimited);
+    string_parser_.reset();
+    stream_parser_.reset();
+    stream_.expires_after(server_.options.idle_timeout);
+    bhttp::async_read_header(stream_, buffer_, *header_parser_,
+                             beast::bind_front_handler(&Session::on_header, shared_from_this()));
+  }
+
+  void on_header(beast::error_code ec, std::size_t) {
+    if (ec == bhttp::error::end_of_stream || ec == net::error::eof || ec == beast::error::timeout ||
+        ec == net::error::connection_reset || ec == net::error::operation_aborted) {
+      do_close();
+      return;
+    }
+    begin_request();
+    if (ec) {
+      int status = ec == bhttp::error::header_limit ? 431 : 400;
+      keep_alive_ = false;
+      send(server_.handler.reject(status, ec.message()));
+      return;
+    }
+    auto& h = header_parser_->get();
+    request_ = Request{};
+    request_.method = std::string(h.method_string());
+    request_.target = std::string(h.target());
+    request_.version = h.version();
+    request_.remote = remote_;
+    for (const auto& f : h) {
+      request_.headers.add(std::string(f.name_string()), std::string(f.value()));
+    }
+    keep_alive_ = h.keep_alive();
+    head_ = h.method() == bhttp::verb::head;
+
+    if (header_parser_->is_done()) {
+      dispatch();
+      return;
+    }
+    auto expect = h[bhttp::field::expect];
+    if (!expect.empty() && enc::iequals(expect, "100-continue")) {
+      auto self = shared_from_this();
+      static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      stream_.expires_after(server_.options.read_timeout);
+      net::async_write(stream_, net::buffer(kContinue), [self](beast::error_code ec, std::size_t) {
+        if (ec) {
+          self->fail_request();
+          return;
+        }
+        self->after_header();
+      });
+      return;
+    }
+    after_header();
+  }
+
+  void after_header() {
+    if (server_.handler.wants_stream(request_)) {
+      stream_parser_.emplace(std::move(*header_parser_));
+      stream_parser_->body_limit(kUnlimited);
+      std::optional<uint64_t> length;
+      if (auto cl = stream_parser_->content_length()) length = *cl;
+      chunk_.reset(new char[kChunkSize]);
+      request_.stream = std::make_shared<StreamReader>(shared_from_this(), length);
+      dispatch();
+      return;
+    }
+    if (auto cl = header_parser_->content_length(); cl && *cl > server_.options.max_buffered_body) {
+      keep_alive_ = false;
+      send(server_.handler.reject(413, "request body too large"));
+      return;
+    }
+    string_parser_.emplace(std::move(*header_parser_));
+    string_parser_->body_limit(server_.options.max_buffered_body);
+    stream_.expires_after(server_.options.read_timeout);
+    bhttp::async_read(stream_, buffer_, *string_parser_, beast::bind_front_handler(&Session::on_body, shared_from_this()));
+  }
+
+  void on_body(beast::error_code ec, std::size_t) {
+    if (ec == bhttp::error::body_limit) {
+      keep_alive_ = false;
+      send(server_.handler.reject(413, "request body too large"));
+      return;
+    }
+    if (ec) {
+      if (ec == beast::error::timeout || ec == bhttp::error::end_of_stream || ec == net::error::eof ||
+          ec == net::error::connection_reset) {
+        fail_request();
+        return;
+      }
+      keep_alive_ = false;
+      send(server_.handler.reject(400, ec.message()));
+      return;
+    }
+    request_.body = std::move(string_parser_->get().body());
+    dispatch();
+  }
+
+  void do_read_chunk(BodyReader::ChunkHandler handler) {
+    if (!stream_parser_) {
+      handler(false, {});
+      return;
+    }
+    if (stream_parser_->is_done()) {
+      handler(true, {});
+      return;
+    }
+    auto& body = stream_parser_->get().body();
+    body.data = chunk_.get();
+    body.size = kChunkSize;
+    stream_.expires_after(server_.options.read_timeout);
+    bhttp::async_read(stream_, buffer_, *stream_parser_,
+                      [self = shared_from_this(), h = std::move(handler)](beast::error_code ec, std::size_t) mutable {
+                        if (ec == bhttp::error::need_buffer) ec = {};
+                        if (ec) {
+                          self->stream_broken_ = true;
+                          h(false, {});
+                          return;
+                        }
+                        size_t got = kChunkSize - self->stream_parser_->get().body().size;
+                        if (got == 0 && !self->stream_parser_->is_done()) {
+                          self->do_read_chunk(std::move(h));
+                          return;
+                        }
+                        h(true, std::string_view(self->chunk_.get(), got));
+                      });
+  }
+
+  void begin_request() {
+    if (!counted_) {
+      counted_ = true;
+      server_.in_flight.fetch_add(1);
+    }
+  }
+
+  void end_request() {
+    if (counted_) {
+      counted_ = false;
+      server_.in_flight.fetch_sub(1);
+    }
+  }
+
+  void fail_request() {
+    end_request();
+    do_close();
+  }
+
+  void dispatch() {
+    stream_.expires_never();
+    auto self = shared_from_this();
+    server_.handler.handle(std::move(request_), [self](Response res) {
+      net::post(self->stream_.get_executor(),
+                [self, res = std::move(res)]() mutable { self->send(std::move(res)); });
+    });
+  }
+
+  template <class Message>
+  void write_message(std::shared_ptr<Message> msg) {
+    holder_ = msg;
+    bool close = msg->need_eof();
+    bhttp::async_write(stream_, *msg,
+                       [self = shared_from_this(), close](beast::error_code ec, std::size_t) { self->on_write(close, ec); });
+  }
+
+  template <class Message>
+  void fill(Message& msg, Response& res, bool keep) {
+    for (auto& [k, v] : res.headers.entries()) {
+      if (enc::iequals(k, "content-length") || enc::iequals(k, "transfer-encoding") ||
+          enc::iequals(k, "connection")) {
+        continue;
+      }
+      msg.insert(k, v);
+    }
+    msg.keep_alive(keep);
+  }
+
+  void send(Response res) {
+    // A streamed request whose body was not read to the end leaves the connection unusable.
+    bool unread = stream_parser_ && (!stream_parser_->is_done() || stream_broken_);
+    bool keep = keep_alive_ && !res.close && !unread && !server_.draining.load();
+    unsigned version = request_.version ? request_.version : 11;
+    if (head_) {
+      auto msg = std::make_shared<bhttp::response<bhttp::empty_body>>(static_cast<bhttp::status>(res.status), version);
+      uint64_t length = res.source ? res.source->size() : res.body.size();
+      if (auto cl = res.headers.get("content-length")) length = std::strtoull(std::string(*cl).c_str(), nullptr, 10);
+      fill(*msg, res, keep);
+      msg->set(bhttp::field::content_length, std::to_string(length));
+      write_message(std::move(msg));
+    } else if (res.source) {
+      auto msg = std::make_shared<bhttp::response<SourceBody>>(static_cast<bhttp::status>(res.status), version);
+      fill(*msg, res, keep);
+      msg->body() = std::move(res.source);
+      msg->prepare_payload();
+      stream_.expires_never();
+      write_message(std::move(msg));
+    } else {
+      auto msg = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(res.status), version);
+      fill(*msg, res, keep);
+      msg->body() = std::move(res.body);
+      if (res.status == 204 || res.status == 304 || (res.status >= 100 && res.status < 200)) {
+        msg->content_length(boost::none);
+      } else {
+        msg->prepare_payload();
+      }
+      stream_.expires_after(server_.options.read_timeout);
+      write_message(std::move(msg));
+    }
+  }
+
+  void on_write(bool close, beast::error_code ec) {
+    holder_.reset();
+    end_request();
+    if (ec || close) {
+      do_close();
+      return;
+    }
+    do_read_header();
+  }
+
+  void do_close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  Server::Impl& server_;
+  std::string remote_;
+  std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
+  std::optional<bhttp::request_parser<bhttp::string_body>> string_parser_;
+  std::optional<bhttp::request_parser<bhttp::buffer_body>> stream_parser_;
+  std::unique_ptr<char[]> chunk_;
+  std::shared_ptr<void> holder_;
+  Request request_;
+  bool keep_alive_ = true;
+  bool head_ = false;
+  bool counted_ = false;
+  bool stream_broken_ = false;
+};
+
+void StreamReader::read(ChunkHandler handler) {
+  if (auto s = session_.lock()) {
+    s->read_chunk(std::move(handler));
+  } else {
+    handler(false, {});
+  }
+}
+
+}  // namespace
+
+void Server::Impl::do_accept() {
+  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (!ec) {
+      beast::error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<Session>(std::move(socket), *this)->run();
+    } else if (ec == net::error::operation_aborted || !acceptor.is_open()) {
+      return;
+    } else {
+      log::warn("accept failed: {}", ec.message());
+    }
+    if (acceptor.is_open()) do_accept();
+  });
+}
+
+Server::Server(ServerOptions options, Handler& handler) : impl_(std::make_unique<Impl>(std::move(options), handler)) {}
+
+Server::~Server() {
+  if (!impl_->threads.empty()) shutdown(std::chrono::milliseconds(0));
+}
+
+Status Server::listen() {
+  beast::error_code ec;
+  auto address = net::ip::make_address(impl_->options.host, ec);
+  if (ec) return Status::invalid_argument("invalid host address '" + impl_->options.host + "'");
+  tcp::endpoint ep(address, impl_->options.port);
+  auto& a = impl_->acceptor;
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return Status::io_error("cannot listen on " + impl_->options.host + ":" + std::to_string(impl_->options.port) +
+                            ": " + ec.message());
+  }
+  impl_->port = a.local_endpoint().port();
+  return Status::ok();
+}
+
+uint16_t Server::port() const { return impl_->port; }
+
+void Server::start() {
+  impl_->do_accept();
+  unsigned n = impl_->options.threads ? impl_->options.threads : 1;
+  for (unsigned i = 0; i < n; ++i) {
+    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+  }
+}
+
+void Server::shutdown(std::chrono::milliseconds drain) {
+  impl_->draining.store(true);
+  net::post(impl_->ioc, [this] {
+    beast::error_code ec;
+    impl_->acceptor.close(ec);
+  });
+  auto deadline = std::chrono::steady_clock::now() + drain;
+  while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  impl_->guard.reset();
+  impl_->ioc.stop();
+  for (auto& t : impl_->threads) {
+    if (t.joinable()) t.join();
+  }
+  impl_->threads.clear();
+}
+
+Scheduler& Server::scheduler() { return impl_->scheduler; }
+size_t Server::in_flight() const { return impl_->in_flight.load(); }
+
+}  // namespace sless::http

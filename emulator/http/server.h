@@ -1,0 +1,67 @@
+// The HTTP/1.1 server: a Beast listener and one session per connection, each on its own strand,
+// all on one io_context run by one thread per core. Keep-alive, Content-Length and chunked
+// bodies, Expect: 100-continue, body limits, idle and read timeouts, streamed bodies both ways.
+// The Server owns its io threads; Handler calls arrive on them. Start/stop from one thread.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "core/result.h"
+#include "core/scheduler.h"
+#include "http/message.h"
+
+namespace sless::http {
+
+class Handler {
+ public:
+  using Respond = std::function<void(Response)>;
+  virtual ~Handler() = default;
+  // Called with a request whose header has arrived and whose body has not: true when the body
+  // should reach handle() as a stream (Request::stream) rather than whole (Request::body).
+  virtual bool wants_stream(const Request& header) = 0;
+  // Handles one request. `respond` must be called exactly once, from any thread.
+  virtual void handle(Request request, Respond respond) = 0;
+  // An answer for a request the server itself rejects before handle() (malformed, too large).
+  virtual Response reject(int status, std::string_view reason) = 0;
+};
+
+struct ServerOptions {
+  std::string host = "127.0.0.1";
+  uint16_t port = 0;
+  unsigned threads = 1;
+  size_t max_buffered_body = 20u * 1024 * 1024;
+  size_t max_header_bytes = 64u * 1024;
+  std::chrono::seconds idle_timeout{120};
+  std::chrono::seconds read_timeout{60};
+};
+
+class Server {
+ public:
+  Server(ServerOptions options, Handler& handler);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and listens. After success port() tells the bound port.
+  Status listen();
+  uint16_t port() const;
+  // Starts the io threads (returns at once).
+  void start();
+  // Stops accepting, waits up to `drain` for requests in flight, then stops the io threads.
+  void shutdown(std::chrono::milliseconds drain);
+  // Timers and deferred work on the server's io threads.
+  Scheduler& scheduler();
+  // Requests between header arrival and the end of their response.
+  size_t in_flight() const;
+
+  struct Impl;  // defined in server.cpp
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sless::http

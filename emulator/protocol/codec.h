@@ -1,0 +1,78 @@
+// The protocol codecs: one generic parser and serializer per AWS wire protocol, driven by the
+// service model. A request becomes an operation and a params tree; an operation's result tree
+// (or a ServiceError) becomes the wire response. Stateless: any thread may call these.
+//
+//   http::Request ──parse_request──▶ ParsedRequest{op, params}  ──▶ service
+//                                                                      │
+//   http::Response ◀──serialize_result / serialize_error── OperationOutput / ServiceError
+//
+// The params tree (nlohmann::json) is the same whatever the protocol:
+//   structure → object keyed by member name, list → array, map → object,
+//   string → string, integer/long → integer, float/double → number, boolean → bool,
+//   timestamp → number of seconds since the epoch (fractional), blob → base64 text.
+// A blob or streaming payload member (S3 PutObject Body, Lambda Invoke Payload) is not in the
+// tree: the raw body stays in the request for the service to read.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "core/service_error.h"
+#include "http/message.h"
+#include "protocol/model.h"
+
+namespace sless::protocol {
+
+struct ParsedRequest {
+  const Operation* op = nullptr;
+  nlohmann::json params = nlohmann::json::object();
+};
+
+// What a service hands back for a successful operation.
+struct OperationOutput {
+  nlohmann::json result = nlohmann::json::object();
+  // The body for an output payload member of blob type, sent raw (Lambda Invoke Payload).
+  std::optional<std::string> raw_payload;
+  // A streamed body for an output payload member (S3 GetObject Body).
+  std::shared_ptr<http::BodySource> payload_source;
+  // REST-XML: the root element name when the model does not give it (S3's ListBucketResult).
+  std::string xml_root;
+  // Extra response headers beyond those the model maps (S3 Content-Range on 206, ...).
+  std::vector<std::pair<std::string, std::string>> headers;
+  // Overrides the model's status code (S3 206 Partial Content, 304, ...); 0 keeps it.
+  int status = 0;
+
+  OperationOutput() = default;
+  OperationOutput(nlohmann::json r) : result(std::move(r)) {}  // NOLINT(google-explicit-constructor)
+};
+
+// Parses a request for `model`: finds the operation (X-Amz-Target, Action, or the REST route),
+// builds and validates the params tree. Errors come back in the service's style
+// (UnknownOperationException, ValidationException, MissingParameter, ...).
+Outcome<ParsedRequest> parse_request(const ServiceModel& model, const http::Request& request);
+
+// The operation a REST request is for, from its head alone (method, path, query, headers), or
+// nullptr. Lets the gateway decide whether to stream a body before reading it.
+const Operation* find_rest_operation(const ServiceModel& model, const http::Request& request);
+
+// Renders a successful result.
+http::Response serialize_result(const ServiceModel& model, const Operation& op, OperationOutput&& out,
+                                std::string_view request_id);
+
+// Renders an error in the protocol's shape. `op` may be null (unknown operation). `head` drops
+// the body, as HTTP HEAD responses carry none.
+http::Response serialize_error(const ServiceModel& model, const Operation* op, const ServiceError& error,
+                               std::string_view request_id, bool head = false);
+
+// Validates a params tree against a shape (required members, types, lengths, ranges, enums) and
+// normalizes it in place (timestamps to epoch seconds). Returns the error in `service`'s style.
+// `raw_payload_member` names a top-level blob payload member that is present as the raw body
+// rather than in the tree (its required check is skipped).
+std::optional<ServiceError> validate(const ServiceModel& model, const Shape& shape, nlohmann::json& params,
+                                     std::string_view raw_payload_member = {});
+
+}  // namespace sless::protocol

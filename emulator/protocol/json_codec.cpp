@@ -1,0 +1,96 @@
+// JSON 1.0 / 1.1 (DynamoDB, SQS, Kinesis, Step Functions, EventBridge, Cognito, KMS, Logs).
+//
+//   POST /  X-Amz-Target: <targetPrefix>.<Operation>   Content-Type: application/x-amz-json-1.x
+//   body: the input structure as JSON           ──▶  params (validated, timestamps normalized)
+//   result tree ──▶ body as JSON                        error ──▶ {"__type": "...#Code", "message"}
+//
+// The wire JSON already is the params tree (members by name, blobs base64, timestamps epoch
+// seconds), so parsing is one JSON parse plus validation, and serializing is one dump.
+#include "core/encoding.h"
+#include "protocol/internal.h"
+
+namespace sless::protocol::detail {
+
+using nlohmann::json;
+
+namespace {
+
+std::string content_type(const ServiceModel& m) {
+  return "application/x-amz-json-" + (m.json_version.empty() ? std::string("1.0") : m.json_version);
+}
+
+std::string error_namespace(const ServiceModel& m, std::string_view code) {
+  if (code == "ValidationException") return "com.amazon.coral.validate#";
+  if (code == "SerializationException" || code == "UnknownOperationException" ||
+      code == "InternalFailure" || code == "NotImplemented") {
+    return "com.amazon.coral.service#";
+  }
+  if (m.name == "dynamodb" || m.name == "dynamodbstreams") {
+    return "com.amazonaws." + m.name + ".v" + [&] {
+      std::string v;
+      for (char c : m.api_version) if (c != '-') v.push_back(c);
+      return v;
+    }() + "#";
+  }
+  return "com.amazonaws." + m.endpoint_prefix + "#";
+}
+
+}  // namespace
+
+Outcome<ParsedRequest> parse_json(const ServiceModel& m, const http::Request& r) {
+  std::string_view target = r.headers.get_or("x-amz-target", "");
+  auto dot = target.rfind('.');
+  std::string_view prefix = dot == std::string_view::npos ? std::string_view() : target.substr(0, dot);
+  std::string_view op_name = dot == std::string_view::npos ? target : target.substr(dot + 1);
+  const Operation* op = prefix == m.target_prefix ? m.find_operation(op_name) : nullptr;
+  if (!op) {
+    return ServiceError("UnknownOperationException",
+                        target.empty() ? "Missing X-Amz-Target header"
+                                       : "Unknown operation " + std::string(target));
+  }
+  ParsedRequest out;
+  out.op = op;
+  std::string_view body = r.body;
+  while (!body.empty() && (body.front() == ' ' || body.front() == '\n' || body.front() == '\r' || body.front() == '\t')) {
+    body.remove_prefix(1);
+  }
+  if (!body.empty()) {
+    out.params = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    if (out.params.is_discarded()) {
+      return ServiceError("SerializationException", "Could not parse the request body as JSON");
+    }
+    if (!out.params.is_object()) {
+      return ServiceError("SerializationException", "Start of structure or map found where not expected");
+    }
+  }
+  if (op->input) {
+    if (auto err = validate(m, *op->input, out.params)) return std::move(*err);
+  }
+  return out;
+}
+
+http::Response serialize_json_result(const ServiceModel& m, const Operation& op, OperationOutput&& out) {
+  http::Response res;
+  res.status = out.status ? out.status : 200;
+  res.headers.add("Content-Type", content_type(m));
+  res.body = out.result.is_object() ? dump(out.result) : std::string("{}");
+  for (auto& [k, v] : out.headers) res.headers.add(std::move(k), std::move(v));
+  return res;
+}
+
+http::Response serialize_json_error(const ServiceModel& m, const ServiceError& e) {
+  http::Response res;
+  res.status = e.http_status;
+  res.headers.add("Content-Type", content_type(m));
+  json body = e.fields.is_object() ? e.fields : json::object();
+  body["__type"] = error_namespace(m, e.code) + e.code;
+  body["message"] = e.message;
+  res.body = dump(body);
+  if (m.aws_query_compatible) {
+    res.headers.add("x-amzn-query-error", wire_error_code(m, e) + (e.sender_fault ? ";Sender" : ";Receiver"));
+  }
+  for (const auto& [k, v] : e.headers) res.headers.add(k, v);
+  return res;
+}
+
+}  // namespace sless::protocol::detail

@@ -1,0 +1,164 @@
+// The AWS API models (operations and shapes) that drive every codec, loaded from the stripped
+// botocore JSON embedded in the binary. A ServiceModel is parsed once, on first use, and is
+// immutable afterwards: any thread may read it. Models own their shapes; pointers into a model
+// stay valid for the life of the process.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace sless::protocol {
+
+enum class Protocol { kJson, kQuery, kRestJson, kRestXml };
+
+enum class ShapeType {
+  kStructure, kList, kMap, kString, kInteger, kLong, kFloat, kDouble, kBoolean, kBlob,
+  kTimestamp, kBigInteger, kBigDecimal,
+};
+
+enum class Location { kBody, kHeader, kHeaders, kUri, kQueryString, kStatusCode };
+
+struct Shape;
+
+// A reference to a shape from a structure member, a list member or a map key/value, with the
+// serialization traits that belong to the reference.
+struct Member {
+  std::string name;            // member name (structure members), empty otherwise
+  const Shape* shape = nullptr;
+  Location location = Location::kBody;
+  std::string location_name;   // wire name: header, query key, uri label, XML element
+  std::string query_name;      // ec2-style queryName (rare)
+  std::string timestamp_format;
+  std::string xml_namespace_uri;
+  std::string xml_namespace_prefix;
+  bool xml_attribute = false;
+  bool flattened = false;      // member-level flattened trait
+  bool required = false;
+  bool idempotency_token = false;
+  bool json_value = false;     // a header carrying base64 JSON (jsonvalue)
+  bool host_label = false;
+  bool streaming = false;
+  bool event_payload = false;
+
+  // The name on the wire in body protocols: location_name when set, else name.
+  const std::string& wire_name() const { return location_name.empty() ? name : location_name; }
+};
+
+struct Shape {
+  std::string name;
+  ShapeType type = ShapeType::kString;
+
+  // kStructure
+  std::vector<Member> members;
+  std::string payload;          // member carried as the HTTP body (REST protocols)
+  bool is_union = false;
+  bool exception = false;
+  bool document = false;
+  bool event_stream = false;
+  // error trait
+  std::string error_code;       // wire code when it differs from the shape name (SQS query)
+  int error_status = 0;         // 0 = not given
+  bool error_sender_fault = true;
+
+  // kList / kMap
+  Member member;                // list member
+  Member key;                   // map key
+  Member value;                 // map value
+  bool flattened = false;
+
+  // scalars
+  std::vector<std::string> enum_values;
+  std::optional<double> min;
+  std::optional<double> max;
+  std::string timestamp_format;
+  std::string location_name;    // shape-level XML name
+  std::string xml_namespace_uri;
+  bool streaming = false;
+  bool requires_length = false;
+  bool sensitive = false;
+
+  const Member* find_member(std::string_view member_name) const;
+  bool is_scalar() const { return type != ShapeType::kStructure && type != ShapeType::kList && type != ShapeType::kMap; }
+};
+
+// A piece of a REST request URI template: literal text or a {Label} / {Label+} (greedy).
+struct UriSegment {
+  std::string text;  // literal, or label name
+  bool is_label = false;
+  bool greedy = false;
+};
+
+struct Operation {
+  std::string name;
+  std::string http_method = "POST";
+  std::string request_uri = "/";
+  int response_code = 200;
+  std::vector<UriSegment> path_segments;                      // parsed path of request_uri
+  std::vector<std::pair<std::string, std::string>> uri_query;  // literal query in request_uri
+  const Shape* input = nullptr;
+  const Shape* output = nullptr;
+  std::string input_location_name;   // XML root of the input payload (REST-XML)
+  std::string input_xml_namespace;
+  std::string result_wrapper;        // query protocol: <XResult>
+  std::vector<const Shape*> errors;
+  std::string host_prefix;
+  bool auth_none = false;
+  bool deprecated = false;            // loses ties when routing (S3's GetBucketLifecycle)
+  bool unsigned_payload = false;
+  std::string checksum_algorithm_member;  // httpChecksum.requestAlgorithmMember
+  bool checksum_required = false;
+};
+
+struct ServiceModel {
+  std::string name;             // sless's name: "sqs", "sqs-query", "dynamodb", ...
+  Protocol protocol = Protocol::kJson;
+  std::string json_version;     // "1.0" / "1.1"
+  std::string target_prefix;    // X-Amz-Target prefix
+  std::string signing_name;
+  std::string endpoint_prefix;
+  std::string api_version;
+  std::string xml_namespace;
+  std::string service_id;
+  bool aws_query_compatible = false;
+  // Some body member's JSON key differs from its member name (API Gateway's camelCase).
+  bool json_renames = false;
+
+  std::unordered_map<std::string, std::unique_ptr<Shape>> shapes;
+  std::unordered_map<std::string, Operation> operations;
+
+  const Operation* find_operation(std::string_view op) const;
+  const Shape* find_shape(std::string_view shape) const;
+  // The error shape for a code: by shape name, or by its wire error code.
+  const Shape* find_error(std::string_view code) const;
+  // Operations in a stable (sorted) order.
+  std::vector<const Operation*> sorted_operations() const;
+};
+
+// The models embedded in this binary. Thread-safe; each model is parsed on first use.
+class ModelRegistry {
+ public:
+  static ModelRegistry& instance();
+
+  // nullptr for an unknown service name.
+  const ServiceModel* get(std::string_view service) const;
+  // Names of every embedded model ("apigateway", ..., "sqs", "sqs-query", ...).
+  std::vector<std::string> names() const;
+
+  // Parses a model from its JSON text (tests and the loader use this).
+  static std::unique_ptr<ServiceModel> parse(std::string_view name, std::string_view json_text);
+
+ private:
+  ModelRegistry();
+  struct Entry;
+  std::vector<std::unique_ptr<Entry>> entries_;
+};
+
+const char* to_string(Protocol p);
+const char* to_string(ShapeType t);
+
+}  // namespace sless::protocol

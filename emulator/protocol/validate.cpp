@@ -1,0 +1,295 @@
+// Model validation of a params tree, with AWS's messages.
+//
+// JSON-protocol services answer constraint failures the way AWS's front end does:
+//   ValidationException: 2 validation errors detected: Value null at 'tableName' failed to
+//   satisfy constraint: Member must not be null; Value '0' at 'limit' failed to ...
+// and type mismatches with SerializationException. SQS answers MissingParameter /
+// InvalidParameterValue, SNS ValidationError; see style_for().
+#include <cmath>
+
+#include "core/encoding.h"
+#include "core/time_format.h"
+#include "protocol/codec.h"
+
+namespace sless::protocol {
+namespace {
+
+using nlohmann::json;
+
+struct Style {
+  std::string missing_code = "ValidationException";
+  std::string invalid_code = "ValidationException";
+  std::string type_code = "SerializationException";
+  bool coral_messages = true;  // "N validation errors detected: ..."
+};
+
+Style style_for(const ServiceModel& m) {
+  Style s;
+  if (m.name == "sqs" || m.name == "sqs-query") {
+    s.missing_code = "MissingParameter";
+    s.invalid_code = "InvalidParameterValue";
+    s.type_code = "InvalidParameterValue";
+    s.coral_messages = false;
+  } else if (m.protocol == Protocol::kQuery) {
+    s.missing_code = s.invalid_code = "ValidationError";
+    s.type_code = "InvalidParameterValue";
+  } else if (m.protocol == Protocol::kRestXml) {
+    s.missing_code = "InvalidRequest";
+    s.invalid_code = s.type_code = "InvalidArgument";
+    s.coral_messages = false;
+  } else if (m.protocol == Protocol::kRestJson) {
+    s.type_code = "SerializationException";
+  }
+  return s;
+}
+
+std::string lower_first(std::string_view name) {
+  std::string out(name);
+  if (!out.empty() && out[0] >= 'A' && out[0] <= 'Z') out[0] = static_cast<char>(out[0] + 32);
+  return out;
+}
+
+std::string shown_value(const json& v) {
+  if (v.is_string()) return v.get<std::string>();
+  return v.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+std::string json_kind(const json& v) {
+  switch (v.type()) {
+    case json::value_t::object: return "START_OBJECT";
+    case json::value_t::array: return "START_ARRAY";
+    case json::value_t::string: return "VALUE_STRING";
+    case json::value_t::boolean: return "VALUE_BOOLEAN";
+    case json::value_t::number_integer:
+    case json::value_t::number_unsigned: return "VALUE_NUMBER_INT";
+    case json::value_t::number_float: return "VALUE_NUMBER_FLOAT";
+    case json::value_t::null: return "VALUE_NULL";
+    default: return "VALUE";
+  }
+}
+
+class Validator {
+ public:
+  Validator(const ServiceModel& m, Style s) : model_(m), style_(std::move(s)) {}
+
+  std::optional<ServiceError> run(const Shape& shape, json& params, std::string_view skip) {
+    skip_ = skip;
+    check_structure(shape, params, "");
+    if (type_error_) return type_error_;
+    if (!missing_.empty() && !style_.coral_messages) {
+      return ServiceError(style_.missing_code,
+                          "The request must contain the parameter " + missing_.front() + ".");
+    }
+    if (messages_.empty()) return std::nullopt;
+    if (!style_.coral_messages) {
+      return ServiceError(style_.invalid_code, plain_.front());
+    }
+    std::string msg = std::to_string(messages_.size()) +
+                      (messages_.size() == 1 ? " validation error detected: " : " validation errors detected: ");
+    for (size_t i = 0; i < messages_.size(); ++i) {
+      if (i) msg += "; ";
+      msg += messages_[i];
+    }
+    std::string code = all_missing_ ? style_.missing_code : style_.invalid_code;
+    return ServiceError(code, msg);
+  }
+
+ private:
+  void fail(const std::string& path, const std::string& shown, const std::string& constraint,
+            const std::string& plain) {
+    messages_.push_back("Value " + shown + " at '" + path + "' failed to satisfy constraint: " + constraint);
+    plain_.push_back(plain);
+  }
+
+  void type_fail(const std::string& path, const json& v, const char* expected) {
+    if (type_error_) return;
+    if (style_.coral_messages && style_.type_code == "SerializationException") {
+      type_error_ = ServiceError(style_.type_code, json_kind(v) + " can not be converted to " + expected);
+    } else {
+      type_error_ = ServiceError(style_.type_code,
+                                 "Value (" + shown_value(v) + ") for parameter " + path + " is invalid.");
+    }
+  }
+
+  static std::string join(const std::string& path, std::string_view member) {
+    return path.empty() ? lower_first(member) : path + "." + lower_first(member);
+  }
+
+  void check_length(const Shape& s, size_t len, const std::string& path, const json& v) {
+    if (s.min && static_cast<double>(len) < *s.min) {
+      all_missing_ = false;
+      fail(path, "'" + shown_value(v) + "'",
+           "Member must have length greater than or equal to " + std::to_string(static_cast<long long>(*s.min)),
+           "Value for parameter " + path + " is invalid. Reason: must have length greater than or equal to " +
+               std::to_string(static_cast<long long>(*s.min)) + ".");
+    }
+    if (s.max && static_cast<double>(len) > *s.max) {
+      all_missing_ = false;
+      fail(path, "'" + shown_value(v) + "'",
+           "Member must have length less than or equal to " + std::to_string(static_cast<long long>(*s.max)),
+           "Value for parameter " + path + " is invalid. Reason: must have length less than or equal to " +
+               std::to_string(static_cast<long long>(*s.max)) + ".");
+    }
+  }
+
+  void check_structure(const Shape& s, json& v, const std::string& path) {
+    if (!v.is_object()) {
+      type_fail(path, v, "Structure");
+      return;
+    }
+    for (const auto& m : s.members) {
+      auto it = v.find(m.name);
+      std::string child = join(path, m.name);
+      if (it == v.end() || it->is_null()) {
+        if (it != v.end()) v.erase(it);
+        if (m.required && !(path.empty() && !skip_.empty() && m.name == skip_)) {
+          missing_.push_back(path.empty() ? m.name : child);
+          fail(child, "null", "Member must not be null",
+               "The request must contain the parameter " + m.name + ".");
+        }
+        continue;
+      }
+      check(*m.shape, *it, child, &m);
+    }
+    // Unknown members are dropped silently by AWS's JSON front ends; keep them (harmless).
+  }
+
+  void check(const Shape& s, json& v, const std::string& path, const Member* ref) {
+    switch (s.type) {
+      case ShapeType::kStructure:
+        if (s.document) return;
+        check_structure(s, v, path);
+        if (s.is_union && v.is_object() && v.size() > 1 && !type_error_) {
+          all_missing_ = false;
+          fail(path, "'" + shown_value(v) + "'", "Member must have exactly one value set",
+               "Only one member of " + path + " may be set.");
+        }
+        return;
+      case ShapeType::kList: {
+        if (!v.is_array()) return type_fail(path, v, "List");
+        check_length(s, v.size(), path, v);
+        int i = 1;
+        for (auto& item : v) {
+          if (item.is_null()) {
+            ++i;
+            continue;
+          }
+          check(*s.member.shape, item, path + "." + std::to_string(i++) + ".member", &s.member);
+        }
+        return;
+      }
+      case ShapeType::kMap: {
+        if (!v.is_object()) return type_fail(path, v, "Map");
+        check_length(s, v.size(), path, v);
+        for (auto& [k, item] : v.items()) {
+          json key = k;
+          check(*s.key.shape, key, path + ".key", &s.key);
+          if (!item.is_null()) check(*s.value.shape, item, path + "." + k + ".member", &s.value);
+        }
+        return;
+      }
+      case ShapeType::kString: {
+        if (!v.is_string()) return type_fail(path, v, "String");
+        const auto& text = v.get_ref<const std::string&>();
+        if (s.min || s.max) check_length(s, utf8_length(text), path, v);
+        if (!s.enum_values.empty() && enum_checked() &&
+            std::find(s.enum_values.begin(), s.enum_values.end(), text) == s.enum_values.end()) {
+          all_missing_ = false;
+          std::string set = "[";
+          for (size_t i = 0; i < s.enum_values.size(); ++i) {
+            if (i) set += ", ";
+            set += s.enum_values[i];
+          }
+          set += "]";
+          fail(path, "'" + text + "'", "Member must satisfy enum value set: " + set,
+               "Value (" + text + ") for parameter " + path + " is invalid.");
+        }
+        return;
+      }
+      case ShapeType::kInteger:
+      case ShapeType::kLong:
+      case ShapeType::kBigInteger:
+        if (!v.is_number_integer()) {
+          // Integral floats ("5.0") are accepted as integers by AWS's parsers.
+          if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>()) {
+            v = static_cast<long long>(v.get<double>());
+          } else {
+            return type_fail(path, v, "Integer");
+          }
+        }
+        check_range(s, v.get<double>(), path, v);
+        return;
+      case ShapeType::kFloat:
+      case ShapeType::kDouble:
+      case ShapeType::kBigDecimal:
+        if (!v.is_number()) return type_fail(path, v, "Double");
+        check_range(s, v.get<double>(), path, v);
+        return;
+      case ShapeType::kBoolean:
+        if (!v.is_boolean()) return type_fail(path, v, "Boolean");
+        return;
+      case ShapeType::kBlob:
+        if (!v.is_string()) return type_fail(path, v, "Blob");
+        if (!enc::is_base64(v.get_ref<const std::string&>())) {
+          if (!type_error_) {
+            type_error_ = ServiceError(style_.type_code, "Base64 encoded binary data expected for " + path);
+          }
+        }
+        return;
+      case ShapeType::kTimestamp:
+        if (v.is_number()) return;
+        if (v.is_string()) {
+          if (auto ms = timefmt::parse(v.get<std::string>())) {
+            v = static_cast<double>(*ms) / 1000.0;
+            return;
+          }
+        }
+        return type_fail(path, v, "Timestamp");
+    }
+  }
+
+  void check_range(const Shape& s, double d, const std::string& path, const json& v) {
+    auto show = [](double x) {
+      if (std::floor(x) == x && std::fabs(x) < 1e18) return std::to_string(static_cast<long long>(x));
+      return json(x).dump();
+    };
+    if (s.min && d < *s.min) {
+      all_missing_ = false;
+      fail(path, "'" + shown_value(v) + "'", "Member must have value greater than or equal to " + show(*s.min),
+           "Value (" + shown_value(v) + ") for parameter " + path + " is invalid. Reason: must be greater than or equal to " + show(*s.min) + ".");
+    }
+    if (s.max && d > *s.max) {
+      all_missing_ = false;
+      fail(path, "'" + shown_value(v) + "'", "Member must have value less than or equal to " + show(*s.max),
+           "Value (" + shown_value(v) + ") for parameter " + path + " is invalid. Reason: must be less than or equal to " + show(*s.max) + ".");
+    }
+  }
+
+  // AWS validates enums server-side for most JSON services, but S3 and the query services accept
+  // values newer than their models.
+  bool enum_checked() const { return style_.coral_messages && model_.protocol != Protocol::kQuery; }
+
+  static size_t utf8_length(const std::string& s) {
+    size_t n = 0;
+    for (unsigned char c : s) n += (c & 0xc0) != 0x80;
+    return n;
+  }
+
+  const ServiceModel& model_;
+  Style style_;
+  std::string_view skip_;
+  std::vector<std::string> messages_;
+  std::vector<std::string> plain_;
+  std::vector<std::string> missing_;
+  bool all_missing_ = true;
+  std::optional<ServiceError> type_error_;
+};
+
+}  // namespace
+
+std::optional<ServiceError> validate(const ServiceModel& model, const Shape& shape, json& params,
+                                     std::string_view raw_payload_member) {
+  return Validator(model, style_for(model)).run(shape, params, raw_payload_member);
+}
+
+}  // namespace sless::protocol

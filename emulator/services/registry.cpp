@@ -1,0 +1,112 @@
+#include "services/registry.h"
+
+#include <atomic>
+
+#include "core/log.h"
+#include "protocol/model.h"
+
+namespace sless::services {
+namespace {
+
+std::unique_ptr<Service> model_only(std::string name, std::vector<std::string> models = {}) {
+  if (models.empty()) models.push_back(name);
+  return std::make_unique<ModelOnlyService>(std::move(name), std::move(models));
+}
+
+}  // namespace
+
+// The explicit list of services. A service issue replaces its model_only(...) line with its
+// provider (no static self-registration: the linker drops unreferenced registrars).
+Registry::Registry() {
+  services_.push_back(model_only("dynamodb"));
+  services_.push_back(model_only("dynamodbstreams"));
+  services_.push_back(model_only("s3"));
+  services_.push_back(model_only("sqs", {"sqs", "sqs-query"}));
+  services_.push_back(model_only("sns"));
+  services_.push_back(model_only("kinesis"));
+  services_.push_back(model_only("lambda"));
+  services_.push_back(model_only("apigateway", {"apigateway", "apigatewayv2"}));
+  services_.push_back(model_only("stepfunctions"));
+  services_.push_back(model_only("events"));
+  services_.push_back(model_only("cognito-idp"));
+  services_.push_back(model_only("kms"));
+  services_.push_back(model_only("logs"));
+  for (const auto& s : services_) {
+    for (const auto& m : s->models()) by_model_[m] = s.get();
+  }
+}
+
+Registry::~Registry() = default;
+
+Status Registry::start_all(Env& env) {
+  for (const auto& s : services_) {
+    Status st = s->start(env);
+    if (!st.is_ok()) return Status::internal("service " + std::string(s->name()) + " failed to start: " + st.to_string());
+  }
+  return Status::ok();
+}
+
+void Registry::stop_all() {
+  for (auto it = services_.rbegin(); it != services_.rend(); ++it) (*it)->stop();
+}
+
+Status Registry::reset(std::string_view name) {
+  for (const auto& s : services_) {
+    if (!name.empty() && s->name() != name) continue;
+    Status st = s->reset();
+    if (!st.is_ok()) return st;
+    if (!name.empty()) return Status::ok();
+  }
+  return name.empty() ? Status::ok() : Status::not_found("no service named " + std::string(name));
+}
+
+Service* Registry::by_name(std::string_view name) const {
+  for (const auto& s : services_) {
+    if (s->name() == name) return s.get();
+  }
+  return nullptr;
+}
+
+Service* Registry::by_model(std::string_view model) const {
+  auto it = by_model_.find(std::string(model));
+  return it == by_model_.end() ? nullptr : it->second;
+}
+
+void Registry::call(std::string_view model_name, std::string_view operation, nlohmann::json params,
+                    RequestContext ctx, Done done) const {
+  const protocol::ServiceModel* model = protocol::ModelRegistry::instance().get(model_name);
+  Service* service = by_model(model_name);
+  const protocol::Operation* op = model ? model->find_operation(operation) : nullptr;
+  if (!service || !op) {
+    done(ServiceError("UnknownOperationException", "Unknown operation " + std::string(model_name) + "." +
+                                                       std::string(operation)));
+    return;
+  }
+  if (op->input) {
+    if (auto err = protocol::validate(*model, *op->input, params)) {
+      done(std::move(*err));
+      return;
+    }
+  }
+  // `done` must run exactly once, even when the service throws.
+  auto fired = std::make_shared<std::atomic<bool>>(false);
+  auto callback = std::make_shared<Done>(std::move(done));
+  Invocation inv;
+  ctx.service = std::string(model_name);
+  ctx.operation = op->name;
+  inv.ctx = std::move(ctx);
+  inv.op = op;
+  inv.params = std::move(params);
+  inv.request = std::make_shared<http::Request>();
+  inv.done = [fired, callback](Outcome<protocol::OperationOutput> out) {
+    if (!fired->exchange(true)) (*callback)(std::move(out));
+  };
+  try {
+    service->invoke(std::move(inv));
+  } catch (const std::exception& e) {
+    log::error("{}.{} threw: {}", model_name, operation, e.what());
+    if (!fired->exchange(true)) (*callback)(ServiceError::internal("internal error"));
+  }
+}
+
+}  // namespace sless::services

@@ -1,0 +1,121 @@
+// The service interface: what the gateway calls once a request is parsed, and what every
+// service folder implements (see README.md beside this file). A Service is created by the
+// registry, started once, and then invoked concurrently from the io threads: implementations
+// lock per resource, never globally.
+#pragma once
+
+#include <functional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/service_error.h"
+#include "core/status.h"
+#include "protocol/codec.h"
+
+namespace sless {
+class Clock;
+class Scheduler;
+struct Config;
+namespace storage {
+class Store;
+}
+}  // namespace sless
+
+namespace sless::services {
+
+class Registry;
+
+// What the daemon lends every service. The pointers outlive the service.
+struct Env {
+  storage::Store* store = nullptr;
+  Scheduler* scheduler = nullptr;
+  Clock* clock = nullptr;
+  const Config* config = nullptr;
+  Registry* registry = nullptr;
+  std::string files_dir;  // where a service may keep files (S3 bodies); empty in memory mode
+};
+
+struct RequestContext {
+  std::string request_id;
+  std::string account;      // 12 digits
+  std::string region;
+  std::string service;      // model name ("sqs", "sqs-query", ...)
+  std::string operation;
+  std::string endpoint;     // "http://<host>" as the client addressed us, for URLs we hand out
+  int64_t now_ms = 0;       // when the request arrived
+};
+
+using Done = std::function<void(Outcome<protocol::OperationOutput>)>;
+
+// One operation call. `request` is the parsed HTTP request (headers, and the raw body for blob
+// payload members: Request::body or Request::stream); it stays valid until `done` is called.
+struct Invocation {
+  RequestContext ctx;
+  const protocol::Operation* op = nullptr;
+  nlohmann::json params = nlohmann::json::object();
+  std::shared_ptr<http::Request> request;
+  Done done;  // call exactly once, from any thread
+};
+
+class Service {
+ public:
+  virtual ~Service() = default;
+  // The service's name ("dynamodb", "sqs", ...).
+  virtual std::string_view name() const = 0;
+  // The API models this service answers ("sqs" answers "sqs" and "sqs-query").
+  virtual std::vector<std::string> models() const { return {std::string(name())}; }
+  // Called once before the first request: open state, rebuild caches, arm timers.
+  virtual Status start(Env& env) { return Status::ok(); }
+  // Called once at shutdown, after the last request.
+  virtual void stop() {}
+  // Wipes all state (POST /_sless/reset).
+  virtual Status reset() { return Status::ok(); }
+  // Whether `op` has a real implementation (else it answers 501).
+  virtual bool implements(std::string_view op) const = 0;
+  // How many operations have a real implementation.
+  virtual size_t implemented_count() const = 0;
+  virtual void invoke(Invocation inv) = 0;
+  // Extra facts for GET /_sless/health.
+  virtual nlohmann::json describe() const { return nlohmann::json::object(); }
+};
+
+// Base for providers: a table from operation name to handler. Unlisted operations answer 501.
+class Provider : public Service {
+ public:
+  bool implements(std::string_view op) const override { return ops_.count(std::string(op)) > 0; }
+  size_t implemented_count() const override { return ops_.size(); }
+  void invoke(Invocation inv) override;
+
+ protected:
+  using Handler = std::function<void(Invocation&&)>;
+  using SyncHandler = std::function<Outcome<protocol::OperationOutput>(RequestContext&, nlohmann::json&)>;
+  // An operation that may finish later (long polls, function invocations, streamed bodies).
+  void on(std::string op, Handler handler) { ops_[std::move(op)] = std::move(handler); }
+  // An operation that answers before returning.
+  void on_sync(std::string op, SyncHandler handler);
+
+ private:
+  std::unordered_map<std::string, Handler> ops_;
+};
+
+// A service whose API model is served but none of whose operations exist yet: every operation
+// answers 501 naming it. Replaced by a provider when the service lands.
+class ModelOnlyService final : public Service {
+ public:
+  ModelOnlyService(std::string name, std::vector<std::string> models) : name_(std::move(name)), models_(std::move(models)) {}
+  std::string_view name() const override { return name_; }
+  std::vector<std::string> models() const override { return models_; }
+  bool implements(std::string_view) const override { return false; }
+  size_t implemented_count() const override { return 0; }
+  void invoke(Invocation inv) override;
+
+ private:
+  std::string name_;
+  std::vector<std::string> models_;
+};
+
+}  // namespace sless::services

@@ -1,0 +1,270 @@
+// The protocol codecs on the shapes that matter most: flattened and nested query structures,
+// REST routing by query keys and headers, XML in and out, JSON renames, error shapes.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "protocol/codec.h"
+#include "protocol/model.h"
+
+using nlohmann::json;
+using sless::http::Request;
+using namespace sless::protocol;
+
+namespace {
+
+const ServiceModel& model(const char* name) {
+  const ServiceModel* m = ModelRegistry::instance().get(name);
+  REQUIRE(m);
+  return *m;
+}
+
+Request form(std::string body) {
+  Request r;
+  r.method = "POST";
+  r.target = "/";
+  r.headers.add("Content-Type", "application/x-www-form-urlencoded");
+  r.body = std::move(body);
+  return r;
+}
+
+Request rest(std::string method, std::string target, std::string body = {}) {
+  Request r;
+  r.method = std::move(method);
+  r.target = std::move(target);
+  r.body = std::move(body);
+  return r;
+}
+
+std::string op_of(const char* m, const Request& r) {
+  auto p = parse_request(model(m), r);
+  if (!p.ok()) return "error:" + p.error().code + ":" + p.error().message;
+  return p.value().op->name;
+}
+
+}  // namespace
+
+TEST_CASE("query: flattened maps and lists of SQS", "[protocol][query]") {
+  auto p = parse_request(model("sqs-query"),
+                         form("Action=SendMessageBatch&Version=2012-11-05&QueueUrl=http%3A%2F%2Fh%2F000000000000%2Fq"
+                              "&SendMessageBatchRequestEntry.1.Id=a&SendMessageBatchRequestEntry.1.MessageBody=hello+world"
+                              "&SendMessageBatchRequestEntry.1.MessageAttribute.1.Name=color"
+                              "&SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.DataType=String"
+                              "&SendMessageBatchRequestEntry.1.MessageAttribute.1.Value.StringValue=red"
+                              "&SendMessageBatchRequestEntry.2.Id=b&SendMessageBatchRequestEntry.2.MessageBody=x"
+                              "&SendMessageBatchRequestEntry.2.DelaySeconds=5"));
+  REQUIRE(p.ok());
+  const json& params = p.value().params;
+  CHECK(params["QueueUrl"] == "http://h/000000000000/q");
+  REQUIRE(params["Entries"].size() == 2);
+  CHECK(params["Entries"][0]["MessageBody"] == "hello world");
+  CHECK(params["Entries"][0]["MessageAttributes"]["color"]["StringValue"] == "red");
+  CHECK(params["Entries"][1]["DelaySeconds"] == 5);
+}
+
+TEST_CASE("query: attribute name lists and the queue URL from the path", "[protocol][query]") {
+  Request r = form("Action=ReceiveMessage&AttributeName.1=All&AttributeName.2=SentTimestamp&MaxNumberOfMessages=10");
+  r.target = "/000000000000/jobs";
+  r.headers.add("Host", "localhost:4566");
+  auto p = parse_request(model("sqs-query"), r);
+  REQUIRE(p.ok());
+  CHECK(p.value().params["AttributeNames"] == json({"All", "SentTimestamp"}));
+  CHECK(p.value().params["MaxNumberOfMessages"] == 10);
+  CHECK(p.value().params["QueueUrl"] == "http://localhost:4566/000000000000/jobs");
+}
+
+TEST_CASE("query: SNS entry maps and bad numbers", "[protocol][query]") {
+  auto p = parse_request(model("sns"), form("Action=Publish&TopicArn=arn&Message=hi"
+                                            "&MessageAttributes.entry.1.Name=n"
+                                            "&MessageAttributes.entry.1.Value.DataType=Number"
+                                            "&MessageAttributes.entry.1.Value.StringValue=5"));
+  REQUIRE(p.ok());
+  CHECK(p.value().params["MessageAttributes"]["n"]["DataType"] == "Number");
+
+  auto bad = parse_request(model("sqs-query"), form("Action=ReceiveMessage&QueueUrl=u&MaxNumberOfMessages=ten"));
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().code == "InvalidParameterValue");
+
+  auto missing = parse_request(model("sqs-query"), form("Action=CreateQueue"));
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.error().code == "MissingParameter");
+  CHECK(missing.error().message == "The request must contain the parameter QueueName.");
+}
+
+TEST_CASE("query: results and errors as XML", "[protocol][query]") {
+  const auto& m = model("sqs-query");
+  const Operation* op = m.find_operation("ReceiveMessage");
+  OperationOutput out(json{{"Messages",
+                            {{{"MessageId", "m1"},
+                              {"Body", "a<b"},
+                              {"Attributes", {{"SentTimestamp", "1"}}},
+                              {"MessageAttributes", {{"c", {{"DataType", "String"}, {"StringValue", "v"}}}}}}}}});
+  auto res = serialize_result(m, *op, std::move(out), "rid");
+  INFO(res.body);
+  CHECK(res.body.find("<ReceiveMessageResponse xmlns=\"http://queue.amazonaws.com/doc/2012-11-05/\">") != std::string::npos);
+  CHECK(res.body.find("<ReceiveMessageResult><Message><MessageId>m1</MessageId>") != std::string::npos);
+  CHECK(res.body.find("<Body>a&lt;b</Body>") != std::string::npos);
+  CHECK(res.body.find("<Attribute><Name>SentTimestamp</Name><Value>1</Value></Attribute>") != std::string::npos);
+  CHECK(res.body.find("<MessageAttribute><Name>c</Name><Value><StringValue>v</StringValue><DataType>String</DataType></Value></MessageAttribute>") != std::string::npos);
+  CHECK(res.body.find("<RequestId>rid</RequestId>") != std::string::npos);
+
+  auto err = serialize_error(m, op, sless::ServiceError("QueueDoesNotExist", "gone"), "rid");
+  CHECK(err.status == 400);
+  CHECK(err.body.find("<Code>AWS.SimpleQueueService.NonExistentQueue</Code>") != std::string::npos);
+  CHECK(err.body.find("<Type>Sender</Type>") != std::string::npos);
+}
+
+TEST_CASE("json: SQS errors carry the query code header", "[protocol][json]") {
+  const auto& m = model("sqs");
+  auto err = serialize_error(m, nullptr, sless::ServiceError("QueueDoesNotExist", "gone"), "rid");
+  CHECK(err.headers.get("x-amzn-query-error").value_or("") == "AWS.SimpleQueueService.NonExistentQueue;Sender");
+  CHECK(json::parse(err.body)["__type"] == "com.amazonaws.sqs#QueueDoesNotExist");
+  auto ddb = serialize_error(model("dynamodb"), nullptr, sless::ServiceError("ResourceNotFoundException", "no"), "r");
+  CHECK(json::parse(ddb.body)["__type"] == "com.amazonaws.dynamodb.v20120810#ResourceNotFoundException");
+}
+
+TEST_CASE("json: validation messages name nested members like AWS", "[protocol][json]") {
+  Request r = rest("POST", "/",
+                   R"({"TableName":"","BillingMode":"FREE","KeySchema":[{"AttributeName":"k"}],"AttributeDefinitions":[]})");
+  r.headers.add("X-Amz-Target", "DynamoDB_20120810.CreateTable");
+  auto p = parse_request(model("dynamodb"), r);
+  REQUIRE_FALSE(p.ok());
+  CHECK(p.error().code == "ValidationException");
+  CHECK(p.error().message ==
+        "3 validation errors detected: Value '' at 'tableName' failed to satisfy constraint: Member must have "
+        "length greater than or equal to 1; Value null at 'keySchema.1.member.keyType' failed to satisfy "
+        "constraint: Member must not be null; Value 'FREE' at 'billingMode' failed to satisfy constraint: Member "
+        "must satisfy enum value set: [PROVISIONED, PAY_PER_REQUEST]");
+}
+
+TEST_CASE("json: timestamps arrive as numbers or text and leave as numbers", "[protocol][json]") {
+  Request r = rest("POST", "/", R"({"StreamName":"s","ShardId":"i","ShardIteratorType":"AT_TIMESTAMP","Timestamp":"2025-01-02T03:04:05Z"})");
+  r.headers.add("X-Amz-Target", "Kinesis_20131202.GetShardIterator");
+  auto p = parse_request(model("kinesis"), r);
+  REQUIRE(p.ok());
+  CHECK(p.value().params["Timestamp"].get<double>() == Approx(1735787045.0));
+}
+
+TEST_CASE("rest-xml: S3 operations told apart by query keys and headers", "[protocol][rest-xml]") {
+  CHECK(op_of("s3", rest("GET", "/b")) == "ListObjects");
+  CHECK(op_of("s3", rest("GET", "/b?list-type=2&prefix=a")) == "ListObjectsV2");
+  CHECK(op_of("s3", rest("GET", "/b?location")) == "GetBucketLocation");
+  CHECK(op_of("s3", rest("GET", "/b?versions")) == "ListObjectVersions");
+  CHECK(op_of("s3", rest("GET", "/b/some/key.txt")) == "GetObject");
+  CHECK(op_of("s3", rest("GET", "/b/k?uploadId=u")) == "ListParts");
+  CHECK(op_of("s3", rest("PUT", "/b/k")) == "PutObject");
+  CHECK(op_of("s3", rest("PUT", "/b/k?partNumber=1&uploadId=u")) == "UploadPart");
+  Request copy = rest("PUT", "/b/k");
+  copy.headers.add("x-amz-copy-source", "/a/b");
+  CHECK(op_of("s3", copy) == "CopyObject");
+  copy.target = "/b/k?partNumber=1&uploadId=u";
+  CHECK(op_of("s3", copy) == "UploadPartCopy");
+  CHECK(op_of("s3", rest("POST", "/b/k?uploads")) == "CreateMultipartUpload");
+  CHECK(op_of("s3", rest("PUT", "/b")) == "CreateBucket");
+  CHECK(op_of("s3", rest("PUT", "/b/")) == "CreateBucket");
+  CHECK(op_of("s3", rest("HEAD", "/b")) == "HeadBucket");
+  CHECK(op_of("s3", rest("DELETE", "/b/k")) == "DeleteObject");
+  CHECK(op_of("s3", rest("GET", "/")) == "ListBuckets");
+}
+
+TEST_CASE("rest-xml: labels, headers, metadata and XML payloads bind to members", "[protocol][rest-xml]") {
+  Request put = rest("PUT", "/b/dir/a%20b.txt", "hello");
+  put.headers.add("Content-Type", "text/plain");
+  put.headers.add("x-amz-meta-Color", "red");
+  put.headers.add("Expires", "Wed, 01 Jan 2031 00:00:00 GMT");
+  auto p = parse_request(model("s3"), put);
+  REQUIRE(p.ok());
+  const json& params = p.value().params;
+  CHECK(params["Bucket"] == "b");
+  CHECK(params["Key"] == "dir/a b.txt");
+  CHECK(params["ContentType"] == "text/plain");
+  CHECK(params["Metadata"]["color"] == "red");
+  CHECK(params["Expires"] == "Wed, 01 Jan 2031 00:00:00 GMT");  // a string in current models
+  CHECK_FALSE(params.contains("Body"));
+
+  auto del = parse_request(model("s3"), rest("POST", "/b?delete",
+                                              "<Delete xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">"
+                                              "<Object><Key>a</Key></Object><Object><Key>b</Key><VersionId>v</VersionId></Object>"
+                                              "<Quiet>true</Quiet></Delete>"));
+  REQUIRE(del.ok());
+  CHECK(del.value().op->name == "DeleteObjects");
+  const json& d = del.value().params["Delete"];
+  REQUIRE(d["Objects"].size() == 2);
+  CHECK(d["Objects"][1]["VersionId"] == "v");
+  CHECK(d["Quiet"] == true);
+
+  auto bad = parse_request(model("s3"), rest("POST", "/b?delete", "<Delete><Object>"));
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().code == "MalformedXML");
+}
+
+TEST_CASE("rest-xml: results as XML documents and headers; errors as <Error>", "[protocol][rest-xml]") {
+  const auto& m = model("s3");
+  OperationOutput out(json{{"Name", "b"},
+                           {"KeyCount", 1},
+                           {"IsTruncated", false},
+                           {"Contents", {{{"Key", "k"}, {"Size", 5}, {"LastModified", 1700000000.5}}}},
+                           {"CommonPrefixes", {{{"Prefix", "dir/"}}}}});
+  out.xml_root = "ListBucketResult";
+  auto res = serialize_result(m, *m.find_operation("ListObjectsV2"), std::move(out), "r");
+  CHECK(res.body.find("<ListBucketResult xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">") != std::string::npos);
+  CHECK(res.body.find("<Contents><Key>k</Key><LastModified>2023-11-14T22:13:20.500Z</LastModified><Size>5</Size></Contents>") != std::string::npos);
+  CHECK(res.body.find("<CommonPrefixes><Prefix>dir/</Prefix></CommonPrefixes>") != std::string::npos);
+  CHECK(res.body.find("<IsTruncated>false</IsTruncated>") != std::string::npos);
+
+  OperationOutput head(json{{"ContentLength", 5}, {"ETag", "\"e\""}, {"Metadata", {{"color", "red"}}},
+                            {"LastModified", 1700000000}});
+  auto h = serialize_result(m, *m.find_operation("HeadObject"), std::move(head), "r");
+  CHECK(h.headers.get("Content-Length").value_or("") == "5");
+  CHECK(h.headers.get("ETag").value_or("") == "\"e\"");
+  CHECK(h.headers.get("x-amz-meta-color").value_or("") == "red");
+  CHECK(h.headers.get("Last-Modified").value_or("") == "Tue, 14 Nov 2023 22:13:20 GMT");
+
+  auto err = serialize_error(m, nullptr, sless::ServiceError("NoSuchKey", "The specified key does not exist.", 404).with("Key", "k"), "r");
+  CHECK(err.status == 404);
+  CHECK(err.body.find("<Error><Code>NoSuchKey</Code><Message>The specified key does not exist.</Message><Key>k</Key>") != std::string::npos);
+}
+
+TEST_CASE("rest-json: Lambda invoke keeps the payload raw and binds headers", "[protocol][rest-json]") {
+  Request inv = rest("POST", "/2015-03-31/functions/my-fn/invocations?Qualifier=live", "{\"a\":1}");
+  inv.headers.add("X-Amz-Invocation-Type", "Event");
+  inv.headers.add("X-Amz-Log-Type", "Tail");
+  auto p = parse_request(model("lambda"), inv);
+  REQUIRE(p.ok());
+  CHECK(p.value().op->name == "Invoke");
+  CHECK(p.value().params["FunctionName"] == "my-fn");
+  CHECK(p.value().params["Qualifier"] == "live");
+  CHECK(p.value().params["InvocationType"] == "Event");
+  CHECK_FALSE(p.value().params.contains("Payload"));
+
+  OperationOutput out(json{{"StatusCode", 200}, {"FunctionError", "Unhandled"}, {"ExecutedVersion", "$LATEST"}});
+  out.raw_payload = "{\"errorMessage\":\"x\"}";
+  auto res = serialize_result(model("lambda"), *p.value().op, std::move(out), "r");
+  CHECK(res.status == 200);
+  CHECK(res.headers.get("X-Amz-Function-Error").value_or("") == "Unhandled");
+  CHECK(res.body == "{\"errorMessage\":\"x\"}");
+
+  auto err = serialize_error(model("lambda"), nullptr, sless::ServiceError("ResourceNotFoundException", "Function not found", 404), "r");
+  CHECK(err.headers.get("x-amzn-ErrorType").value_or("") == "ResourceNotFoundException");
+  CHECK(json::parse(err.body)["Type"] == "User");
+}
+
+TEST_CASE("rest-json: API Gateway v2 camelCase names map to members both ways", "[protocol][rest-json]") {
+  auto p = parse_request(model("apigatewayv2"), rest("POST", "/v2/apis", R"({"name":"shop","protocolType":"HTTP"})"));
+  REQUIRE(p.ok());
+  CHECK(p.value().op->name == "CreateApi");
+  CHECK(p.value().params["Name"] == "shop");
+  CHECK(p.value().params["ProtocolType"] == "HTTP");
+
+  const auto& m = model("apigatewayv2");
+  auto res = serialize_result(m, *m.find_operation("CreateApi"),
+                              OperationOutput(json{{"ApiId", "a1"}, {"Name", "shop"}, {"ApiEndpoint", "http://x"}}), "r");
+  CHECK(res.status == 201);
+  auto body = json::parse(res.body);
+  CHECK(body["apiId"] == "a1");
+  CHECK(body["apiEndpoint"] == "http://x");
+
+  auto routes = parse_request(m, rest("GET", "/v2/apis/a1/routes/r9"));
+  REQUIRE(routes.ok());
+  CHECK(routes.value().op->name == "GetRoute");
+  CHECK(routes.value().params["RouteId"] == "r9");
+}
