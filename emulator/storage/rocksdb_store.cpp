@@ -1,0 +1,397 @@
+// The Store on RocksDB: the only file that includes RocksDB's headers.
+#include <array>
+#include <atomic>
+#include <cstdarg>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <mutex>
+#include <system_error>
+#include <vector>
+
+#include <rocksdb/cache.h>
+#include <rocksdb/db.h>
+#include <rocksdb/env.h>
+#include <rocksdb/file_system.h>
+#include <rocksdb/filter_policy.h>
+#include <rocksdb/options.h>
+#include <rocksdb/table.h>
+#include <rocksdb/write_batch.h>
+#include <rocksdb/write_buffer_manager.h>
+
+#include "core/log.h"
+#include "storage/store.h"
+
+namespace sless::storage {
+namespace {
+
+// Sized for a local emulator: a fast start, a small idle footprint, bounded growth.
+constexpr size_t kBlockCacheBytes = size_t{32} << 20;     // shared by all families, filled lazily
+constexpr size_t kMemtableBudgetBytes = size_t{64} << 20;  // all memtables together
+constexpr size_t kWriteBufferBytes = size_t{8} << 20;      // one memtable
+constexpr uint64_t kMaxWalBytes = uint64_t{128} << 20;     // beyond this, flush the stale families
+constexpr const char* kMemoryPath = "/sless-memory";
+// clear() deletes up to this many keys one by one (cheap for later reads), more with one range.
+constexpr uint64_t kPointDeleteLimit = 1000;
+
+rocksdb::Slice slice(std::string_view s) { return {s.data(), s.size()}; }
+
+Status to_status(const rocksdb::Status& s) {
+  if (s.ok()) {
+    return Status::ok();
+  }
+  std::string message = s.getState() != nullptr ? s.getState() : "";
+  switch (s.code()) {
+    case rocksdb::Status::kNotFound: return Status::not_found(std::move(message));
+    case rocksdb::Status::kCorruption: return Status::corruption(std::move(message));
+    case rocksdb::Status::kNotSupported:
+    case rocksdb::Status::kInvalidArgument: return Status::invalid_argument(std::move(message));
+    case rocksdb::Status::kIOError: return Status::io_error(std::move(message));
+    case rocksdb::Status::kBusy:
+    case rocksdb::Status::kTimedOut:
+    case rocksdb::Status::kTryAgain: return Status::busy(std::move(message));
+    case rocksdb::Status::kAborted: return Status::aborted(std::move(message));
+    default: return Status::internal(s.ToString());
+  }
+}
+
+// RocksDB's warnings and errors go to the daemon's log rather than to a LOG file in the data dir.
+class LogForwarder final : public rocksdb::Logger {
+ public:
+  LogForwarder() : Logger(rocksdb::InfoLogLevel::WARN_LEVEL) {}
+  using Logger::Logv;
+  void Logv(const rocksdb::InfoLogLevel level, const char* format, va_list ap) override {
+    if (level < GetInfoLogLevel() || level == rocksdb::InfoLogLevel::HEADER_LEVEL) {
+      return;
+    }
+    std::array<char, 1024> line{};
+    std::vsnprintf(line.data(), line.size(), format, ap);
+    log::emit(level >= rocksdb::InfoLogLevel::ERROR_LEVEL ? log::Level::kError : log::Level::kWarn,
+              "rocksdb: {}", line.data());
+  }
+};
+
+rocksdb::DBOptions db_options() {
+  rocksdb::DBOptions o;
+  o.create_if_missing = true;
+  o.create_missing_column_families = true;
+  o.info_log = std::make_shared<LogForwarder>();
+  o.info_log_level = rocksdb::InfoLogLevel::WARN_LEVEL;
+  o.stats_dump_period_sec = 0;
+  o.stats_persist_period_sec = 0;
+  o.max_background_jobs = 2;
+  o.avoid_unnecessary_blocking_io = true;
+  o.max_total_wal_size = kMaxWalBytes;
+  o.write_buffer_manager = std::make_shared<rocksdb::WriteBufferManager>(kMemtableBudgetBytes);
+  // Open table files on demand rather than all of them at start-up.
+  o.max_open_files = 256;
+  // Recovery otherwise starts 16 threads per family to open table files, even when there are none.
+  o.max_file_opening_threads = 1;
+  // Replayed log records stay in memtables instead of being written to table files at open, and
+  // memtables are not written out at close: the log has them (in memory, nothing survives anyway).
+  o.avoid_flush_during_recovery = true;
+  o.avoid_flush_during_shutdown = true;
+  o.skip_stats_update_on_db_open = true;
+  o.skip_checking_sst_file_sizes_on_db_open = true;
+  return o;
+}
+
+rocksdb::ColumnFamilyOptions family_options() {
+  rocksdb::BlockBasedTableOptions table;
+  table.block_cache = rocksdb::NewLRUCache(kBlockCacheBytes);
+  table.cache_index_and_filter_blocks = true;
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+  rocksdb::ColumnFamilyOptions o;
+  o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
+  o.write_buffer_size = kWriteBufferBytes;
+  o.level_compaction_dynamic_level_bytes = true;
+  return o;
+}
+
+// The local file system, except that fsyncs are skipped while a brand-new database is created:
+// until it holds data there is nothing to lose, and its ten syncs would double the start-up time.
+// Files and directories made meanwhile sync normally from then on, and a later sync of either
+// covers what was written before it. Process kills never lose the page cache either way.
+class CreationFileSystem final : public rocksdb::FileSystemWrapper {
+ public:
+  CreationFileSystem() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
+  const char* Name() const override { return "SlessCreationFileSystem"; }
+  void set_syncing(bool syncing) { syncing_ = syncing; }
+
+  rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
+                                    std::unique_ptr<rocksdb::FSWritableFile>* file,
+                                    rocksdb::IODebugContext* debug) override {
+    rocksdb::IOStatus s = target()->NewWritableFile(name, options, file, debug);
+    if (s.ok() && !syncing_) {
+      *file = std::make_unique<File>(std::move(*file), syncing_);
+    }
+    return s;
+  }
+
+  rocksdb::IOStatus NewDirectory(const std::string& name, const rocksdb::IOOptions& options,
+                                 std::unique_ptr<rocksdb::FSDirectory>* dir,
+                                 rocksdb::IODebugContext* debug) override {
+    rocksdb::IOStatus s = target()->NewDirectory(name, options, dir, debug);
+    if (s.ok() && !syncing_) {
+      *dir = std::make_unique<Directory>(std::move(*dir), syncing_);
+    }
+    return s;
+  }
+
+ private:
+  using IOOptions = rocksdb::IOOptions;
+  using IODebugContext = rocksdb::IODebugContext;
+
+  class File final : public rocksdb::FSWritableFileOwnerWrapper {
+   public:
+    File(std::unique_ptr<rocksdb::FSWritableFile> file, const std::atomic<bool>& syncing)
+        : FSWritableFileOwnerWrapper(std::move(file)), syncing_(syncing) {}
+    rocksdb::IOStatus Sync(const IOOptions& o, IODebugContext* d) override {
+      return syncing_ ? FSWritableFileOwnerWrapper::Sync(o, d) : rocksdb::IOStatus::OK();
+    }
+    rocksdb::IOStatus Fsync(const IOOptions& o, IODebugContext* d) override {
+      return syncing_ ? FSWritableFileOwnerWrapper::Fsync(o, d) : rocksdb::IOStatus::OK();
+    }
+
+   private:
+    const std::atomic<bool>& syncing_;
+  };
+
+  class Directory final : public rocksdb::FSDirectoryWrapper {
+   public:
+    Directory(std::unique_ptr<rocksdb::FSDirectory> dir, const std::atomic<bool>& syncing)
+        : FSDirectoryWrapper(std::move(dir)), syncing_(syncing) {}
+    rocksdb::IOStatus Fsync(const IOOptions& o, IODebugContext* d) override {
+      return syncing_ ? FSDirectoryWrapper::Fsync(o, d) : rocksdb::IOStatus::OK();
+    }
+    rocksdb::IOStatus FsyncWithDirOptions(const IOOptions& o, IODebugContext* d,
+                                          const rocksdb::DirFsyncOptions& options) override {
+      return syncing_ ? FSDirectoryWrapper::FsyncWithDirOptions(o, d, options) : rocksdb::IOStatus::OK();
+    }
+
+   private:
+    const std::atomic<bool>& syncing_;
+  };
+
+  std::atomic<bool> syncing_{true};
+};
+
+class RocksIterator final : public Iterator {
+ public:
+  RocksIterator(rocksdb::DB* db, rocksdb::ColumnFamilyHandle* handle, std::string_view lower,
+                std::string_view upper)
+      : lower_(lower), upper_(upper), lower_slice_(lower_), upper_slice_(upper_) {
+    rocksdb::ReadOptions read;
+    read.iterate_lower_bound = &lower_slice_;
+    read.iterate_upper_bound = upper_.empty() ? nullptr : &upper_slice_;
+    it_.reset(db->NewIterator(read, handle));
+  }
+
+  bool valid() const override { return it_->Valid(); }
+  void seek_to_first() override { it_->SeekToFirst(); }
+  void seek_to_last() override { it_->SeekToLast(); }
+  void seek(std::string_view key) override { it_->Seek(slice(key)); }
+  void seek_for_prev(std::string_view key) override { it_->SeekForPrev(slice(key)); }
+  void next() override { it_->Next(); }
+  void prev() override { it_->Prev(); }
+  std::string_view key() const override { return it_->key().ToStringView(); }
+  std::string_view value() const override { return it_->value().ToStringView(); }
+  Status status() const override { return to_status(it_->status()); }
+
+ private:
+  // The bounds live here because RocksDB keeps pointers to them.
+  const std::string lower_;
+  const std::string upper_;
+  const rocksdb::Slice lower_slice_;
+  const rocksdb::Slice upper_slice_;
+  std::unique_ptr<rocksdb::Iterator> it_;
+};
+
+}  // namespace
+
+class Family {
+ public:
+  explicit Family(rocksdb::ColumnFamilyHandle* handle) : handle_(handle) {}
+  rocksdb::ColumnFamilyHandle* handle() const { return handle_.get(); }
+
+ private:
+  std::unique_ptr<rocksdb::ColumnFamilyHandle> handle_;
+};
+
+// WriteBatch operations fail only for keys or values over 4 GiB, which no request can carry.
+struct WriteBatch::Rep {
+  rocksdb::WriteBatch batch;
+};
+
+WriteBatch::WriteBatch() : rep_(std::make_unique<Rep>()) {}
+WriteBatch::~WriteBatch() = default;
+WriteBatch::WriteBatch(WriteBatch&&) noexcept = default;
+WriteBatch& WriteBatch::operator=(WriteBatch&&) noexcept = default;
+
+void WriteBatch::put(Family* family, std::string_view key, std::string_view value) {
+  rep_->batch.Put(family->handle(), slice(key), slice(value)).PermitUncheckedError();
+}
+
+void WriteBatch::del(Family* family, std::string_view key) {
+  rep_->batch.Delete(family->handle(), slice(key)).PermitUncheckedError();
+}
+
+void WriteBatch::delete_range(Family* family, std::string_view begin, std::string_view end) {
+  rep_->batch.DeleteRange(family->handle(), slice(begin), slice(end)).PermitUncheckedError();
+}
+
+size_t WriteBatch::count() const { return rep_->batch.Count(); }
+void WriteBatch::clear() { rep_->batch.Clear(); }
+
+struct Store::Impl {
+  // Members are destroyed bottom-up: the families' handles before the database, the database
+  // before the in-memory file system it lives on.
+  std::shared_ptr<CreationFileSystem> file_system;  // on disk only
+  std::unique_ptr<rocksdb::Env> env;               // the in-memory one, or file_system's
+  bool in_memory = false;
+  std::unique_ptr<rocksdb::DB> db;
+  rocksdb::ColumnFamilyOptions family_options;
+  rocksdb::WriteOptions write_options;  // sync = false: the log reaches the OS before a write returns
+  std::mutex families_mutex;
+  std::map<std::string, std::unique_ptr<Family>, std::less<>> families;
+};
+
+Result<std::unique_ptr<Store>> Store::open(const Options& options) {
+  auto impl = std::make_unique<Impl>();
+  rocksdb::DBOptions db = db_options();
+  impl->family_options = family_options();
+  std::string path = options.dir;
+  impl->in_memory = options.in_memory;
+  if (options.in_memory) {
+    impl->env.reset(rocksdb::NewMemEnv(rocksdb::Env::Default()));
+    path = kMemoryPath;
+    impl->env->CreateDirIfMissing(path).PermitUncheckedError();  // spares RocksDB a logged lookup error
+    impl->write_options.disableWAL = true;  // nothing outlives the process anyway
+  } else {
+    std::error_code ec;
+    if (path.empty() || (std::filesystem::create_directories(path, ec), ec)) {
+      return Status::io_error("cannot create data directory '" + path + "': " + ec.message());
+    }
+    impl->file_system = std::make_shared<CreationFileSystem>();
+    const bool fresh = !std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec) && !ec;
+    impl->file_system->set_syncing(!fresh);
+    impl->env = rocksdb::NewCompositeEnv(impl->file_system);
+  }
+  db.env = impl->env.get();
+
+  std::vector<std::string> names;
+  const rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(db, path, &names);
+  if (listed.IsPathNotFound() || listed.IsNotFound()) {
+    names = {rocksdb::kDefaultColumnFamilyName};
+  } else if (!listed.ok()) {
+    return to_status(listed);
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : names) {
+    descriptors.emplace_back(name, impl->family_options);
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw_db = nullptr;
+  const rocksdb::Status opened = rocksdb::DB::Open(db, path, descriptors, &handles, &raw_db);
+  if (impl->file_system != nullptr) {
+    impl->file_system->set_syncing(true);
+  }
+  if (opened.IsIOError() && opened.ToString().find("LOCK") != std::string::npos) {
+    return Status::busy("data directory '" + path + "' is in use by another process (" +
+                        opened.ToString() + ")");
+  }
+  if (!opened.ok()) {
+    return to_status(opened);
+  }
+  impl->db.reset(raw_db);
+  for (size_t i = 0; i < handles.size(); ++i) {
+    impl->families.emplace(names[i], std::make_unique<Family>(handles[i]));
+  }
+  return std::unique_ptr<Store>(new Store(std::move(impl)));
+}
+
+Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+
+Store::~Store() {
+  impl_->families.clear();
+  const rocksdb::Status closed = impl_->db->Close();
+  if (!closed.ok()) {
+    log::error("storage: closing the database failed: {}", closed.ToString());
+  }
+}
+
+Family* Store::family(std::string_view name) {
+  std::lock_guard lock(impl_->families_mutex);
+  if (auto it = impl_->families.find(name); it != impl_->families.end()) {
+    return it->second.get();
+  }
+  rocksdb::ColumnFamilyHandle* handle = nullptr;
+  const rocksdb::Status s = impl_->db->CreateColumnFamily(impl_->family_options, std::string(name), &handle);
+  if (!s.ok()) {
+    log::error("storage: cannot create column family '{}': {}", name, s.ToString());
+    return nullptr;
+  }
+  return impl_->families.emplace(name, std::make_unique<Family>(handle)).first->second.get();
+}
+
+Status Store::get(Family* family, std::string_view key, std::string* value) const {
+  return to_status(impl_->db->Get(rocksdb::ReadOptions(), family->handle(), slice(key), value));
+}
+
+Status Store::put(Family* family, std::string_view key, std::string_view value) {
+  return to_status(impl_->db->Put(impl_->write_options, family->handle(), slice(key), slice(value)));
+}
+
+Status Store::del(Family* family, std::string_view key) {
+  return to_status(impl_->db->Delete(impl_->write_options, family->handle(), slice(key)));
+}
+
+Status Store::write(WriteBatch& batch) {
+  return to_status(impl_->db->Write(impl_->write_options, &batch.rep_->batch));
+}
+
+std::unique_ptr<Iterator> Store::iterate(Family* family, std::string_view lower, std::string_view upper) const {
+  return std::make_unique<RocksIterator>(impl_->db.get(), family->handle(), lower, upper);
+}
+
+Status Store::clear(Family* family) {
+  // Point deletions keep later reads cheap; a large family gets one range deletion instead,
+  // from the smallest possible key to just past its last key.
+  WriteBatch batch;
+  std::unique_ptr<Iterator> it = iterate(family, {}, {});
+  for (it->seek_to_first(); it->valid() && batch.count() < kPointDeleteLimit; it->next()) {
+    batch.del(family, it->key());
+  }
+  if (it->valid()) {
+    it->seek_to_last();
+    batch.clear();
+    batch.delete_range(family, {}, std::string(it->key()) + '\0');
+  }
+  if (Status s = it->status(); !s.is_ok()) {
+    return s;
+  }
+  return batch.empty() ? Status::ok() : write(batch);
+}
+
+Status Store::flush() {
+  if (in_memory()) {
+    return Status::ok();
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  {
+    std::lock_guard lock(impl_->families_mutex);
+    for (const auto& [name, family] : impl_->families) {
+      handles.push_back(family->handle());
+    }
+  }
+  rocksdb::FlushOptions options;
+  options.wait = true;
+  if (Status s = to_status(impl_->db->Flush(options, handles)); !s.is_ok()) {
+    return s;
+  }
+  return to_status(impl_->db->FlushWAL(/*sync=*/true));
+}
+
+bool Store::in_memory() const { return impl_->in_memory; }
+
+}  // namespace sless::storage

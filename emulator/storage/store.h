@@ -1,0 +1,102 @@
+// Store: the daemon's one key-value database (RocksDB), one column family (Family) per service.
+// Store is thread-safe and owns the database and every Family; an Iterator or a WriteBatch
+// belongs to its caller and is used by one thread at a time.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/result.h"
+#include "core/status.h"
+
+namespace sless::storage {
+
+// One column family. Owned by the Store; the pointer stays valid until the Store is destroyed.
+class Family;
+
+struct Options {
+  std::string dir;         // database directory, created if missing; ignored when in_memory
+  bool in_memory = false;  // same engine on an in-memory file system; nothing survives the process
+};
+
+// A cursor over the keys of one family within [lower, upper), in byte order. Unpositioned when
+// created: call a seek first. key() and value() stay valid until the next move. Holding an
+// iterator pins the data it can see, so keep it short-lived.
+class Iterator {
+ public:
+  virtual ~Iterator() = default;
+
+  virtual bool valid() const = 0;
+  virtual void seek_to_first() = 0;
+  virtual void seek_to_last() = 0;
+  // First key >= key, and last key <= key.
+  virtual void seek(std::string_view key) = 0;
+  virtual void seek_for_prev(std::string_view key) = 0;
+  virtual void next() = 0;
+  virtual void prev() = 0;
+  virtual std::string_view key() const = 0;
+  virtual std::string_view value() const = 0;
+  // Not ok when iteration stopped on an error rather than at the end of the range.
+  virtual Status status() const = 0;
+};
+
+// Writes to one or more families that Store::write applies atomically: all or none, in order.
+// A moved-from batch may only be assigned to or destroyed.
+class WriteBatch {
+ public:
+  WriteBatch();
+  ~WriteBatch();
+  WriteBatch(WriteBatch&&) noexcept;
+  WriteBatch& operator=(WriteBatch&&) noexcept;
+
+  void put(Family* family, std::string_view key, std::string_view value);
+  void del(Family* family, std::string_view key);
+  // Deletes every key in [begin, end).
+  void delete_range(Family* family, std::string_view begin, std::string_view end);
+
+  size_t count() const;  // operations recorded
+  bool empty() const { return count() == 0; }
+  void clear();
+
+ private:
+  friend class Store;
+  struct Rep;
+  std::unique_ptr<Rep> rep_;
+};
+
+class Store {
+ public:
+  // Opens (or creates) the database and every family it already has. Fails with a message
+  // saying so when another process holds the same directory.
+  static Result<std::unique_ptr<Store>> open(const Options& options);
+  ~Store();
+  Store(const Store&) = delete;
+  Store& operator=(const Store&) = delete;
+
+  // The family called name, created on first use and kept from then on; "default" always
+  // exists. nullptr only when creating it fails (logged).
+  Family* family(std::string_view name);
+
+  // Status::not_found() when the key is absent.
+  Status get(Family* family, std::string_view key, std::string* value) const;
+  Status put(Family* family, std::string_view key, std::string_view value);
+  Status del(Family* family, std::string_view key);
+  Status write(WriteBatch& batch);
+  // An empty upper bound means no upper bound.
+  std::unique_ptr<Iterator> iterate(Family* family, std::string_view lower, std::string_view upper) const;
+
+  // Removes every key of the family; keys written while it runs may survive.
+  Status clear(Family* family);
+  // Moves every family's memtable to table files and syncs the log (graceful shutdown).
+  Status flush();
+  bool in_memory() const;
+
+ private:
+  struct Impl;
+  explicit Store(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace sless::storage

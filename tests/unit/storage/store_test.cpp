@@ -1,0 +1,276 @@
+#include "storage/store.h"
+
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <random>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+
+namespace sless::storage {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A fresh directory under the system temp dir, removed with everything in it.
+class TempDir {
+ public:
+  TempDir() {
+    std::random_device random;
+    path_ = fs::temp_directory_path() /
+            ("sless-store-test-" + std::to_string(::getpid()) + "-" + std::to_string(random()));
+  }
+  ~TempDir() {
+    std::error_code ec;
+    fs::remove_all(path_, ec);
+  }
+  const fs::path& path() const { return path_; }
+
+ private:
+  fs::path path_;
+};
+
+std::unique_ptr<Store> open_store(const fs::path& dir) {
+  auto store = Store::open(Options{dir.string(), false});
+  INFO(store.status().to_string());
+  REQUIRE(store.ok());
+  return std::move(store).value();
+}
+
+std::unique_ptr<Store> open_memory() {
+  auto store = Store::open(Options{"", true});
+  REQUIRE(store.ok());
+  return std::move(store).value();
+}
+
+std::string get(const Store& store, Family* family, std::string_view key) {
+  std::string value;
+  const Status s = store.get(family, key, &value);
+  return s.is_ok() ? value : "<" + s.to_string() + ">";
+}
+
+// The keys an iterator yields walking forward from seek_to_first, or backward from seek_to_last.
+std::vector<std::string> keys_of(Iterator& it, bool backward = false) {
+  std::vector<std::string> keys;
+  for (backward ? it.seek_to_last() : it.seek_to_first(); it.valid(); backward ? it.prev() : it.next()) {
+    keys.emplace_back(it.key());
+  }
+  REQUIRE(it.status().is_ok());
+  return keys;
+}
+
+using Keys = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("put, get and del", "[storage][store]") {
+  TempDir dir;
+  auto store = open_store(dir.path());
+  CHECK_FALSE(store->in_memory());
+  Family* sqs = store->family("sqs");
+  REQUIRE(sqs != nullptr);
+  CHECK(store->family("sqs") == sqs);
+  CHECK(store->family("default") != nullptr);
+
+  std::string value;
+  CHECK(store->get(sqs, "k", &value).is_not_found());
+  REQUIRE(store->put(sqs, "k", std::string("v\0w", 3)).is_ok());
+  CHECK(get(*store, sqs, "k") == std::string("v\0w", 3));
+  REQUIRE(store->put(sqs, "k", "v2").is_ok());
+  CHECK(get(*store, sqs, "k") == "v2");
+  CHECK(store->get(store->family("sns"), "k", &value).is_not_found());  // families are separate
+  REQUIRE(store->del(sqs, "k").is_ok());
+  CHECK(store->get(sqs, "k", &value).is_not_found());
+  CHECK(store->del(sqs, "absent").is_ok());
+}
+
+TEST_CASE("iterators respect their bounds both ways", "[storage][store]") {
+  auto store = open_memory();
+  Family* f = store->family("f");
+  Family* other = store->family("other");
+  for (const char* key : {"a", "b", "c", "d", "e"}) {
+    REQUIRE(store->put(f, key, std::string("value-") + key).is_ok());
+    REQUIRE(store->put(other, key, "x").is_ok());
+  }
+  REQUIRE(store->put(f, "\xFF\xFF", "high").is_ok());
+
+  auto it = store->iterate(f, "b", "d");
+  CHECK_FALSE(it->valid());
+  CHECK(keys_of(*it) == Keys{"b", "c"});
+  CHECK(keys_of(*it, true) == Keys{"c", "b"});
+  it->seek_to_first();
+  CHECK(it->value() == "value-b");
+  it->seek("a");  // below the range: lands on its first key
+  CHECK(it->key() == "b");
+  it->seek("bb");
+  CHECK(it->key() == "c");
+  it->seek("d");
+  CHECK_FALSE(it->valid());
+  it->seek_for_prev("z");  // above the range: lands on its last key
+  CHECK(it->key() == "c");
+  it->seek_for_prev("bb");
+  CHECK(it->key() == "b");
+  it->prev();
+  CHECK_FALSE(it->valid());
+
+  CHECK(keys_of(*store->iterate(f, "c", "")) == Keys{"c", "d", "e", "\xFF\xFF"});
+  CHECK(keys_of(*store->iterate(f, "", "")).size() == 6);
+  CHECK(keys_of(*store->iterate(f, "x", "y")).empty());
+}
+
+TEST_CASE("a write batch spans families and applies at once", "[storage][store]") {
+  auto store = open_memory();
+  Family* items = store->family("items");
+  Family* index = store->family("index");
+  REQUIRE(store->put(items, "old", "1").is_ok());
+
+  WriteBatch batch;
+  CHECK(batch.empty());
+  batch.put(items, "item", "body");
+  batch.put(index, "by-name/item", "item");
+  batch.del(items, "old");
+  CHECK(batch.count() == 3);
+  CHECK(get(*store, items, "item") == "<NotFound>");  // nothing lands before write()
+  CHECK(get(*store, items, "old") == "1");
+
+  WriteBatch moved = std::move(batch);
+  REQUIRE(store->write(moved).is_ok());
+  CHECK(get(*store, items, "item") == "body");
+  CHECK(get(*store, index, "by-name/item") == "item");
+  CHECK(get(*store, items, "old") == "<NotFound>");
+
+  moved.clear();
+  CHECK(moved.empty());
+  for (const char* key : {"r1", "r2", "r3"}) {
+    moved.put(index, key, "x");
+  }
+  moved.delete_range(index, "by-name/", "r3");  // removes the old entry and the two new ones before r3
+  REQUIRE(store->write(moved).is_ok());
+  CHECK(keys_of(*store->iterate(index, "", "")) == Keys{"r3"});
+}
+
+TEST_CASE("clear empties one family, small or large", "[storage][store]") {
+  auto store = open_memory();
+  Family* f = store->family("f");
+  Family* kept = store->family("kept");
+  REQUIRE(store->put(kept, "k", "v").is_ok());
+  REQUIRE(store->clear(f).is_ok());  // already empty
+
+  for (int n : {10, 2500}) {
+    WriteBatch batch;
+    for (int i = 0; i < n; ++i) {
+      batch.put(f, std::to_string(i), "v");
+    }
+    batch.put(f, "", "empty key");
+    batch.put(f, std::string(8, '\xFF'), "highest key");
+    REQUIRE(store->write(batch).is_ok());
+    REQUIRE(store->clear(f).is_ok());
+    CHECK(keys_of(*store->iterate(f, "", "")).empty());
+  }
+  CHECK(get(*store, kept, "k") == "v");
+  REQUIRE(store->put(f, "5", "after").is_ok());  // a range deletion does not hide later writes
+  CHECK(get(*store, f, "5") == "after");
+}
+
+TEST_CASE("data and families survive closing and reopening", "[storage][store]") {
+  TempDir dir;
+  const fs::path nested = dir.path() / "a" / "b";
+  {
+    auto store = open_store(nested);
+    REQUIRE(store->put(store->family("lambda"), "fn", "code").is_ok());
+    REQUIRE(store->put(store->family("default"), "d", "1").is_ok());
+  }
+  {
+    auto store = open_store(nested);
+    CHECK(get(*store, store->family("lambda"), "fn") == "code");
+    CHECK(get(*store, store->family("default"), "d") == "1");
+    REQUIRE(store->put(store->family("s3"), "obj", "bytes").is_ok());
+    REQUIRE(store->flush().is_ok());
+  }
+  auto store = open_store(nested);
+  CHECK(get(*store, store->family("s3"), "obj") == "bytes");
+  CHECK_FALSE(fs::exists(nested / "LOG"));  // RocksDB logs through the daemon's log
+  CHECK(get(*store, store->family("lambda"), "fn") == "code");
+}
+
+// Runs in a process of its own, started by the next test: writes, then dies without closing.
+TEST_CASE("killed writer (helper process)", "[.][store-kill-child]") {
+  const char* dir = std::getenv("SLESS_STORE_KILL_DIR");
+  REQUIRE(dir != nullptr);
+  auto store = open_store(dir);
+  REQUIRE(store->put(store->family("sqs"), "msg", "kept").is_ok());
+  ::kill(::getpid(), SIGKILL);
+}
+
+TEST_CASE("acknowledged writes survive kill -9", "[storage][store]") {
+  TempDir dir;
+  std::string env = "SLESS_STORE_KILL_DIR=" + dir.path().string();
+  std::string exe = "/proc/self/exe";
+  std::string filter = "[store-kill-child]";
+  char* argv[] = {exe.data(), filter.data(), nullptr};
+  char* envp[] = {env.data(), nullptr};
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t child = 0;
+  const int spawned = ::posix_spawn(&child, exe.c_str(), &actions, nullptr, argv, envp);
+  posix_spawn_file_actions_destroy(&actions);
+  REQUIRE(spawned == 0);
+  int status = 0;
+  REQUIRE(::waitpid(child, &status, 0) == child);
+  REQUIRE(WIFSIGNALED(status));
+  REQUIRE(WTERMSIG(status) == SIGKILL);
+  auto store = open_store(dir.path());
+  CHECK(get(*store, store->family("sqs"), "msg") == "kept");
+}
+
+TEST_CASE("a second open of the same directory says it is in use", "[storage][store]") {
+  TempDir dir;
+  {
+    auto first = open_store(dir.path());
+    auto second = Store::open(Options{dir.path().string(), false});
+    REQUIRE_FALSE(second.ok());
+    CHECK(second.status().code() == Status::Code::kBusy);
+    CHECK_THAT(second.status().message(), Catch::Contains("is in use"));
+    CHECK_THAT(second.status().message(), Catch::Contains(dir.path().string()));
+  }
+  CHECK(Store::open(Options{dir.path().string(), false}).ok());  // free again once closed
+}
+
+TEST_CASE("in-memory stores keep nothing on disk and nothing in common", "[storage][store]") {
+  auto a = open_memory();
+  auto b = open_memory();
+  CHECK(a->in_memory());
+  REQUIRE(a->put(a->family("sqs"), "k", "a").is_ok());
+  REQUIRE(b->put(b->family("sqs"), "k", "b").is_ok());
+  CHECK(get(*a, a->family("sqs"), "k") == "a");
+  CHECK(get(*b, b->family("sqs"), "k") == "b");
+  CHECK(a->flush().is_ok());
+  CHECK_FALSE(fs::exists("/sless-memory"));
+}
+
+TEST_CASE("family is safe to call from many threads", "[storage][store]") {
+  auto store = open_memory();
+  std::vector<Family*> seen(8);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < seen.size(); ++t) {
+    threads.emplace_back([&, t] { seen[t] = store->family("family-" + std::to_string(t % 2)); });
+  }
+  for (std::thread& thread : threads) {
+    thread.join();
+  }
+  for (size_t t = 0; t < seen.size(); ++t) {
+    REQUIRE(seen[t] != nullptr);
+    CHECK(seen[t] == seen[t % 2]);
+  }
+  CHECK(seen[0] != seen[1]);
+}
+
+}  // namespace sless::storage
