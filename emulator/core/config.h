@@ -19,6 +19,11 @@ struct Config {
   std::string region = "us-east-1";  // when a request names none
   log::Level log_level = log::Level::kInfo;
   unsigned threads = 0;               // io threads; 0 = one per core
+  std::string worker_binary;          // the sless executable that runs function workers
+                                      // (`sless __zygote`); empty: functions cannot run
+
+  // Asynchronous Lambda invocations retry after this delay, then twice it (AWS: 1 and 2 minutes).
+  int64_t lambda_retry_delay_ms = 1000;
 
   // Bodies read whole into memory are capped here; streamed uploads (S3) have their own limits.
   size_t max_buffered_body = 20u * 1024 * 1024;

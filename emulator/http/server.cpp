@@ -509,6 +509,7 @@ void Server::shutdown(std::chrono::milliseconds drain) {
 }
 
 Scheduler& Server::scheduler() { return impl_->scheduler; }
+boost::asio::io_context& Server::io_context() { return impl_->ioc; }
 size_t Server::in_flight() const { return impl_->in_flight.load(); }
 
 }  // namespace sless::http

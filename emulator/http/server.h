@@ -14,6 +14,10 @@
 #include "core/scheduler.h"
 #include "http/message.h"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace sless::http {
 
 class Handler {
@@ -55,6 +59,8 @@ class Server {
   void shutdown(std::chrono::milliseconds drain);
   // Timers and deferred work on the server's io threads.
   Scheduler& scheduler();
+  // The io_context the server's threads run (for other I/O that should share them).
+  boost::asio::io_context& io_context();
   // Requests between header arrival and the end of their response.
   size_t in_flight() const;
 

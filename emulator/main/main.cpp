@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "daemon/daemon.h"
+#include "host/worker.h"
 #include "http/client.h"
 
 namespace {
@@ -29,6 +30,8 @@ int run_up(Config config, const std::string& level) {
   }
   sless::log::set_level(l);
   config.log_level = l;
+  std::error_code ec;
+  config.worker_binary = std::filesystem::canonical("/proc/self/exe", ec).string();
   if (config.threads == 0) {
     unsigned n = std::thread::hardware_concurrency();
     config.threads = n ? n : 1;
@@ -101,6 +104,9 @@ int run_status(const std::string& data_dir, std::string endpoint, bool json_out)
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The function zygote (started by the daemon itself): no command line parsing, start fast.
+  if (argc == 3 && std::string_view(argv[1]) == "__zygote") return sless::host::run_zygote(std::atoi(argv[2]));
+
   CLI::App app{"sless: a local AWS serverless emulator and C++ function host"};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string("sless ") + SLESS_VERSION);
@@ -114,6 +120,9 @@ int main(int argc, char** argv) {
   up->add_flag("--in-memory", config.in_memory, "Keep all state in memory (tests)")->envname("SLESS_IN_MEMORY");
   up->add_option("--log-level", level, "trace, debug, info, warn, error or off")->envname("SLESS_LOG_LEVEL")->capture_default_str();
   up->add_option("--region", config.region, "Region for requests that name none")->envname("SLESS_REGION")->capture_default_str();
+  up->add_option("--lambda-retry-delay-ms", config.lambda_retry_delay_ms,
+                 "Delay before an asynchronous invocation is retried (then twice it)")
+      ->envname("SLESS_LAMBDA_RETRY_DELAY_MS")->capture_default_str();
   up->add_option("--threads", config.threads, "I/O threads (0 = one per core)")->envname("SLESS_THREADS")->capture_default_str();
 
   std::string status_dir = ".sless";

@@ -4,6 +4,8 @@
 
 #include "core/log.h"
 #include "protocol/model.h"
+#include "services/lambda/lambda.h"
+#include "services/logs/logs.h"
 
 namespace sless::services {
 namespace {
@@ -24,13 +26,13 @@ Registry::Registry() {
   services_.push_back(model_only("sqs", {"sqs", "sqs-query"}));
   services_.push_back(model_only("sns"));
   services_.push_back(model_only("kinesis"));
-  services_.push_back(model_only("lambda"));
+  services_.push_back(std::make_unique<lambda::LambdaService>());
   services_.push_back(model_only("apigateway", {"apigateway", "apigatewayv2"}));
   services_.push_back(model_only("stepfunctions"));
   services_.push_back(model_only("events"));
   services_.push_back(model_only("cognito-idp"));
   services_.push_back(model_only("kms"));
-  services_.push_back(model_only("logs"));
+  services_.push_back(std::make_unique<logs::LogsService>());
   for (const auto& s : services_) {
     for (const auto& m : s->models()) by_model_[m] = s.get();
   }

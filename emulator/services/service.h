@@ -16,6 +16,10 @@
 #include "core/status.h"
 #include "protocol/codec.h"
 
+namespace boost::asio {
+class io_context;
+}
+
 namespace sless {
 class Clock;
 class Scheduler;
@@ -36,6 +40,7 @@ struct Env {
   Clock* clock = nullptr;
   const Config* config = nullptr;
   Registry* registry = nullptr;
+  boost::asio::io_context* io = nullptr;  // the io threads' context, for sockets of services
   std::string files_dir;  // where a service may keep files (S3 bodies); empty in memory mode
 };
 

@@ -1,0 +1,731 @@
+#include "host/function_host.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <array>
+#include <chrono>
+#include <cmath>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <unordered_map>
+
+#include <boost/asio/dispatch.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/local/stream_protocol.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
+
+#include "core/clock.h"
+#include "core/encoding.h"
+#include "core/ids.h"
+#include "core/log.h"
+#include "core/time_format.h"
+#include "host/launcher.h"
+#include "host/wire.h"
+#include "protocol/model.h"
+#include "services/registry.h"
+
+namespace sless::host {
+
+namespace net = boost::asio;
+using nlohmann::json;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+struct Job {
+  InvokeRequest req;
+  std::function<void(InvokeResult)> done;
+};
+
+std::string error_payload(std::string_view type, std::string_view message) {
+  return json{{"errorType", type}, {"errorMessage", message}}.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+InvokeResult runtime_error(std::string_view type, std::string message) {
+  InvokeResult r;
+  r.kind = InvokeResult::Kind::kFunctionError;
+  r.error_type = std::string(type);
+  r.payload = error_payload(type, message);
+  return r;
+}
+
+// Lambda's runtime reports signals the way Go names them.
+std::string describe_exit(int status) {
+  if (WIFSIGNALED(status)) {
+    switch (WTERMSIG(status)) {
+      case SIGSEGV: return "signal: segmentation fault";
+      case SIGABRT: return "signal: aborted";
+      case SIGKILL: return "signal: killed";
+      case SIGBUS: return "signal: bus error";
+      case SIGFPE: return "signal: floating point exception";
+      case SIGILL: return "signal: illegal instruction";
+      case SIGTERM: return "signal: terminated";
+      default: return "signal: " + std::to_string(WTERMSIG(status));
+    }
+  }
+  if (WIFEXITED(status)) return "exit status " + std::to_string(WEXITSTATUS(status));
+  return "exit status unknown";
+}
+
+std::string format_ms(double ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", ms);
+  return buf;
+}
+
+}  // namespace
+
+class Pool;
+class Worker;
+
+struct FunctionHost::Impl : std::enable_shared_from_this<Impl> {
+  Impl(net::io_context& i, Launcher& l, services::Registry& r, Clock& c) : io(i), launcher(l), registry(r), clock(c) {}
+
+  net::io_context& io;
+  Launcher& launcher;
+  services::Registry& registry;
+  Clock& clock;
+  std::atomic<LogSink*> sink{nullptr};
+  mutable std::mutex mu;
+  std::unordered_map<std::string, std::shared_ptr<Pool>> pools;
+  std::atomic<bool> stopping{false};
+
+  std::shared_ptr<Pool> pool_for(const std::shared_ptr<const FunctionConfig>& fn);
+};
+
+// One worker process, seen from the daemon. All its state lives on its strand.
+class Worker : public std::enable_shared_from_this<Worker> {
+ public:
+  Worker(std::shared_ptr<FunctionHost::Impl> host, std::shared_ptr<Pool> pool, int pid, int fd,
+         SteadyClock::time_point spawned_at)
+      : host_(std::move(host)), pool_(std::move(pool)), strand_(net::make_strand(host_->io)), sock_(strand_),
+        timer_(strand_), pid_(pid), spawned_at_(spawned_at) {
+    boost::system::error_code ec;
+    sock_.assign(net::local::stream_protocol(), fd, ec);
+    if (ec) ::close(fd);
+  }
+
+  void start() {
+    net::dispatch(strand_, [self = shared_from_this()] { self->read_more(); });
+  }
+  void run(Job job) {
+    net::dispatch(strand_, [self = shared_from_this(), job = std::move(job)]() mutable { self->do_run(std::move(job)); });
+  }
+  void on_exit_status(int status) {
+    net::dispatch(strand_, [self = shared_from_this(), status] {
+      self->exit_status_ = status;
+      if (self->awaiting_status_) self->finish_crash();
+    });
+  }
+  // Ends the worker: closing its socket makes it exit.
+  void stop() {
+    net::dispatch(strand_, [self = shared_from_this()] {
+      boost::system::error_code ec;
+      self->state_ = State::kDead;
+      self->sock_.close(ec);
+    });
+  }
+  int pid() const { return pid_; }
+
+ private:
+  enum class State { kStarting, kIdle, kBusy, kDead };
+
+  void read_more() {
+    sock_.async_read_some(net::buffer(chunk_), [self = shared_from_this()](boost::system::error_code ec, size_t n) {
+      if (ec) {
+        self->on_eof();
+        return;
+      }
+      self->inbuf_.append(self->chunk_.data(), n);
+      while (self->inbuf_.size() >= 4) {
+        uint32_t len = wire::body_length(self->inbuf_.data());
+        if (len > wire::kMaxFrameBytes) {
+          self->kill_process();
+          self->on_eof();
+          return;
+        }
+        if (self->inbuf_.size() < 4 + len) break;
+        wire::Frame f;
+        bool ok = wire::decode(std::string_view(self->inbuf_.data() + 4, len), &f);
+        self->inbuf_.erase(0, 4 + len);
+        if (ok) self->on_frame(std::move(f));
+        if (self->state_ == State::kDead) return;
+      }
+      self->read_more();
+    });
+  }
+
+  void send(std::string frame) {
+    auto buf = std::make_shared<std::string>(std::move(frame));
+    net::async_write(sock_, net::buffer(*buf), [self = shared_from_this(), buf](boost::system::error_code ec, size_t) {
+      if (ec) self->kill_process();
+    });
+  }
+
+  void kill_process() {
+    if (pid_ > 0) ::kill(pid_, SIGKILL);
+  }
+
+  void on_frame(wire::Frame f);
+  void on_eof();
+  void do_run(Job job);
+  void on_timeout();
+  void finish(InvokeResult r, bool recycle);
+  void finish_crash();
+  void handle_call(const wire::Frame& f);
+
+  std::shared_ptr<FunctionHost::Impl> host_;
+  std::shared_ptr<Pool> pool_;
+  net::strand<net::io_context::executor_type> strand_;
+  net::local::stream_protocol::socket sock_;
+  net::steady_timer timer_;
+  int pid_;
+  State state_ = State::kStarting;
+  std::array<char, 64 * 1024> chunk_{};
+  std::string inbuf_;
+  std::optional<Job> job_;
+  SteadyClock::time_point spawned_at_;
+  SteadyClock::time_point started_;
+  int64_t started_wall_ms_ = 0;
+  std::optional<int> exit_status_;
+  bool awaiting_status_ = false;
+  bool cold_ = true;
+  double init_ms_ = 0;
+  std::string init_log_;
+  std::string log_stream_;
+  long max_rss_kb_ = 0;
+  uint64_t job_seq_ = 0;
+};
+
+// The workers of one function configuration.
+class Pool : public std::enable_shared_from_this<Pool> {
+ public:
+  Pool(std::shared_ptr<FunctionHost::Impl> host, std::shared_ptr<const FunctionConfig> fn)
+      : host_(std::move(host)), fn_(std::move(fn)) {}
+
+  const FunctionConfig& config() const { return *fn_; }
+  std::shared_ptr<FunctionHost::Impl> host() const { return host_; }
+
+  int cap() const {
+    return fn_->reserved_concurrency >= 0 ? fn_->reserved_concurrency : FunctionHost::kDefaultConcurrency;
+  }
+
+  void submit(Job job) {
+    std::unique_lock lock(mu_);
+    if (!load_error_.empty()) {
+      std::string why = load_error_;
+      lock.unlock();
+      fail(std::move(job), why);
+      return;
+    }
+    if (!idle_.empty()) {
+      auto w = std::move(idle_.back());
+      idle_.pop_back();
+      lock.unlock();
+      w->run(std::move(job));
+      return;
+    }
+    if (live_ + starting_ < cap()) {
+      ++starting_;
+      queue_.push_back(std::move(job));
+      lock.unlock();
+      spawn();
+      return;
+    }
+    if ((fn_->reserved_concurrency >= 0 && job.req.throttle) || queue_.size() >= kMaxQueue) {
+      lock.unlock();
+      InvokeResult r;
+      r.kind = InvokeResult::Kind::kThrottled;
+      job.done(std::move(r));
+      return;
+    }
+    queue_.push_back(std::move(job));
+  }
+
+  using Warmer = std::function<void(std::optional<std::string>)>;
+
+  void warm(Warmer done) {
+    std::unique_lock lock(mu_);
+    if (!load_error_.empty()) {
+      std::string why = load_error_;
+      lock.unlock();
+      done(why);
+      return;
+    }
+    if (live_ > 0) {
+      lock.unlock();
+      done(std::nullopt);
+      return;
+    }
+    warmers_.push_back(std::move(done));
+    if (starting_ > 0) return;
+    ++starting_;
+    lock.unlock();
+    spawn();
+  }
+
+  // A worker finished starting or finished a job: give it the next job or keep it idle.
+  void ready(const std::shared_ptr<Worker>& w, bool just_started) {
+    std::unique_lock lock(mu_);
+    if (just_started) {
+      --starting_;
+      ++live_;
+      if (!warmers_.empty()) {
+        std::vector<Warmer> warmers;
+        warmers.swap(warmers_);
+        lock.unlock();
+        for (auto& f : warmers) f(std::nullopt);
+        lock.lock();
+      }
+    }
+    if (retired_) {
+      --live_;
+      lock.unlock();
+      w->stop();
+      return;
+    }
+    if (!queue_.empty()) {
+      Job job = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      w->run(std::move(job));
+      return;
+    }
+    idle_.push_back(w);
+  }
+
+  // A live worker died (crash, timeout, recycle).
+  void dead(const Worker* w) {
+    std::unique_lock lock(mu_);
+    --live_;
+    idle_.erase(std::remove_if(idle_.begin(), idle_.end(), [&](const auto& x) { return x.get() == w; }), idle_.end());
+    bool respawn = !retired_ && !queue_.empty() && live_ + starting_ < cap();
+    if (respawn) ++starting_;
+    lock.unlock();
+    if (respawn) spawn();
+  }
+
+  // A spawn failed or the plugin did not load: the queued jobs fail with the reason.
+  void spawn_failed(const std::string& why, bool load_error) {
+    std::deque<Job> failed;
+    std::vector<Warmer> warmers;
+    {
+      std::lock_guard lock(mu_);
+      --starting_;
+      if (load_error) load_error_ = why;
+      if (load_error || live_ + starting_ == 0) {
+        failed.swap(queue_);
+        warmers.swap(warmers_);
+      }
+    }
+    for (auto& job : failed) fail(std::move(job), why);
+    for (auto& w : warmers) w(why);
+  }
+
+  void retire() {
+    std::vector<std::shared_ptr<Worker>> idle;
+    {
+      std::lock_guard lock(mu_);
+      retired_ = true;
+      idle.swap(idle_);
+      live_ -= static_cast<int>(idle.size());
+    }
+    for (auto& w : idle) w->stop();
+  }
+
+  json stats() const {
+    std::lock_guard lock(mu_);
+    return json{{"live", live_}, {"idle", idle_.size()}, {"starting", starting_}, {"queued", queue_.size()}};
+  }
+
+ private:
+  static constexpr size_t kMaxQueue = 10000;
+
+  void fail(Job job, const std::string& why) {
+    auto colon = why.find(':');
+    std::string type = colon != std::string::npos && why.compare(0, 8, "Runtime.") == 0 ? why.substr(0, colon)
+                                                                                           : "Runtime.Unknown";
+    job.done(runtime_error(type, "RequestId: " + job.req.request_id + " Error: " + why));
+  }
+
+  void spawn();
+
+  std::shared_ptr<FunctionHost::Impl> host_;
+  std::shared_ptr<const FunctionConfig> fn_;
+  mutable std::mutex mu_;
+  std::vector<std::shared_ptr<Worker>> idle_;
+  std::deque<Job> queue_;
+  std::vector<Warmer> warmers_;
+  int live_ = 0;
+  int starting_ = 0;
+  bool retired_ = false;
+  std::string load_error_;
+};
+
+void Pool::spawn() {
+  const FunctionConfig& fn = *fn_;
+  std::vector<std::string> env = {
+      "AWS_LAMBDA_FUNCTION_NAME=" + fn.name,
+      "AWS_LAMBDA_FUNCTION_VERSION=" + fn.version,
+      "AWS_LAMBDA_FUNCTION_MEMORY_SIZE=" + std::to_string(fn.memory_mb),
+      "AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/" + fn.name,
+      "AWS_REGION=" + fn.region,
+      "AWS_DEFAULT_REGION=" + fn.region,
+      "AWS_EXECUTION_ENV=AWS_Lambda_provided.al2023",
+      "AWS_LAMBDA_RUNTIME_API=sless",
+      "AWS_ACCESS_KEY_ID=" + fn.account,
+      "AWS_SECRET_ACCESS_KEY=sless",
+      "AWS_ENDPOINT_URL=" + fn.endpoint,
+      "_HANDLER=" + fn.handler,
+      "LAMBDA_TASK_ROOT=" + fn.plugin_path.substr(0, fn.plugin_path.rfind('/')),
+      "TZ=:UTC",
+      "LANG=C.UTF-8",
+      "PATH=/usr/local/bin:/usr/bin:/bin",
+  };
+  for (const auto& [k, v] : fn.environment) env.push_back(k + "=" + v);
+  WorkerSpec spec{fn.plugin_path, fn.handler, fn.memory_mb};
+  auto self = shared_from_this();
+  auto slot = std::make_shared<std::weak_ptr<Worker>>();
+  auto spawned_at = SteadyClock::now();
+  host_->launcher.spawn(
+      spec, env,
+      [self, slot, spawned_at](Result<Launcher::Spawned> r) {
+        if (!r.ok()) {
+          std::string why = "Runtime.Unknown: " + r.status().message();
+          net::post(self->host_->io, [self, why] { self->spawn_failed(why, false); });
+          return;
+        }
+        auto w = std::make_shared<Worker>(self->host_, self, r->pid, r->fd, spawned_at);
+        *slot = w;
+        w->start();
+      },
+      [slot](int status) {
+        if (auto w = slot->lock()) w->on_exit_status(status);
+      });
+}
+
+void Worker::on_frame(wire::Frame f) {
+  switch (f.type) {
+    case wire::Type::kHello: {
+      if (state_ != State::kStarting) return;
+      if (f.at(0) != "ok") {
+        state_ = State::kDead;
+        pool_->spawn_failed(f.at(1), /*load_error=*/true);
+        boost::system::error_code ec;
+        sock_.close(ec);
+        return;
+      }
+      init_log_ = f.at(4);
+      init_ms_ = std::chrono::duration<double, std::milli>(SteadyClock::now() - spawned_at_).count();
+      state_ = State::kIdle;
+      auto now_ms = host_->clock.now_ms();
+      std::string date = timefmt::iso8601(now_ms).substr(0, 10);
+      for (char& c : date) c = c == '-' ? '/' : c;
+      log_stream_ = date + "/[" + pool_->config().version + "]" + ids::random_hex(32);
+      pool_->ready(shared_from_this(), /*just_started=*/true);
+      return;
+    }
+    case wire::Type::kResult: {
+      if (state_ != State::kBusy) return;
+      InvokeResult r;
+      const std::string& status = f.at(wire::kResStatus);
+      max_rss_kb_ = std::strtol(f.at(wire::kResMaxRssKb).c_str(), nullptr, 10);
+      bool recycle = false;
+      if (status == "ok") {
+        r.payload = f.at(wire::kResPayload);
+      } else if (status == "error") {
+        r.kind = InvokeResult::Kind::kFunctionError;
+        r.error_type = f.at(wire::kResErrorType).empty() ? "Error" : f.at(wire::kResErrorType);
+        r.payload = error_payload(r.error_type, f.at(wire::kResPayload));
+        // An allocation failure leaves the heap in doubt: replace the worker, as Lambda resets it.
+        recycle = r.error_type == "Runtime.OutOfMemory";
+      } else {
+        r = runtime_error("Runtime.InvalidResponse",
+                          "RequestId: " + job_->req.request_id + " Error: the handler returned no response");
+      }
+      r.log = f.at(wire::kResLogs);
+      finish(std::move(r), recycle);
+      return;
+    }
+    case wire::Type::kCall:
+      handle_call(f);
+      return;
+    default:
+      return;
+  }
+}
+
+void Worker::handle_call(const wire::Frame& f) {
+  std::string model_name = f.at(0);
+  std::string op_name = f.at(1);
+  json params = f.at(2).empty() ? json::object() : json::parse(f.at(2), nullptr, false);
+  auto reply = [self = shared_from_this()](std::string status, std::string body, std::string code, std::string msg) {
+    self->send(wire::encode(wire::Type::kCallResult, {status, body, code, msg}));
+  };
+  if (params.is_discarded() || !params.is_object()) {
+    reply("host_error", "", "", "the request is not a JSON object");
+    return;
+  }
+  const FunctionConfig& fn = pool_->config();
+  services::RequestContext ctx;
+  ctx.request_id = ids::uuid();
+  ctx.account = fn.account;
+  ctx.region = fn.region;
+  ctx.endpoint = fn.endpoint;
+  ctx.now_ms = host_->clock.now_ms();
+  const protocol::ServiceModel* model = protocol::ModelRegistry::instance().get(model_name);
+  const protocol::Operation* op = model ? model->find_operation(op_name) : nullptr;
+  host_->registry.call(
+      model_name, op_name, std::move(params), std::move(ctx),
+      [self = shared_from_this(), op, reply](Outcome<protocol::OperationOutput> out) {
+        net::dispatch(self->strand_, [self, op, reply, out = std::move(out)]() mutable {
+          if (!out.ok()) {
+            const ServiceError& e = out.error();
+            reply("service_error", e.fields.is_object() && !e.fields.empty() ? e.fields.dump() : "", e.code, e.message);
+            return;
+          }
+          protocol::OperationOutput& o = out.value();
+          // A blob payload (S3 GetObject Body) comes back base64 in its member, as in the JSON APIs.
+          if (op && op->output && !op->output->payload.empty() && (o.raw_payload || o.payload_source)) {
+            std::string bytes;
+            if (o.raw_payload) {
+              bytes = std::move(*o.raw_payload);
+            } else {
+              constexpr uint64_t kLimit = 6u * 1024 * 1024;
+              if (o.payload_source->size() > kLimit) {
+                reply("host_error", "", "", "the response body is larger than 6 MB");
+                return;
+              }
+              bytes.resize(o.payload_source->size());
+              size_t got = 0;
+              while (got < bytes.size()) {
+                int64_t n = o.payload_source->read(bytes.data() + got, bytes.size() - got);
+                if (n <= 0) break;
+                got += static_cast<size_t>(n);
+              }
+              bytes.resize(got);
+            }
+            o.result[op->output->payload] = enc::base64_encode(bytes);
+          }
+          reply("ok", o.result.dump(-1, ' ', false, json::error_handler_t::replace), "", "");
+        });
+      });
+}
+
+void Worker::do_run(Job job) {
+  if (state_ == State::kDead) {
+    // Died between being picked and running: hand the job back.
+    pool_->submit(std::move(job));
+    return;
+  }
+  state_ = State::kBusy;
+  const FunctionConfig& fn = pool_->config();
+  started_ = SteadyClock::now();
+  started_wall_ms_ = host_->clock.now_ms();
+  int64_t deadline = started_wall_ms_ + static_cast<int64_t>(fn.timeout_s) * 1000;
+  std::vector<std::string> fields(wire::kInvFieldCount);
+  fields[wire::kInvRequestId] = job.req.request_id;
+  fields[wire::kInvPayload] = job.req.payload;
+  fields[wire::kInvFunctionArn] = job.req.invoked_arn.empty() ? fn.arn : job.req.invoked_arn;
+  fields[wire::kInvFunctionName] = fn.name;
+  fields[wire::kInvVersion] = fn.version;
+  fields[wire::kInvLogGroup] = "/aws/lambda/" + fn.name;
+  fields[wire::kInvLogStream] = log_stream_;
+  fields[wire::kInvClientContext] = job.req.client_context;
+  fields[wire::kInvTraceId] = job.req.trace_id;
+  fields[wire::kInvDeadlineMs] = std::to_string(deadline);
+  fields[wire::kInvMemoryMb] = std::to_string(fn.memory_mb);
+  job_ = std::move(job);
+  ++job_seq_;
+  send(wire::encode(wire::Type::kInvoke, fields));
+  timer_.expires_after(std::chrono::seconds(fn.timeout_s));
+  timer_.async_wait([self = shared_from_this(), seq = job_seq_](boost::system::error_code ec) {
+    if (!ec && self->job_seq_ == seq && self->state_ == State::kBusy) self->on_timeout();
+  });
+}
+
+void Worker::on_timeout() {
+  kill_process();
+  const FunctionConfig& fn = pool_->config();
+  char secs[32];
+  std::snprintf(secs, sizeof secs, "%.2f", static_cast<double>(fn.timeout_s));
+  InvokeResult r = runtime_error("Sandbox.Timedout", "RequestId: " + job_->req.request_id +
+                                                         " Error: Task timed out after " + secs + " seconds");
+  finish(std::move(r), /*recycle=*/true);
+}
+
+void Worker::on_eof() {
+  if (state_ == State::kDead) return;
+  if (state_ == State::kStarting) {
+    state_ = State::kDead;
+    pool_->spawn_failed("Runtime.ExitError: the worker exited while loading the plugin", /*load_error=*/false);
+    return;
+  }
+  if (state_ == State::kBusy) {
+    // A crash: wait briefly for the exit status so the error can name the signal.
+    if (exit_status_) {
+      finish_crash();
+    } else {
+      awaiting_status_ = true;
+      timer_.expires_after(std::chrono::milliseconds(500));
+      timer_.async_wait([self = shared_from_this()](boost::system::error_code ec) {
+        if (!ec && self->awaiting_status_) self->finish_crash();
+      });
+    }
+    return;
+  }
+  state_ = State::kDead;
+  pool_->dead(this);
+}
+
+void Worker::finish_crash() {
+  awaiting_status_ = false;
+  if (state_ != State::kBusy || !job_) return;
+  std::string how = exit_status_ ? describe_exit(*exit_status_) : "signal: killed";
+  InvokeResult r = runtime_error("Runtime.ExitError", "RequestId: " + job_->req.request_id +
+                                                          " Error: Runtime exited with error: " + how);
+  finish(std::move(r), /*recycle=*/true);
+}
+
+void Worker::finish(InvokeResult r, bool recycle) {
+  boost::system::error_code ec;
+  timer_.cancel();
+  Job job = std::move(*job_);
+  job_.reset();
+  const FunctionConfig& fn = pool_->config();
+  double ms = std::chrono::duration<double, std::milli>(SteadyClock::now() - started_).count();
+  r.duration_ms = ms;
+  r.cold = cold_;
+
+  // START / output / END / REPORT, as Lambda writes them.
+  std::string output = std::move(r.log);
+  if (cold_ && !init_log_.empty()) output = init_log_ + output;
+  std::string report = "REPORT RequestId: " + job.req.request_id + "\tDuration: " + format_ms(ms) +
+                       " ms\tBilled Duration: " + std::to_string(static_cast<long>(std::ceil(ms))) +
+                       " ms\tMemory Size: " + std::to_string(fn.memory_mb) +
+                       " MB\tMax Memory Used: " + std::to_string((max_rss_kb_ + 1023) / 1024) + " MB";
+  if (cold_) report += "\tInit Duration: " + format_ms(init_ms_) + " ms";
+  if (r.error_type == "Sandbox.Timedout") report += "\tStatus: timeout";
+  int64_t now = host_->clock.now_ms();
+  std::vector<LogLine> lines;
+  lines.push_back({started_wall_ms_, "START RequestId: " + job.req.request_id + " Version: " + fn.version});
+  size_t pos = 0;
+  while (pos < output.size()) {
+    size_t nl = output.find('\n', pos);
+    std::string line = output.substr(pos, nl == std::string::npos ? std::string::npos : nl - pos);
+    lines.push_back({now, std::move(line)});
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  if (r.kind == InvokeResult::Kind::kFunctionError && r.error_type.rfind("Runtime.", 0) == 0) {
+    lines.push_back({now, json::parse(r.payload, nullptr, false).value("errorMessage", r.payload)});
+  } else if (r.kind == InvokeResult::Kind::kFunctionError && r.error_type == "Sandbox.Timedout") {
+    lines.push_back({now, json::parse(r.payload, nullptr, false).value("errorMessage", r.payload)});
+  }
+  lines.push_back({now, "END RequestId: " + job.req.request_id});
+  lines.push_back({now, report});
+  std::string text;
+  for (const auto& l : lines) text.append(l.message).push_back('\n');
+  r.log = std::move(text);
+  if (LogSink* sink = host_->sink.load()) sink->write(fn, log_stream_, std::move(lines));
+  cold_ = false;
+
+  bool dead = recycle || exit_status_.has_value() || !sock_.is_open();
+  if (dead) {
+    state_ = State::kDead;
+    kill_process();
+    sock_.close(ec);
+  } else {
+    state_ = State::kIdle;
+  }
+  job.done(std::move(r));
+  if (dead) {
+    pool_->dead(this);
+  } else {
+    pool_->ready(shared_from_this(), /*just_started=*/false);
+  }
+}
+
+std::shared_ptr<Pool> FunctionHost::Impl::pool_for(const std::shared_ptr<const FunctionConfig>& fn) {
+  std::lock_guard lock(mu);
+  auto& p = pools[fn->key];
+  if (!p) p = std::make_shared<Pool>(shared_from_this(), fn);
+  return p;
+}
+
+FunctionHost::FunctionHost(net::io_context& io, Launcher& launcher, services::Registry& registry, Clock& clock)
+    : impl_(std::make_shared<Impl>(io, launcher, registry, clock)) {}
+
+FunctionHost::~FunctionHost() { shutdown(); }
+
+void FunctionHost::set_log_sink(LogSink* sink) { impl_->sink.store(sink); }
+
+void FunctionHost::invoke(std::shared_ptr<const FunctionConfig> fn, InvokeRequest request,
+                          std::function<void(InvokeResult)> done) {
+  if (impl_->stopping.load()) {
+    done(runtime_error("Runtime.Unknown", "the function host is shutting down"));
+    return;
+  }
+  impl_->pool_for(fn)->submit(Job{std::move(request), std::move(done)});
+}
+
+void FunctionHost::warm(std::shared_ptr<const FunctionConfig> fn,
+                        std::function<void(std::optional<std::string>)> done) {
+  if (impl_->stopping.load()) {
+    done(std::string("the function host is shutting down"));
+    return;
+  }
+  impl_->pool_for(fn)->warm(std::move(done));
+}
+
+void FunctionHost::retire(const std::string& key) {
+  std::shared_ptr<Pool> p;
+  {
+    std::lock_guard lock(impl_->mu);
+    auto it = impl_->pools.find(key);
+    if (it == impl_->pools.end()) return;
+    p = std::move(it->second);
+    impl_->pools.erase(it);
+  }
+  p->retire();
+}
+
+void FunctionHost::retire_prefix(const std::string& prefix) {
+  std::vector<std::shared_ptr<Pool>> retired;
+  {
+    std::lock_guard lock(impl_->mu);
+    for (auto it = impl_->pools.begin(); it != impl_->pools.end();) {
+      if (it->first.compare(0, prefix.size(), prefix) == 0) {
+        retired.push_back(std::move(it->second));
+        it = impl_->pools.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (auto& p : retired) p->retire();
+}
+
+void FunctionHost::shutdown() {
+  if (impl_->stopping.exchange(true)) return;
+  std::unordered_map<std::string, std::shared_ptr<Pool>> pools;
+  {
+    std::lock_guard lock(impl_->mu);
+    pools.swap(impl_->pools);
+  }
+  for (auto& [_, p] : pools) p->retire();
+}
+
+json FunctionHost::stats() const {
+  json out = json::object();
+  std::lock_guard lock(impl_->mu);
+  for (const auto& [key, p] : impl_->pools) out[key] = p->stats();
+  return out;
+}
+
+}  // namespace sless::host

@@ -1,0 +1,440 @@
+// Function documents: loading, saving, code snapshots, name and qualifier resolution, and the
+// runtime configurations the function host runs.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <zip.h>
+
+#include <filesystem>
+#include <fstream>
+#include <random>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/crypto.h"
+#include "core/encoding.h"
+#include "core/ids.h"
+#include "core/log.h"
+#include "host/watcher.h"
+#include "services/lambda/internal.h"
+#include "services/registry.h"
+#include "storage/keys.h"
+#include "storage/store.h"
+
+namespace sless::services::lambda {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+namespace key = storage::key;
+
+std::string function_arn(const std::string& region, const std::string& account, const std::string& name) {
+  return ids::arn("lambda", region, account, "function:" + name);
+}
+
+ServiceError function_not_found(const std::string& arn) {
+  return ServiceError("ResourceNotFoundException", "Function not found: " + arn, 404);
+}
+
+ServiceError invalid_parameter(std::string message) {
+  return ServiceError("InvalidParameterValueException", std::move(message), 400);
+}
+
+std::string lambda_timestamp(int64_t ms) {
+  // 2024-05-01T12:34:56.789+0000
+  std::string iso = timefmt::iso8601_ms(ms);
+  return iso.substr(0, iso.size() - 1) + "+0000";
+}
+
+FunctionRef parse_function_ref(const std::string& text) {
+  FunctionRef ref;
+  std::string s = text;
+  if (s.rfind("arn:", 0) == 0) {
+    // arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]
+    std::vector<std::string> parts;
+    size_t start = 0;
+    while (true) {
+      size_t colon = s.find(':', start);
+      parts.push_back(s.substr(start, colon == std::string::npos ? std::string::npos : colon - start));
+      if (colon == std::string::npos) break;
+      start = colon + 1;
+    }
+    if (parts.size() >= 7 && parts[2] == "lambda" && parts[5] == "function") {
+      ref.region = parts[3];
+      ref.account = parts[4];
+      ref.name = parts[6];
+      if (parts.size() >= 8) ref.qualifier = parts[7];
+      ref.valid = !ref.name.empty() && parts.size() <= 8;
+    }
+    return ref;
+  }
+  // <account>:function:<name>[:<qualifier>] or <name>[:<qualifier>]
+  std::vector<std::string> parts;
+  size_t start = 0;
+  while (true) {
+    size_t colon = s.find(':', start);
+    parts.push_back(s.substr(start, colon == std::string::npos ? std::string::npos : colon - start));
+    if (colon == std::string::npos) break;
+    start = colon + 1;
+  }
+  if (parts.size() >= 3 && parts[1] == "function") {
+    ref.account = parts[0];
+    ref.name = parts[2];
+    if (parts.size() >= 4) ref.qualifier = parts[3];
+    ref.valid = !ref.name.empty() && parts.size() <= 4;
+  } else if (parts.size() <= 2) {
+    ref.name = parts[0];
+    if (parts.size() == 2) ref.qualifier = parts[1];
+    ref.valid = !ref.name.empty();
+  }
+  return ref;
+}
+
+std::string LambdaService::doc_key(const std::string& account, const std::string& region, const std::string& name) const {
+  return key::KeyBuilder(account, region).str("fn").str(name).take();
+}
+
+Status LambdaService::save(const Function& fn) {
+  const json& d = fn.doc;
+  return env_->store->put(family_, doc_key(d["account"], d["region"], d["name"]), d.dump());
+}
+
+Status LambdaService::remove(const Function& fn) {
+  const json& d = fn.doc;
+  return env_->store->del(family_, doc_key(d["account"], d["region"], d["name"]));
+}
+
+Status LambdaService::load_all() {
+  // Every function document: scan the whole family for "fn" keys (there are few).
+  auto it = env_->store->iterate(family_, "", "");
+  for (it->seek_to_first(); it->valid(); it->next()) {
+    std::string_view k = it->key();
+    std::string account, region, tag;
+    if (!key::read_string(k, &account) || !key::read_string(k, &region) || !key::read_string(k, &tag) || tag != "fn") {
+      continue;
+    }
+    auto fn = std::make_shared<Function>();
+    fn->doc = json::parse(it->value(), nullptr, false);
+    if (fn->doc.is_discarded()) continue;
+    refresh_configs(*fn);
+    std::string name = fn->doc["name"];
+    functions_[account + "/" + region + "/" + name] = fn;
+    if (fn->doc["code"].contains("watch")) watch_code(account, region, name, fn->doc["code"]["watch"]);
+  }
+  return it->status();
+}
+
+std::shared_ptr<Function> LambdaService::find(const std::string& account, const std::string& region,
+                                              const std::string& name) {
+  std::lock_guard lock(mu_);
+  auto it = functions_.find(account + "/" + region + "/" + name);
+  return it == functions_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<const host::FunctionConfig> LambdaService::make_config(const json& doc, const std::string& version,
+                                                                        const json& snapshot) {
+  const json& c = snapshot["config"];
+  auto cfg = std::make_shared<host::FunctionConfig>();
+  cfg->account = doc["account"];
+  cfg->region = doc["region"];
+  cfg->name = doc["name"];
+  cfg->arn = function_arn(cfg->region, cfg->account, cfg->name);
+  cfg->version = version;
+  cfg->plugin_path = snapshot["code"]["path"];
+  cfg->handler = c.value("Handler", "");
+  cfg->memory_mb = c.value("MemorySize", 128);
+  cfg->timeout_s = c.value("Timeout", 3);
+  cfg->reserved_concurrency = doc.value("concurrency", json()).is_number() ? doc["concurrency"].get<int>() : -1;
+  if (c.contains("Environment") && c["Environment"].contains("Variables")) {
+    for (const auto& [k, v] : c["Environment"]["Variables"].items()) cfg->environment.emplace_back(k, v.get<std::string>());
+  }
+  cfg->endpoint = doc.value("endpoint", "");
+  cfg->key = cfg->arn + ":" + version + ":" + c.value("RevisionId", "") + ":" +
+             std::to_string(cfg->reserved_concurrency);
+  return cfg;
+}
+
+void LambdaService::refresh_configs(Function& fn) {
+  fn.configs.clear();
+  fn.configs["$LATEST"] = make_config(fn.doc, "$LATEST", fn.doc);
+  if (fn.doc.contains("versions")) {
+    for (const auto& [v, snap] : fn.doc["versions"].items()) fn.configs[v] = make_config(fn.doc, v, snap);
+  }
+}
+
+namespace {
+
+// The plugin inside a deployment package: a zip holding one .so (or the .so itself).
+Outcome<std::string> plugin_from_package(const std::string& bytes, const std::string& handler) {
+  if (bytes.size() >= 4 && bytes.compare(0, 4, "\x7f" "ELF") == 0) return bytes;
+  if (bytes.size() < 4 || bytes.compare(0, 2, "PK") != 0) {
+    return invalid_parameter("Could not unzip uploaded file. Please check your file, then try to upload again.");
+  }
+  zip_error_t error;
+  zip_error_init(&error);
+  zip_source_t* src = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
+  zip_t* za = src ? zip_open_from_source(src, ZIP_RDONLY, &error) : nullptr;
+  if (!za) {
+    if (src) zip_source_free(src);
+    zip_error_fini(&error);
+    return invalid_parameter("Could not unzip uploaded file. Please check your file, then try to upload again.");
+  }
+  std::vector<std::pair<std::string, zip_int64_t>> plugins;
+  zip_int64_t n = zip_get_num_entries(za, 0);
+  for (zip_int64_t i = 0; i < n; ++i) {
+    const char* name = zip_get_name(za, static_cast<zip_uint64_t>(i), 0);
+    if (name && enc::ends_with(name, ".so")) plugins.emplace_back(name, i);
+  }
+  std::optional<zip_int64_t> chosen;
+  if (plugins.size() == 1) {
+    chosen = plugins[0].second;
+  } else {
+    for (const auto& [name, i] : plugins) {
+      std::string base = fs::path(name).filename().string();
+      if (base == handler + ".so" || base == "lib" + handler + ".so") chosen = i;
+    }
+  }
+  std::string out;
+  Outcome<std::string> result = invalid_parameter(
+      plugins.empty() ? "The deployment package contains no .so plugin (build one with sless_add_function)"
+                      : "The deployment package contains several .so plugins; name one lib<Handler>.so");
+  if (chosen) {
+    zip_stat_t st;
+    zip_stat_index(za, static_cast<zip_uint64_t>(*chosen), 0, &st);
+    if (st.size > 512u * 1024 * 1024) {
+      result = invalid_parameter("Unzipped size must be smaller than 262144000 bytes");
+    } else if (zip_file_t* zf = zip_fopen_index(za, static_cast<zip_uint64_t>(*chosen), 0)) {
+      out.resize(st.size);
+      zip_int64_t got = zip_fread(zf, out.data(), st.size);
+      zip_fclose(zf);
+      if (got == static_cast<zip_int64_t>(st.size)) result = std::move(out);
+    }
+  }
+  zip_close(za);
+  zip_error_fini(&error);
+  return result;
+}
+
+Outcome<std::string> read_local(const std::string& path, std::string* resolved) {
+  std::error_code ec;
+  fs::path p(path);
+  if (fs::is_directory(p, ec)) {
+    std::vector<fs::path> found;
+    for (const auto& e : fs::directory_iterator(p, ec)) {
+      if (e.path().extension() == ".so") found.push_back(e.path());
+    }
+    if (found.size() != 1) {
+      return invalid_parameter("The directory " + path + " must contain exactly one .so plugin");
+    }
+    p = found[0];
+  }
+  std::ifstream f(p, std::ios::binary);
+  if (!f) return invalid_parameter("Cannot read the function code at " + path);
+  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  *resolved = fs::absolute(p).lexically_normal().string();
+  return bytes;
+}
+
+}  // namespace
+
+Outcome<json> LambdaService::store_code(const json& code, const std::string& handler, RequestContext& ctx) {
+  std::string package;
+  std::string watch;
+  if (code.contains("ImageUri")) {
+    return invalid_parameter("sless runs functions as C++ plugins: container images are not supported");
+  }
+  if (code.contains("ZipFile")) {
+    auto decoded = enc::base64_decode(code["ZipFile"].get<std::string>());
+    if (!decoded) return invalid_parameter("ZipFile is not valid base64");
+    package = std::move(*decoded);
+  } else if (code.contains("S3Bucket") && code.contains("S3Key")) {
+    std::string bucket = code["S3Bucket"];
+    std::string key_name = code["S3Key"];
+    if (bucket == kHotReloadBucket) {
+      // Development mode: the "key" is a local path, watched for changes.
+      std::string resolved;
+      auto bytes = read_local(key_name, &resolved);
+      if (!bytes.ok()) return std::move(bytes).error();
+      package = std::move(bytes).value();
+      watch = key_name;
+    } else {
+      std::optional<Outcome<protocol::OperationOutput>> got;
+      json params{{"Bucket", bucket}, {"Key", key_name}};
+      if (code.contains("S3ObjectVersion")) params["VersionId"] = code["S3ObjectVersion"];
+      env_->registry->call("s3", "GetObject", params, ctx, [&](Outcome<protocol::OperationOutput> o) { got = std::move(o); });
+      if (!got) return ServiceError::internal("S3 did not answer in-process");
+      if (!got->ok()) {
+        return invalid_parameter("Error occurred while GetObject. S3 Error Code: " + got->error().code +
+                                 ". S3 Error Message: " + got->error().message);
+      }
+      auto& out = got->value();
+      if (out.raw_payload) {
+        package = std::move(*out.raw_payload);
+      } else if (out.payload_source) {
+        package.resize(out.payload_source->size());
+        size_t n = 0;
+        while (n < package.size()) {
+          int64_t r = out.payload_source->read(package.data() + n, package.size() - n);
+          if (r <= 0) break;
+          n += static_cast<size_t>(r);
+        }
+        package.resize(n);
+      }
+    }
+  } else {
+    return invalid_parameter("Please provide a source for function code.");
+  }
+  std::string sha = enc::base64_encode(crypto::sha256(package));
+  size_t size = package.size();
+  auto plugin = plugin_from_package(package, handler);
+  if (!plugin.ok()) return std::move(plugin).error();
+  std::string hex = enc::hex_encode(crypto::sha256(plugin.value()));
+  fs::path path = fs::path(code_dir_) / (hex + ".so");
+  std::error_code ec;
+  if (!fs::exists(path, ec)) {
+    fs::path tmp = path;
+    tmp += ".tmp." + ids::random_hex(8);
+    {
+      std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
+      f.write(plugin.value().data(), static_cast<std::streamsize>(plugin.value().size()));
+      if (!f) return ServiceError::internal("cannot write the function code snapshot");
+    }
+    fs::permissions(tmp, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec, ec);
+    fs::rename(tmp, path, ec);
+    if (ec) return ServiceError::internal("cannot store the function code: " + ec.message());
+  }
+  json out{{"path", path.string()}, {"sha256", sha}, {"size", size}};
+  if (!watch.empty()) out["watch"] = watch;
+  return out;
+}
+
+Outcome<LambdaService::Resolved> LambdaService::resolve(const std::string& account, const std::string& region,
+                                                        const std::string& name_or_arn, const std::string& qualifier) {
+  FunctionRef ref = parse_function_ref(name_or_arn);
+  if (!ref.valid) return ServiceError("ValidationException", "Invalid function name or ARN: " + name_or_arn, 400);
+  std::string acct = ref.account.empty() ? account : ref.account;
+  std::string reg = ref.region.empty() ? region : ref.region;
+  std::string q = ref.qualifier;
+  if (!qualifier.empty()) {
+    if (!q.empty() && q != qualifier) {
+      return invalid_parameter("The derived qualifier from the function name does not match the specified qualifier.");
+    }
+    q = qualifier;
+  }
+  auto fn = find(acct, reg, ref.name);
+  std::string arn = function_arn(reg, acct, ref.name);
+  if (!fn) return function_not_found(arn);
+  Resolved r;
+  r.function = fn;
+  std::lock_guard lock(fn->mu);
+  r.invoked_arn = q.empty() ? arn : arn + ":" + q;
+  std::string version = q.empty() ? "$LATEST" : q;
+  if (!q.empty() && q != "$LATEST" && !std::all_of(q.begin(), q.end(), ::isdigit)) {
+    auto alias = fn->doc["aliases"].find(q);
+    if (alias == fn->doc["aliases"].end()) {
+      return ServiceError("ResourceNotFoundException", "Alias not found: " + arn + ":" + q, 404);
+    }
+    r.alias = q;
+    version = (*alias)["FunctionVersion"];
+    // Weighted routing to an additional version.
+    if (alias->contains("RoutingConfig") && (*alias)["RoutingConfig"].contains("AdditionalVersionWeights")) {
+      thread_local std::mt19937 rng{std::random_device{}()};
+      double roll = std::uniform_real_distribution<double>(0.0, 1.0)(rng);
+      for (const auto& [v, w] : (*alias)["RoutingConfig"]["AdditionalVersionWeights"].items()) {
+        double weight = w.get<double>();
+        if (roll < weight) {
+          version = v;
+          break;
+        }
+        roll -= weight;
+      }
+    }
+  }
+  auto cfg = fn->configs.find(version);
+  if (cfg == fn->configs.end()) return function_not_found(arn + ":" + version);
+  r.version = version;
+  r.config = cfg->second;
+  return r;
+}
+
+void LambdaService::watch_code(const std::string& account, const std::string& region, const std::string& name,
+                               const std::string& path) {
+  if (!watcher_) return;
+  {
+    std::lock_guard lock(mu_);
+    watched_[path].insert(account + "/" + region + "/" + name);
+  }
+  watcher_->watch(path);
+}
+
+// Hot reload: the watched plugin changed. Snapshot it, check that it loads (a warm worker of the
+// new code), then switch $LATEST to it; if it does not load, the old code keeps serving.
+void LambdaService::on_code_changed(const std::string& path) {
+  std::vector<std::string> keys;
+  {
+    std::lock_guard lock(mu_);
+    auto it = watched_.find(path);
+    if (it == watched_.end()) return;
+    keys.assign(it->second.begin(), it->second.end());
+  }
+  for (const auto& k : keys) {
+    std::shared_ptr<Function> fn;
+    {
+      std::lock_guard lock(mu_);
+      auto it = functions_.find(k);
+      if (it == functions_.end()) continue;
+      fn = it->second;
+    }
+    RequestContext ctx;
+    json code_params;
+    std::string handler;
+    {
+      std::lock_guard lock(fn->mu);
+      ctx.account = fn->doc["account"];
+      ctx.region = fn->doc["region"];
+      code_params = json{{"S3Bucket", kHotReloadBucket}, {"S3Key", path}};
+      handler = fn->doc["config"].value("Handler", "");
+    }
+    auto code = store_code(code_params, handler, ctx);
+    if (!code.ok()) {
+      log::warn("hot reload of {} failed, the old code keeps serving: {}", path, code.error().message);
+      continue;
+    }
+    json candidate;
+    {
+      std::lock_guard lock(fn->mu);
+      if (fn->doc["code"].value("path", "") == code.value()["path"]) continue;  // same bytes
+      candidate = fn->doc;
+    }
+    candidate["code"] = code.value();
+    candidate["config"]["CodeSha256"] = code.value()["sha256"];
+    candidate["config"]["CodeSize"] = code.value()["size"];
+    candidate["config"]["RevisionId"] = ids::uuid();
+    candidate["config"]["LastModified"] = lambda_timestamp(env_->clock->now_ms());
+    auto cfg = make_config(candidate, "$LATEST", candidate);
+    probe(cfg, [this, fn, candidate, path](std::optional<std::string> error) mutable {
+      if (error) {
+        log::warn("hot reload of {}: the new plugin does not load, the old code keeps serving: {}", path, *error);
+        return;
+      }
+      std::string old_key;
+      {
+        std::lock_guard lock(fn->mu);
+        old_key = fn->configs["$LATEST"]->key;
+        fn->doc["code"] = candidate["code"];
+        fn->doc["config"] = candidate["config"];
+        refresh_configs(*fn);
+        if (Status st = save(*fn); !st.is_ok()) log::error("saving {} failed: {}", path, st.to_string());
+      }
+      host_->retire(old_key);
+      log::info("hot reload: {} now runs the new code from {}", fn->doc["name"].get<std::string>(), path);
+    });
+  }
+}
+
+// Starts a worker for `cfg` and reports whether the plugin loads; the worker stays warm.
+void LambdaService::probe(std::shared_ptr<const host::FunctionConfig> cfg,
+                          std::function<void(std::optional<std::string>)> done) {
+  host_->warm(cfg, [done = std::move(done)](std::optional<std::string> error) { done(std::move(error)); });
+}
+
+}  // namespace sless::services::lambda

@@ -1,0 +1,571 @@
+#include "services/logs/logs.h"
+
+#include <algorithm>
+
+#include "core/clock.h"
+#include "core/encoding.h"
+#include "core/ids.h"
+#include "storage/keys.h"
+#include "storage/store.h"
+
+namespace sless::services::logs {
+
+using nlohmann::json;
+using protocol::OperationOutput;
+namespace key = storage::key;
+
+namespace {
+
+constexpr size_t kMaxEventsPerGet = 10000;
+constexpr size_t kMaxBytesPerGet = 1024 * 1024;
+
+ServiceError not_found(std::string what) {
+  return ServiceError("ResourceNotFoundException", "The specified " + what + " does not exist.");
+}
+
+ServiceError invalid(std::string message) { return ServiceError("InvalidParameterException", std::move(message)); }
+
+std::string group_arn(const RequestContext& ctx, const std::string& group) {
+  return ids::arn("logs", ctx.region, ctx.account, "log-group:" + group);
+}
+
+std::string encode_event(int64_t ingestion, std::string_view message) {
+  std::string v;
+  key::append_i64(v, ingestion);
+  v.append(message);
+  return v;
+}
+
+// Keys of events: <prefix> i64 timestamp, u64 sequence.
+bool decode_event_key(std::string_view k, size_t prefix_len, int64_t* ts) {
+  std::string_view rest = k.substr(prefix_len);
+  return key::read_i64(rest, ts);
+}
+
+json event_json(std::string_view k, std::string_view v, size_t prefix_len) {
+  int64_t ts = 0;
+  int64_t ingestion = 0;
+  decode_event_key(k, prefix_len, &ts);
+  std::string_view rest = v;
+  key::read_i64(rest, &ingestion);
+  return json{{"timestamp", ts}, {"message", std::string(rest)}, {"ingestionTime", ingestion}};
+}
+
+// CloudWatch Logs' simple filter patterns: terms that must all appear; "quoted phrases" match as
+// a whole; an empty pattern matches everything. JSON and space-delimited patterns are not
+// supported (documented in docs/services.md).
+bool matches(const std::string& pattern, std::string_view message) {
+  size_t i = 0;
+  while (i < pattern.size()) {
+    while (i < pattern.size() && pattern[i] == ' ') ++i;
+    if (i >= pattern.size()) break;
+    std::string term;
+    if (pattern[i] == '"') {
+      size_t close = pattern.find('"', i + 1);
+      term = pattern.substr(i + 1, close == std::string::npos ? std::string::npos : close - i - 1);
+      i = close == std::string::npos ? pattern.size() : close + 1;
+    } else {
+      size_t end = pattern.find(' ', i);
+      term = pattern.substr(i, end == std::string::npos ? std::string::npos : end - i);
+      i = end == std::string::npos ? pattern.size() : end;
+    }
+    if (!term.empty() && message.find(term) == std::string_view::npos) return false;
+  }
+  return true;
+}
+
+int64_t get_i64(const json& p, const char* k, int64_t fallback) {
+  auto it = p.find(k);
+  return it != p.end() && it->is_number_integer() ? it->get<int64_t>() : fallback;
+}
+
+}  // namespace
+
+LogsService::LogsService() {
+#define SLESS_LOGS_OP(op, fn) \
+  on_sync(op, [this](RequestContext& ctx, nlohmann::json& p) { return fn(ctx, p); })
+  SLESS_LOGS_OP("CreateLogGroup", create_log_group);
+  SLESS_LOGS_OP("DeleteLogGroup", delete_log_group);
+  SLESS_LOGS_OP("DescribeLogGroups", describe_log_groups);
+  SLESS_LOGS_OP("CreateLogStream", create_log_stream);
+  SLESS_LOGS_OP("DeleteLogStream", delete_log_stream);
+  SLESS_LOGS_OP("DescribeLogStreams", describe_log_streams);
+  SLESS_LOGS_OP("PutLogEvents", put_log_events);
+  SLESS_LOGS_OP("GetLogEvents", get_log_events);
+  SLESS_LOGS_OP("FilterLogEvents", filter_log_events);
+  SLESS_LOGS_OP("PutRetentionPolicy", put_retention_policy);
+  SLESS_LOGS_OP("DeleteRetentionPolicy", delete_retention_policy);
+  SLESS_LOGS_OP("TagResource", tag_resource);
+  SLESS_LOGS_OP("UntagResource", untag_resource);
+  SLESS_LOGS_OP("ListTagsForResource", list_tags_for_resource);
+#undef SLESS_LOGS_OP
+}
+
+Status LogsService::start(Env& env) {
+  env_ = &env;
+  family_ = env.store->family("logs");
+  if (!family_) return Status::internal("cannot open the logs column family");
+  // Sequence numbers only need to grow across restarts: start from the clock in microseconds.
+  seq_.store(static_cast<uint64_t>(env.clock->now_ms()) * 1000);
+  return Status::ok();
+}
+
+Status LogsService::reset() { return env_ ? env_->store->clear(family_) : Status::ok(); }
+
+std::string LogsService::group_key(const std::string& a, const std::string& r, const std::string& g) const {
+  return key::KeyBuilder(a, r).str("g").str(g).take();
+}
+std::string LogsService::stream_key(const std::string& a, const std::string& r, const std::string& g,
+                                    const std::string& s) const {
+  return key::KeyBuilder(a, r).str("s").str(g).str(s).take();
+}
+std::string LogsService::events_prefix(const std::string& a, const std::string& r, const std::string& g,
+                                       const std::string& s) const {
+  return key::KeyBuilder(a, r).str("e").str(g).str(s).take();
+}
+
+bool LogsService::load(const std::string& k, json* out) const {
+  std::string v;
+  if (!env_->store->get(family_, k, &v).is_ok()) return false;
+  *out = json::parse(v, nullptr, false);
+  return !out->is_discarded();
+}
+
+std::mutex& LogsService::stream_lock(const std::string& k) {
+  std::lock_guard lock(locks_mu_);
+  auto& m = locks_[k];
+  if (!m) m = std::make_unique<std::mutex>();
+  return *m;
+}
+
+std::string LogsService::group_name(const Params& p) const {
+  if (p.contains("logGroupName")) return p["logGroupName"].get<std::string>();
+  if (p.contains("logGroupIdentifier")) {
+    std::string id = p["logGroupIdentifier"].get<std::string>();
+    auto pos = id.find(":log-group:");
+    if (pos != std::string::npos) {
+      id = id.substr(pos + 11);
+      if (enc::ends_with(id, ":*")) id.resize(id.size() - 2);
+    }
+    return id;
+  }
+  return {};
+}
+
+Status LogsService::append(const std::string& account, const std::string& region, const std::string& group,
+                           const std::string& stream, const std::vector<Event>& events) {
+  if (!env_) return Status::internal("logs service not started");
+  std::string gk = group_key(account, region, group);
+  std::string sk = stream_key(account, region, group, stream);
+  std::lock_guard lock(stream_lock(sk));
+  int64_t now = env_->clock->now_ms();
+  storage::WriteBatch batch;
+  json g;
+  if (!load(gk, &g)) {
+    batch.put(family_, gk, json{{"creationTime", now}}.dump());
+  }
+  json s;
+  if (!load(sk, &s)) s = json{{"creationTime", now}, {"storedBytes", 0}};
+  std::string prefix = events_prefix(account, region, group, stream);
+  int64_t first = s.value("firstEventTimestamp", INT64_MAX);
+  int64_t last = s.value("lastEventTimestamp", INT64_MIN);
+  int64_t bytes = s.value("storedBytes", int64_t{0});
+  for (const auto& e : events) {
+    std::string k = prefix;
+    key::append_i64(k, e.timestamp_ms);
+    key::append_u64(k, seq_.fetch_add(1));
+    batch.put(family_, k, encode_event(now, e.message));
+    first = std::min(first, e.timestamp_ms);
+    last = std::max(last, e.timestamp_ms);
+    bytes += static_cast<int64_t>(e.message.size()) + 26;
+  }
+  if (!events.empty()) {
+    s["firstEventTimestamp"] = first;
+    s["lastEventTimestamp"] = last;
+    s["lastIngestionTime"] = now;
+    s["storedBytes"] = bytes;
+  }
+  batch.put(family_, sk, s.dump());
+  return env_->store->write(batch);
+}
+
+LogsService::Out LogsService::create_log_group(RequestContext& ctx, Params& p) {
+  std::string name = p["logGroupName"];
+  std::string k = group_key(ctx.account, ctx.region, name);
+  std::lock_guard lock(stream_lock(k));
+  json existing;
+  if (load(k, &existing)) {
+    return ServiceError("ResourceAlreadyExistsException", "The specified log group already exists");
+  }
+  json g{{"creationTime", ctx.now_ms}};
+  if (p.contains("tags")) g["tags"] = p["tags"];
+  if (p.contains("logGroupClass")) g["logGroupClass"] = p["logGroupClass"];
+  if (Status st = env_->store->put(family_, k, g.dump()); !st.is_ok()) return ServiceError::internal(st.to_string());
+  return OperationOutput();
+}
+
+LogsService::Out LogsService::delete_log_group(RequestContext& ctx, Params& p) {
+  std::string name = p["logGroupName"];
+  std::string k = group_key(ctx.account, ctx.region, name);
+  json g;
+  if (!load(k, &g)) return not_found("log group");
+  storage::WriteBatch batch;
+  batch.del(family_, k);
+  std::string streams = key::KeyBuilder(ctx.account, ctx.region).str("s").str(name).take();
+  std::string events = key::KeyBuilder(ctx.account, ctx.region).str("e").str(name).take();
+  batch.delete_range(family_, streams, key::prefix_end(streams));
+  batch.delete_range(family_, events, key::prefix_end(events));
+  if (Status st = env_->store->write(batch); !st.is_ok()) return ServiceError::internal(st.to_string());
+  return OperationOutput();
+}
+
+LogsService::Out LogsService::describe_log_groups(RequestContext& ctx, Params& p) {
+  std::string prefix = p.value("logGroupNamePrefix", "");
+  std::string pattern = p.value("logGroupNamePattern", "");
+  int64_t limit = get_i64(p, "limit", 50);
+  std::string base = key::KeyBuilder(ctx.account, ctx.region).str("g").take();
+  std::string start = base;
+  if (p.contains("nextToken")) {
+    auto decoded = enc::base64_decode(p["nextToken"].get<std::string>());
+    if (!decoded) return invalid("The specified nextToken is invalid.");
+    start = *decoded;
+  }
+  auto it = env_->store->iterate(family_, start, key::prefix_end(base));
+  json groups = json::array();
+  std::string next;
+  for (it->seek(start); it->valid(); it->next()) {
+    std::string_view rest = it->key().substr(base.size());
+    std::string name;
+    if (!key::read_string(rest, &name)) continue;
+    if (!prefix.empty() && !enc::starts_with(name, prefix)) continue;
+    if (!pattern.empty() && name.find(pattern) == std::string::npos) continue;
+    if (static_cast<int64_t>(groups.size()) >= limit) {
+      next = enc::base64_encode(it->key());
+      break;
+    }
+    json g = json::parse(it->value(), nullptr, false);
+    json out{{"logGroupName", name},
+             {"creationTime", g.value("creationTime", int64_t{0})},
+             {"metricFilterCount", 0},
+             {"arn", group_arn(ctx, name) + ":*"},
+             {"logGroupArn", group_arn(ctx, name)},
+             {"storedBytes", 0},
+             {"logGroupClass", g.value("logGroupClass", "STANDARD")}};
+    if (g.contains("retentionInDays")) out["retentionInDays"] = g["retentionInDays"];
+    groups.push_back(std::move(out));
+  }
+  json result{{"logGroups", std::move(groups)}};
+  if (!next.empty()) result["nextToken"] = next;
+  return OperationOutput(std::move(result));
+}
+
+LogsService::Out LogsService::create_log_stream(RequestContext& ctx, Params& p) {
+  std::string group = p["logGroupName"];
+  std::string stream = p["logStreamName"];
+  json g;
+  if (!load(group_key(ctx.account, ctx.region, group), &g)) return not_found("log group");
+  std::string k = stream_key(ctx.account, ctx.region, group, stream);
+  std::lock_guard lock(stream_lock(k));
+  json s;
+  if (load(k, &s)) return ServiceError("ResourceAlreadyExistsException", "The specified log stream already exists");
+  if (Status st = env_->store->put(family_, k, json{{"creationTime", ctx.now_ms}, {"storedBytes", 0}}.dump());
+      !st.is_ok()) {
+    return ServiceError::internal(st.to_string());
+  }
+  return OperationOutput();
+}
+
+LogsService::Out LogsService::delete_log_stream(RequestContext& ctx, Params& p) {
+  std::string group = p["logGroupName"];
+  std::string stream = p["logStreamName"];
+  std::string k = stream_key(ctx.account, ctx.region, group, stream);
+  json s;
+  if (!load(k, &s)) return not_found("log stream");
+  storage::WriteBatch batch;
+  batch.del(family_, k);
+  std::string events = events_prefix(ctx.account, ctx.region, group, stream);
+  batch.delete_range(family_, events, key::prefix_end(events));
+  if (Status st = env_->store->write(batch); !st.is_ok()) return ServiceError::internal(st.to_string());
+  return OperationOutput();
+}
+
+LogsService::Out LogsService::describe_log_streams(RequestContext& ctx, Params& p) {
+  std::string group = group_name(p);
+  json g;
+  if (!load(group_key(ctx.account, ctx.region, group), &g)) return not_found("log group");
+  std::string name_prefix = p.value("logStreamNamePrefix", "");
+  bool by_time = p.value("orderBy", "LogStreamName") == "LastEventTime";
+  if (by_time && !name_prefix.empty()) {
+    return invalid("Cannot order by LastEventTime with a logStreamNamePrefix.");
+  }
+  bool descending = p.value("descending", false);
+  int64_t limit = get_i64(p, "limit", 50);
+  int64_t offset = 0;
+  if (p.contains("nextToken")) offset = std::strtoll(p["nextToken"].get<std::string>().c_str(), nullptr, 10);
+  std::string base = key::KeyBuilder(ctx.account, ctx.region).str("s").str(group).take();
+  auto it = env_->store->iterate(family_, base, key::prefix_end(base));
+  std::vector<json> streams;
+  for (it->seek(base); it->valid(); it->next()) {
+    std::string_view rest = it->key().substr(base.size());
+    std::string name;
+    if (!key::read_string(rest, &name) || !enc::starts_with(name, name_prefix)) continue;
+    json s = json::parse(it->value(), nullptr, false);
+    json out{{"logStreamName", name},
+             {"creationTime", s.value("creationTime", int64_t{0})},
+             {"arn", group_arn(ctx, group) + ":log-stream:" + name},
+             {"storedBytes", s.value("storedBytes", int64_t{0})}};
+    for (const char* f : {"firstEventTimestamp", "lastEventTimestamp", "lastIngestionTime"}) {
+      if (s.contains(f)) out[f] = s[f];
+    }
+    streams.push_back(std::move(out));
+  }
+  if (by_time) {
+    std::stable_sort(streams.begin(), streams.end(), [](const json& a, const json& b) {
+      return a.value("lastEventTimestamp", int64_t{0}) < b.value("lastEventTimestamp", int64_t{0});
+    });
+  }
+  if (descending) std::reverse(streams.begin(), streams.end());
+  json page = json::array();
+  for (int64_t i = offset; i < static_cast<int64_t>(streams.size()) && i < offset + limit; ++i) page.push_back(streams[i]);
+  json result{{"logStreams", std::move(page)}};
+  if (offset + limit < static_cast<int64_t>(streams.size())) result["nextToken"] = std::to_string(offset + limit);
+  return OperationOutput(std::move(result));
+}
+
+LogsService::Out LogsService::put_log_events(RequestContext& ctx, Params& p) {
+  std::string group = p["logGroupName"];
+  std::string stream = p["logStreamName"];
+  json g, s;
+  if (!load(group_key(ctx.account, ctx.region, group), &g)) return not_found("log group");
+  if (!load(stream_key(ctx.account, ctx.region, group, stream), &s)) return not_found("log stream");
+  std::vector<Event> events;
+  int64_t previous = INT64_MIN;
+  size_t bytes = 0;
+  for (const auto& e : p["logEvents"]) {
+    int64_t ts = e["timestamp"].get<int64_t>();
+    if (ts < previous) return invalid("Log events in a single PutLogEvents request must be in chronological order.");
+    previous = ts;
+    std::string m = e["message"];
+    bytes += m.size() + 26;
+    events.push_back({ts, std::move(m)});
+  }
+  if (bytes > 1048576) return invalid("Log events in a single PutLogEvents request exceed the maximum size of 1048576 bytes.");
+  // AWS rejects events older than 14 days or more than 2 hours in the future, without failing the call.
+  json rejected = json::object();
+  int64_t too_old = ctx.now_ms - 14LL * 24 * 3600 * 1000;
+  int64_t too_new = ctx.now_ms + 2LL * 3600 * 1000;
+  std::vector<Event> accepted;
+  for (size_t i = 0; i < events.size(); ++i) {
+    if (events[i].timestamp_ms < too_old) {
+      rejected["tooOldLogEventEndIndex"] = static_cast<int64_t>(i) + 1;
+    } else if (events[i].timestamp_ms > too_new) {
+      if (!rejected.contains("tooNewLogEventStartIndex")) rejected["tooNewLogEventStartIndex"] = static_cast<int64_t>(i);
+    } else {
+      accepted.push_back(std::move(events[i]));
+    }
+  }
+  if (Status st = append(ctx.account, ctx.region, group, stream, accepted); !st.is_ok()) {
+    return ServiceError::internal(st.to_string());
+  }
+  json result{{"nextSequenceToken", std::to_string(seq_.load())}};
+  if (!rejected.empty()) result["rejectedLogEventsInfo"] = rejected;
+  return OperationOutput(std::move(result));
+}
+
+LogsService::Out LogsService::get_log_events(RequestContext& ctx, Params& p) {
+  std::string group = group_name(p);
+  std::string stream = p["logStreamName"];
+  json g, s;
+  if (!load(group_key(ctx.account, ctx.region, group), &g)) return not_found("log group");
+  if (!load(stream_key(ctx.account, ctx.region, group, stream), &s)) return not_found("log stream");
+  std::string prefix = events_prefix(ctx.account, ctx.region, group, stream);
+  std::string lower = prefix;
+  std::string upper = key::prefix_end(prefix);
+  if (p.contains("startTime")) key::append_i64(lower, get_i64(p, "startTime", 0));
+  if (p.contains("endTime")) {
+    upper = prefix;
+    key::append_i64(upper, get_i64(p, "endTime", 0));
+  }
+  size_t limit = static_cast<size_t>(std::min<int64_t>(get_i64(p, "limit", kMaxEventsPerGet), kMaxEventsPerGet));
+  bool forward = p.value("startFromHead", false);
+  std::string token = p.value("nextToken", "");
+  std::string after, before;  // exclusive bounds from tokens
+  if (!token.empty()) {
+    auto decoded = token.size() > 2 ? enc::hex_decode(std::string_view(token).substr(2)) : std::nullopt;
+    if (!decoded || (token[0] != 'f' && token[0] != 'b') || token[1] != '/') {
+      return invalid("The specified nextToken is invalid.");
+    }
+    forward = token[0] == 'f';
+    (forward ? after : before) = *decoded;
+  }
+  auto it = env_->store->iterate(family_, lower, upper);
+  std::vector<std::pair<std::string, std::string>> picked;
+  size_t bytes = 0;
+  if (forward) {
+    if (after.empty()) {
+      it->seek(lower);
+    } else {
+      it->seek(after);
+      if (it->valid() && it->key() == after) it->next();
+    }
+    for (; it->valid() && picked.size() < limit && bytes < kMaxBytesPerGet; it->next()) {
+      bytes += it->value().size();
+      picked.emplace_back(std::string(it->key()), std::string(it->value()));
+    }
+  } else {
+    if (before.empty()) {
+      it->seek_to_last();
+    } else {
+      it->seek_for_prev(before);
+      if (it->valid() && it->key() == before) it->prev();
+    }
+    for (; it->valid() && picked.size() < limit && bytes < kMaxBytesPerGet; it->prev()) {
+      bytes += it->value().size();
+      picked.emplace_back(std::string(it->key()), std::string(it->value()));
+    }
+    std::reverse(picked.begin(), picked.end());
+  }
+  json events = json::array();
+  for (const auto& [k, v] : picked) events.push_back(event_json(k, v, prefix.size()));
+  // With nothing new, the token handed in comes back: that is how clients know they reached the end.
+  std::string fwd = picked.empty() ? (forward && !after.empty() ? "f/" + enc::hex_encode(after) : "f/" + enc::hex_encode(before.empty() ? lower : before))
+                                   : "f/" + enc::hex_encode(picked.back().first);
+  std::string bwd = picked.empty() ? (!forward && !before.empty() ? "b/" + enc::hex_encode(before) : "b/" + enc::hex_encode(after.empty() ? upper : after))
+                                   : "b/" + enc::hex_encode(picked.front().first);
+  return OperationOutput(json{{"events", std::move(events)}, {"nextForwardToken", fwd}, {"nextBackwardToken", bwd}});
+}
+
+LogsService::Out LogsService::filter_log_events(RequestContext& ctx, Params& p) {
+  std::string group = group_name(p);
+  json g;
+  if (!load(group_key(ctx.account, ctx.region, group), &g)) return not_found("log group");
+  std::vector<std::string> names;
+  if (p.contains("logStreamNames")) {
+    for (const auto& n : p["logStreamNames"]) names.push_back(n.get<std::string>());
+  }
+  std::string stream_prefix = p.value("logStreamNamePrefix", "");
+  if (!names.empty() && !stream_prefix.empty()) {
+    return invalid("logStreamNames and logStreamNamePrefix are mutually exclusive");
+  }
+  int64_t start = get_i64(p, "startTime", INT64_MIN);
+  int64_t end = get_i64(p, "endTime", INT64_MAX);
+  std::string pattern = p.value("filterPattern", "");
+  size_t limit = static_cast<size_t>(std::min<int64_t>(get_i64(p, "limit", kMaxEventsPerGet), kMaxEventsPerGet));
+  size_t offset = p.contains("nextToken") ? std::strtoull(p["nextToken"].get<std::string>().c_str(), nullptr, 10) : 0;
+
+  std::string base = key::KeyBuilder(ctx.account, ctx.region).str("s").str(group).take();
+  std::vector<std::string> streams;
+  auto sit = env_->store->iterate(family_, base, key::prefix_end(base));
+  for (sit->seek(base); sit->valid(); sit->next()) {
+    std::string_view rest = sit->key().substr(base.size());
+    std::string name;
+    if (!key::read_string(rest, &name)) continue;
+    if (!names.empty() && std::find(names.begin(), names.end(), name) == names.end()) continue;
+    if (!enc::starts_with(name, stream_prefix)) continue;
+    streams.push_back(std::move(name));
+  }
+  struct Hit {
+    int64_t ts;
+    std::string stream;
+    json event;
+  };
+  std::vector<Hit> hits;
+  for (const auto& stream : streams) {
+    std::string prefix = events_prefix(ctx.account, ctx.region, group, stream);
+    std::string lower = prefix;
+    if (start != INT64_MIN) key::append_i64(lower, start);
+    auto it = env_->store->iterate(family_, lower, key::prefix_end(prefix));
+    for (it->seek(lower); it->valid(); it->next()) {
+      json e = event_json(it->key(), it->value(), prefix.size());
+      int64_t ts = e["timestamp"];
+      if (ts > end) break;
+      if (!matches(pattern, e["message"].get_ref<const std::string&>())) continue;
+      e["logStreamName"] = stream;
+      e["eventId"] = enc::hex_encode(it->key().substr(prefix.size()));
+      hits.push_back({ts, stream, std::move(e)});
+    }
+  }
+  std::stable_sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) { return a.ts < b.ts; });
+  json events = json::array();
+  for (size_t i = offset; i < hits.size() && i < offset + limit; ++i) events.push_back(std::move(hits[i].event));
+  json searched = json::array();
+  for (const auto& s : streams) searched.push_back(json{{"logStreamName", s}, {"searchedCompletely", true}});
+  json result{{"events", std::move(events)}, {"searchedLogStreams", std::move(searched)}};
+  if (offset + limit < hits.size()) result["nextToken"] = std::to_string(offset + limit);
+  return OperationOutput(std::move(result));
+}
+
+LogsService::Out LogsService::put_retention_policy(RequestContext& ctx, Params& p) {
+  std::string group = p["logGroupName"];
+  std::string k = group_key(ctx.account, ctx.region, group);
+  std::lock_guard lock(stream_lock(k));
+  json g;
+  if (!load(k, &g)) return not_found("log group");
+  static const int kAllowed[] = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653};
+  int days = p["retentionInDays"];
+  if (std::find(std::begin(kAllowed), std::end(kAllowed), days) == std::end(kAllowed)) {
+    return invalid("1 validation error detected: Value '" + std::to_string(days) +
+                   "' at 'retentionInDays' failed to satisfy constraint: Member must satisfy enum value set");
+  }
+  g["retentionInDays"] = days;
+  if (Status st = env_->store->put(family_, k, g.dump()); !st.is_ok()) return ServiceError::internal(st.to_string());
+  return OperationOutput();
+}
+
+LogsService::Out LogsService::delete_retention_policy(RequestContext& ctx, Params& p) {
+  std::string group = p["logGroupName"];
+  std::string k = group_key(ctx.account, ctx.region, group);
+  std::lock_guard lock(stream_lock(k));
+  json g;
+  if (!load(k, &g)) return not_found("log group");
+  g.erase("retentionInDays");
+  if (Status st = env_->store->put(family_, k, g.dump()); !st.is_ok()) return ServiceError::internal(st.to_string());
+  return OperationOutput();
+}
+
+namespace {
+// "arn:aws:logs:<region>:<account>:log-group:<name>[:*]" → name
+std::optional<std::string> group_from_arn(const std::string& arn) {
+  auto pos = arn.find(":log-group:");
+  if (pos == std::string::npos) return std::nullopt;
+  std::string name = arn.substr(pos + 11);
+  if (enc::ends_with(name, ":*")) name.resize(name.size() - 2);
+  return name;
+}
+}  // namespace
+
+LogsService::Out LogsService::tag_resource(RequestContext& ctx, Params& p) {
+  auto group = group_from_arn(p["resourceArn"]);
+  if (!group) return invalid("Only log group ARNs can be tagged");
+  std::string k = group_key(ctx.account, ctx.region, *group);
+  std::lock_guard lock(stream_lock(k));
+  json g;
+  if (!load(k, &g)) return not_found("log group");
+  for (auto& [tk, tv] : p["tags"].items()) g["tags"][tk] = tv;
+  if (Status st = env_->store->put(family_, k, g.dump()); !st.is_ok()) return ServiceError::internal(st.to_string());
+  return OperationOutput();
+}
+
+LogsService::Out LogsService::untag_resource(RequestContext& ctx, Params& p) {
+  auto group = group_from_arn(p["resourceArn"]);
+  if (!group) return invalid("Only log group ARNs can be tagged");
+  std::string k = group_key(ctx.account, ctx.region, *group);
+  std::lock_guard lock(stream_lock(k));
+  json g;
+  if (!load(k, &g)) return not_found("log group");
+  for (const auto& t : p["tagKeys"]) {
+    if (g.contains("tags")) g["tags"].erase(t.get<std::string>());
+  }
+  if (Status st = env_->store->put(family_, k, g.dump()); !st.is_ok()) return ServiceError::internal(st.to_string());
+  return OperationOutput();
+}
+
+LogsService::Out LogsService::list_tags_for_resource(RequestContext& ctx, Params& p) {
+  auto group = group_from_arn(p["resourceArn"]);
+  if (!group) return invalid("Only log group ARNs can be tagged");
+  json g;
+  if (!load(group_key(ctx.account, ctx.region, *group), &g)) return not_found("log group");
+  return OperationOutput(json{{"tags", g.value("tags", json::object())}});
+}
+
+}  // namespace sless::services::logs

@@ -1,0 +1,14 @@
+// The smallest sless function: greets whoever the event names.
+//   aws lambda invoke --function-name hello --payload '{"name":"Ada"}' out.json
+#include <sless/function.hpp>
+
+using nlohmann::json;
+
+static sless::invocation_response hello(const sless::invocation_request& req) {
+  json event = json::parse(req.payload, nullptr, false);
+  if (event.is_discarded()) return sless::invocation_response::failure("the event is not JSON", "InvalidEvent");
+  std::string name = event.value("name", "world");
+  sless::log("greeting " + name);
+  return sless::invocation_response::success(json{{"message", "Hello, " + name + "!"}}.dump());
+}
+SLESS_HANDLER(hello)

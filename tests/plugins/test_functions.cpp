@@ -1,0 +1,131 @@
+// Functions the integration tests run: each handler exercises one behaviour of the host.
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <sless/function.hpp>
+
+using nlohmann::json;
+using sless::invocation_request;
+using sless::invocation_response;
+
+namespace {
+
+json parse(const invocation_request& req) {
+  json j = json::parse(req.payload, nullptr, false);
+  return j.is_discarded() ? json::object() : j;
+}
+
+// Returns the event and the invocation's context.
+invocation_response echo(const invocation_request& req) {
+  json out{{"event", parse(req)},
+           {"request_id", req.request_id},
+           {"function_arn", req.function_arn},
+           {"function_name", req.function_name},
+           {"version", req.function_version},
+           {"memory", req.memory_limit_mb},
+           {"remaining_ms", req.get_time_remaining().count()},
+           {"log_group", req.log_group_name},
+           {"log_stream", req.log_stream_name},
+           {"pid", getpid()}};
+  return invocation_response::success(out.dump());
+}
+
+// Reports environment variables named in the event's "names".
+invocation_response env(const invocation_request& req) {
+  json out = json::object();
+  for (const auto& n : parse(req).value("names", json::array())) {
+    const char* v = std::getenv(n.get<std::string>().c_str());
+    out[n.get<std::string>()] = v ? json(v) : json(nullptr);
+  }
+  return invocation_response::success(out.dump());
+}
+
+// Writes to stdout, stderr and the SDK log.
+invocation_response logs(const invocation_request& req) {
+  std::printf("to stdout %s\n", req.request_id.c_str());
+  std::fprintf(stderr, "to stderr\n");
+  sless::log("through the sdk");
+  return invocation_response::success("{}");
+}
+
+invocation_response fail(const invocation_request&) {
+  return invocation_response::failure("the order is invalid", "InvalidOrder");
+}
+
+invocation_response throws(const invocation_request&) { throw std::runtime_error("something broke"); }
+
+invocation_response crash(const invocation_request&) {
+  volatile int* p = nullptr;
+  *p = 1;
+  return invocation_response::success("{}");
+}
+
+invocation_response abort_now(const invocation_request&) { std::abort(); }
+
+invocation_response sleep_forever(const invocation_request&) {
+  for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));
+}
+
+// Sleeps for the event's "ms", then answers.
+invocation_response sleep_ms(const invocation_request& req) {
+  std::this_thread::sleep_for(std::chrono::milliseconds(parse(req).value("ms", 100)));
+  return invocation_response::success(json{{"slept", true}, {"pid", getpid()}}.dump());
+}
+
+invocation_response allocate_forever(const invocation_request&) {
+  std::vector<std::vector<char>> hog;
+  for (;;) {
+    hog.emplace_back(16 * 1024 * 1024, 'x');  // touched, so that it is really used
+  }
+}
+
+// Calls a service in-process: {"service": "...", "operation": "...", "request": {...}}.
+invocation_response call(const invocation_request& req) {
+  json event = parse(req);
+  auto out = sless::service_client(event.value("service", "")).call(event.value("operation", ""),
+                                                                    event.value("request", json::object()));
+  json answer{{"ok", out.ok}, {"result", out.result}};
+  if (!out.ok) {
+    answer["code"] = out.error_code;
+    answer["message"] = out.error_message;
+  }
+  return invocation_response::success(answer.dump());
+}
+
+// Fails on the first `fail_times` attempts of an event id, counted in a file under /tmp.
+invocation_response flaky(const invocation_request& req) {
+  json event = parse(req);
+  std::string path = "/tmp/sless-flaky-" + event.value("id", std::string("x"));
+  int n = 0;
+  if (FILE* f = std::fopen(path.c_str(), "r")) {
+    if (std::fscanf(f, "%d", &n) != 1) n = 0;
+    std::fclose(f);
+  }
+  if (FILE* f = std::fopen(path.c_str(), "w")) {
+    std::fprintf(f, "%d", n + 1);
+    std::fclose(f);
+  }
+  if (n < event.value("fail_times", 0)) return invocation_response::failure("attempt " + std::to_string(n + 1), "Flaky");
+  return invocation_response::success(json{{"attempts", n + 1}}.dump());
+}
+
+}  // namespace
+
+SLESS_HANDLER(echo)
+SLESS_HANDLER(env)
+SLESS_HANDLER(logs)
+SLESS_HANDLER(fail)
+SLESS_HANDLER(throws)
+SLESS_HANDLER(crash)
+SLESS_HANDLER_NAMED("abort", abort_now)
+SLESS_HANDLER(sleep_forever)
+SLESS_HANDLER(sleep_ms)
+SLESS_HANDLER(allocate_forever)
+SLESS_HANDLER(call)
+SLESS_HANDLER(flaky)
