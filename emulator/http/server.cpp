@@ -486,7 +486,19 @@ void Server::start() {
   impl_->do_accept();
   unsigned n = impl_->options.threads ? impl_->options.threads : 1;
   for (unsigned i = 0; i < n; ++i) {
-    impl_->threads.emplace_back([this] { impl_->ioc.run(); });
+    impl_->threads.emplace_back([this] {
+      // A handler that throws must not take the daemon down: log it and keep running.
+      for (;;) {
+        try {
+          impl_->ioc.run();
+          return;
+        } catch (const std::exception& e) {
+          log::error("unhandled exception on an io thread: {}", e.what());
+        } catch (...) {
+          log::error("unhandled exception on an io thread");
+        }
+      }
+    });
   }
 }
 

@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <thread>
 
 #include <CLI/CLI.hpp>
@@ -14,6 +15,7 @@
 
 #include "core/config.h"
 #include "core/log.h"
+#include "core/time_format.h"
 #include "daemon/daemon.h"
 #include "host/worker.h"
 #include "http/client.h"
@@ -101,6 +103,78 @@ int run_status(const std::string& data_dir, std::string endpoint, bool json_out)
   return 0;
 }
 
+std::string endpoint_from(const std::string& data_dir, const std::string& endpoint) {
+  if (!endpoint.empty()) return endpoint;
+  std::ifstream f(std::filesystem::path(data_dir) / "daemon.json");
+  nlohmann::json info = nlohmann::json::parse(f, nullptr, false);
+  if (!f || info.is_discarded() || !info.contains("endpoint")) return {};
+  return info["endpoint"].get<std::string>();
+}
+
+// `sless logs <function>`: the function's log (CloudWatch Logs /aws/lambda/<name>), optionally
+// following it.
+int run_logs(const std::string& function, const std::string& endpoint, const std::string& region,
+             const std::string& account, bool follow, int since_s, const std::string& filter) {
+  if (endpoint.empty()) {
+    std::fprintf(stderr, "sless is not running (give --endpoint or --data-dir)\n");
+    return 3;
+  }
+  int64_t start_ms = -1;
+  if (since_s > 0) {
+    start_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                   std::chrono::system_clock::now().time_since_epoch()).count() - int64_t{since_s} * 1000;
+  }
+  std::set<std::string> seen;  // event ids at the last timestamp printed
+  for (;;) {
+    nlohmann::json req{{"logGroupName", "/aws/lambda/" + function}};
+    if (start_ms >= 0) req["startTime"] = start_ms;
+    if (!filter.empty()) req["filterPattern"] = filter;
+    std::string token;
+    bool more = true;
+    while (more) {
+      if (!token.empty()) req["nextToken"] = token;
+      sless::http::ClientRequest r;
+      r.method = "POST";
+      r.url = endpoint + "/";
+      r.headers.add("X-Amz-Target", "Logs_20140328.FilterLogEvents");
+      r.headers.add("Content-Type", "application/x-amz-json-1.1");
+      r.headers.add("Authorization", "AWS4-HMAC-SHA256 Credential=" + account + "/20250101/" + region +
+                                         "/logs/aws4_request, SignedHeaders=host, Signature=0");
+      r.body = req.dump();
+      auto res = sless::http::fetch(r);
+      if (!res.ok()) {
+        std::fprintf(stderr, "sless logs: %s\n", res.status().message().c_str());
+        return 3;
+      }
+      auto body = nlohmann::json::parse(res->body, nullptr, false);
+      if (res->status != 200 || body.is_discarded()) {
+        if (!follow) {
+          std::fprintf(stderr, "sless logs: %s\n", body.is_discarded() ? res->body.c_str() : body.value("message", res->body).c_str());
+          return 1;
+        }
+        break;  // the group may not exist yet
+      }
+      for (const auto& e : body["events"]) {
+        std::string id = e.value("eventId", "");
+        int64_t ts = e.value("timestamp", int64_t{0});
+        if (seen.count(id)) continue;
+        if (ts > start_ms) {
+          seen.clear();
+          start_ms = ts;
+        }
+        seen.insert(id);
+        std::printf("%s %s\n", sless::timefmt::iso8601_ms(ts).c_str(), e.value("message", "").c_str());
+      }
+      std::fflush(stdout);
+      token = body.value("nextToken", "");
+      more = !token.empty();
+      req.erase("nextToken");
+    }
+    if (!follow) return 0;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -133,11 +207,29 @@ int main(int argc, char** argv) {
   status->add_option("--endpoint", status_endpoint, "Ask this endpoint instead (http://host:port)");
   status->add_flag("--json", status_json, "Print the health document as JSON");
 
+  std::string logs_function, logs_endpoint, logs_region = "us-east-1", logs_account = "000000000000", logs_filter;
+  std::string logs_dir = ".sless";
+  bool logs_follow = false;
+  int logs_since = 0;
+  auto* logs = app.add_subcommand("logs", "Print a function's log (/aws/lambda/<name>)");
+  logs->add_option("function", logs_function, "Function name")->required();
+  logs->add_flag("-f,--follow", logs_follow, "Keep printing new lines");
+  logs->add_option("--since", logs_since, "Only lines from the last N seconds");
+  logs->add_option("--filter", logs_filter, "CloudWatch Logs filter pattern (terms that must appear)");
+  logs->add_option("--region", logs_region, "Region of the function")->envname("SLESS_REGION")->capture_default_str();
+  logs->add_option("--account", logs_account, "Account of the function")->capture_default_str();
+  logs->add_option("--data-dir", logs_dir, "Data dir of the daemon to ask")->envname("SLESS_DATA_DIR")->capture_default_str();
+  logs->add_option("--endpoint", logs_endpoint, "Ask this endpoint instead (http://host:port)");
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   CLI11_PARSE(app, argc, argv);
   if (up->parsed()) return run_up(config, level);
   if (status->parsed()) return run_status(status_dir, status_endpoint, status_json);
+  if (logs->parsed()) {
+    return run_logs(logs_function, endpoint_from(logs_dir, logs_endpoint), logs_region, logs_account, logs_follow,
+                    logs_since, logs_filter);
+  }
   if (version->parsed()) {
     std::printf("sless %s\n", SLESS_VERSION);
     return 0;

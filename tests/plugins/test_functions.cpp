@@ -10,6 +10,10 @@
 
 #include <sless/function.hpp>
 
+#ifndef SLESS_TEST_VARIANT
+#define SLESS_TEST_VARIANT 1
+#endif
+
 using nlohmann::json;
 using sless::invocation_request;
 using sless::invocation_response;
@@ -32,8 +36,15 @@ invocation_response echo(const invocation_request& req) {
            {"remaining_ms", req.get_time_remaining().count()},
            {"log_group", req.log_group_name},
            {"log_stream", req.log_stream_name},
-           {"pid", getpid()}};
+           {"pid", getpid()},
+           {"variant", SLESS_TEST_VARIANT}};
   return invocation_response::success(out.dump());
+}
+
+// Prints the event to the log (for tests that read what a function received).
+invocation_response record(const invocation_request& req) {
+  std::printf("EVENT %s\n", req.payload.c_str());
+  return invocation_response::success("{}");
 }
 
 // Reports environment variables named in the event's "names".
@@ -118,6 +129,7 @@ invocation_response flaky(const invocation_request& req) {
 }  // namespace
 
 SLESS_HANDLER(echo)
+SLESS_HANDLER(record)
 SLESS_HANDLER(env)
 SLESS_HANDLER(logs)
 SLESS_HANDLER(fail)

@@ -114,8 +114,8 @@ void LambdaService::run_event(uint64_t seq) {
     return;
   }
   Resolved target = std::move(r).value();
-  json invoke_config;
-  json dead_letter;
+  json invoke_config = json::object();
+  json dead_letter = json::object();
   {
     std::lock_guard lock(target.function->mu);
     const json& configs = target.function->doc["invoke_configs"];

@@ -1,0 +1,459 @@
+"""The function host and the Lambda API through boto3 and the aws CLI: create/update/delete,
+code from a zip, a local path (hot reload) and refused plugins, sync and async invokes, function
+errors (handled, exceptions, crashes, timeouts, out of memory), isolation, versions, aliases,
+concurrency, permissions, tags, event invoke configs, logs, and restart durability."""
+import base64
+import io
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+import zipfile
+
+import botocore.exceptions
+
+import harness
+from harness import Daemon
+
+PLUGINS = os.environ.get("SLESS_TEST_PLUGINS") or os.path.join(harness.ROOT, "build", "tests", "plugins")
+PLUGIN = os.path.join(PLUGINS, "libtest_functions.so")
+PLUGIN_V2 = os.path.join(PLUGINS, "libtest_functions_v2.so")
+ROLE = "arn:aws:iam::000000000000:role/lambda-role"
+
+
+def client_error(fn, *args, **kwargs):
+    try:
+        fn(*args, **kwargs)
+    except botocore.exceptions.ClientError as e:
+        return e
+    raise AssertionError("expected a ClientError")
+
+
+def local_code(path=PLUGIN):
+    return {"S3Bucket": "hot-reload", "S3Key": path}
+
+
+def zip_of(path, name="libtest_functions.so"):
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.write(path, name)
+    return buf.getvalue()
+
+
+class LambdaTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon(extra_args=["--lambda-retry-delay-ms", "50"]).start()
+        cls.lam = cls.d.client("lambda")
+        cls.logs = cls.d.client("logs")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.cleanup()
+
+    def make(self, name, handler, code=None, **kw):
+        kw.setdefault("Timeout", 3)
+        return self.lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler=handler,
+                                        Code=code or local_code(), **kw)
+
+    def invoke(self, name, event=None, **kw):
+        r = self.lam.invoke(FunctionName=name, Payload=json.dumps(event or {}).encode(), **kw)
+        body = r["Payload"].read()
+        return r, json.loads(body) if body else None
+
+    # -- functions -------------------------------------------------------------------------
+
+    def test_create_get_list_update_delete(self):
+        created = self.make("crud", "echo", MemorySize=256, Description="d",
+                            Environment={"Variables": {"STAGE": "test"}}, Tags={"team": "core"})
+        self.assertEqual(created["FunctionName"], "crud")
+        self.assertEqual(created["FunctionArn"], "arn:aws:lambda:us-east-1:000000000000:function:crud")
+        self.assertEqual((created["State"], created["LastUpdateStatus"], created["Version"]),
+                         ("Active", "Successful", "$LATEST"))
+        self.assertEqual(created["MemorySize"], 256)
+        self.assertEqual(created["CodeSize"], os.path.getsize(PLUGIN))
+        got = self.lam.get_function(FunctionName="crud")
+        self.assertEqual(got["Configuration"]["Environment"]["Variables"], {"STAGE": "test"})
+        self.assertEqual(got["Tags"], {"team": "core"})
+        self.assertIn("crud", [f["FunctionName"] for f in self.lam.list_functions()["Functions"]])
+        # the SDK waiters work
+        self.lam.get_waiter("function_active_v2").wait(FunctionName="crud")
+        updated = self.lam.update_function_configuration(FunctionName="crud", Timeout=10,
+                                                         Environment={"Variables": {"STAGE": "prod"}})
+        self.assertEqual(updated["Timeout"], 10)
+        self.assertNotEqual(updated["RevisionId"], created["RevisionId"])
+        self.lam.get_waiter("function_updated_v2").wait(FunctionName="crud")
+        _, out = self.invoke("crud", {"x": 1})
+        self.assertEqual(out["event"], {"x": 1})
+        self.lam.delete_function(FunctionName="crud")
+        e = client_error(self.lam.get_function, FunctionName="crud")
+        self.assertEqual(e.response["Error"]["Code"], "ResourceNotFoundException")
+        self.assertEqual(e.response["ResponseMetadata"]["HTTPStatusCode"], 404)
+        self.assertIn("function:crud", e.response["Error"]["Message"])
+
+    def test_create_errors(self):
+        self.make("dup", "echo")
+        e = client_error(self.make, "dup", "echo")
+        self.assertEqual(e.response["Error"]["Code"], "ResourceConflictException")
+        e = client_error(self.lam.create_function, FunctionName="py", Runtime="python3.12", Role=ROLE,
+                         Handler="index.handler", Code=local_code())
+        self.assertEqual(e.response["Error"]["Code"], "InvalidParameterValueException")
+        self.assertIn("python3.12", e.response["Error"]["Message"])
+        e = client_error(self.make, "reserved", "echo", Environment={"Variables": {"AWS_REGION": "x"}})
+        self.assertEqual(e.response["Error"]["Code"], "InvalidParameterValueException")
+        self.assertIn("AWS_REGION", e.response["Error"]["Message"])
+        e = client_error(self.make, "missing-handler", "no_such_handler")
+        self.assertEqual(e.response["Error"]["Code"], "InvalidParameterValueException")
+        self.assertIn("no_such_handler", e.response["Error"]["Message"])
+        self.assertIn("echo", e.response["Error"]["Message"])  # it names what the plugin exports
+        e = client_error(self.make, "future", "noop", code=local_code(os.path.join(PLUGINS, "libtest_future_abi.so")))
+        self.assertIn("ABI v99", e.response["Error"]["Message"])
+        self.assertIn("ABI v1", e.response["Error"]["Message"])
+        e = client_error(self.make, "notplugin", "x", code=local_code(os.path.join(PLUGINS, "libtest_not_a_plugin.so")))
+        self.assertIn("sless_plugin_entry", e.response["Error"]["Message"])
+        e = client_error(self.make, "nofile", "echo", code=local_code("/nonexistent/lib.so"))
+        self.assertEqual(e.response["Error"]["Code"], "InvalidParameterValueException")
+        e = client_error(self.make, "notzip", "echo", code={"ZipFile": b"definitely not a zip"})
+        self.assertIn("unzip", e.response["Error"]["Message"])
+        for name in ("missing-handler", "future", "notplugin", "nofile", "notzip"):
+            self.assertNotIn(name, [f["FunctionName"] for f in self.lam.list_functions()["Functions"]])
+
+    def test_zip_code_and_update_function_code(self):
+        self.make("zipped", "echo", code={"ZipFile": zip_of(PLUGIN)})
+        _, out = self.invoke("zipped")
+        self.assertEqual(out["variant"], 1)
+        r = self.lam.update_function_code(FunctionName="zipped", ZipFile=zip_of(PLUGIN_V2))
+        self.assertEqual(r["CodeSize"], len(zip_of(PLUGIN_V2)))
+        _, out = self.invoke("zipped")
+        self.assertEqual(out["variant"], 2)
+
+    # -- invoking --------------------------------------------------------------------------
+
+    def test_invoke_returns_result_and_context(self):
+        self.make("ctx", "echo", MemorySize=512, Timeout=7)
+        r, out = self.invoke("ctx", {"order": 42}, LogType="Tail")
+        self.assertEqual(r["StatusCode"], 200)
+        self.assertEqual(r["ExecutedVersion"], "$LATEST")
+        self.assertNotIn("FunctionError", r)
+        self.assertEqual(out["event"], {"order": 42})
+        self.assertEqual(out["function_name"], "ctx")
+        self.assertEqual(out["memory"], 512)
+        self.assertTrue(0 < out["remaining_ms"] <= 7000)
+        self.assertEqual(out["log_group"], "/aws/lambda/ctx")
+        self.assertEqual(out["request_id"], r["ResponseMetadata"]["RequestId"])
+        log = base64.b64decode(r["LogResult"]).decode()
+        self.assertIn(f"START RequestId: {out['request_id']} Version: $LATEST", log)
+        self.assertIn(f"END RequestId: {out['request_id']}", log)
+        self.assertIn("REPORT RequestId", log)
+        self.assertIn("Memory Size: 512 MB", log)
+
+    def test_environment(self):
+        self.make("envfn", "env", Environment={"Variables": {"TABLE": "orders"}})
+        _, out = self.invoke("envfn", {"names": ["TABLE", "AWS_LAMBDA_FUNCTION_NAME", "AWS_REGION",
+                                                 "AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "_HANDLER", "HOME"]})
+        self.assertEqual(out, {"TABLE": "orders", "AWS_LAMBDA_FUNCTION_NAME": "envfn", "AWS_REGION": "us-east-1",
+                               "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "_HANDLER": "env", "HOME": None})
+
+    def test_function_errors(self):
+        self.make("fail", "fail")
+        self.make("throws", "throws")
+        r, out = self.invoke("fail")
+        self.assertEqual(r["FunctionError"], "Unhandled")
+        self.assertEqual(out, {"errorMessage": "the order is invalid", "errorType": "InvalidOrder"})
+        r, out = self.invoke("throws")
+        self.assertEqual(r["FunctionError"], "Unhandled")
+        self.assertEqual(out["errorMessage"], "something broke")
+
+    def test_crash_timeout_and_oom_are_isolated(self):
+        self.make("crash", "crash")
+        self.make("abort", "abort")
+        self.make("sleepy", "sleep_forever", Timeout=1)
+        self.make("hog", "allocate_forever", Timeout=30, MemorySize=128)
+        self.make("fine", "echo")
+        results = {}
+
+        def call(name):
+            results[name] = self.invoke(name)
+
+        threads = [threading.Thread(target=call, args=(n,)) for n in ("crash", "abort", "sleepy", "hog")]
+        for t in threads:
+            t.start()
+        # the daemon answers other requests while functions misbehave
+        for _ in range(5):
+            _, out = self.invoke("fine")
+            self.assertIn("event", out)
+            self.assertEqual(self.d.http("GET", "/_sless/health")[0], 200)
+        for t in threads:
+            t.join(60)
+        r, out = results["crash"]
+        self.assertEqual((r["FunctionError"], out["errorType"]), ("Unhandled", "Runtime.ExitError"))
+        self.assertIn("Runtime exited with error: signal: segmentation fault", out["errorMessage"])
+        r, out = results["abort"]
+        self.assertIn("signal: aborted", out["errorMessage"])
+        r, out = results["sleepy"]
+        self.assertEqual(out["errorType"], "Sandbox.Timedout")
+        self.assertIn("Task timed out after 1.00 seconds", out["errorMessage"])
+        r, out = results["hog"]
+        self.assertEqual(out["errorType"], "Runtime.OutOfMemory")
+        # each one is replaced and serves again
+        r, out = self.invoke("crash")
+        self.assertEqual(out["errorType"], "Runtime.ExitError")
+        _, out = self.invoke("fine")
+        self.assertIn("event", out)
+
+    def test_warm_workers_are_reused(self):
+        self.make("warm", "echo")
+        pids = {self.invoke("warm")[1]["pid"] for _ in range(5)}
+        self.assertEqual(len(pids), 1)
+
+    def test_invoke_errors(self):
+        self.make("inv-errors", "echo")
+        e = client_error(self.lam.invoke, FunctionName="nope", Payload=b"{}")
+        self.assertEqual(e.response["Error"]["Code"], "ResourceNotFoundException")
+        e = client_error(self.lam.invoke, FunctionName="inv-errors", Payload=b"not json")
+        self.assertEqual(e.response["Error"]["Code"], "InvalidRequestContentException")
+        e = client_error(self.lam.invoke, FunctionName="inv-errors", Payload=b'"' + b"x" * (6 * 1024 * 1024) + b'"')
+        self.assertEqual(e.response["Error"]["Code"], "RequestTooLargeException")
+        self.assertEqual(e.response["ResponseMetadata"]["HTTPStatusCode"], 413)
+        r = self.lam.invoke(FunctionName="inv-errors", InvocationType="DryRun")
+        self.assertEqual(r["StatusCode"], 204)
+
+    def test_names_arns_and_qualifiers(self):
+        self.make("named", "echo")
+        arn = "arn:aws:lambda:us-east-1:000000000000:function:named"
+        for ref in ("named", arn, "000000000000:function:named", "named:$LATEST", arn + ":$LATEST"):
+            _, out = self.invoke(ref)
+            self.assertEqual(out["function_name"], "named", ref)
+
+    # -- asynchronous invocations ----------------------------------------------------------
+
+    def wait_log(self, function, text, timeout=15):
+        def found():
+            try:
+                events = self.logs.filter_log_events(logGroupName="/aws/lambda/" + function,
+                                                     filterPattern=f'"{text}"')["events"]
+            except botocore.exceptions.ClientError:
+                return None
+            return events or None
+        return harness.wait_for(found, timeout=timeout, message=f"'{text}' in the log of {function}")
+
+    def test_event_invoke_retries_then_destination(self):
+        self.make("recorder", "record")
+        self.make("flaky", "flaky")
+        self.lam.put_function_event_invoke_config(
+            FunctionName="flaky", MaximumRetryAttempts=1,
+            DestinationConfig={"OnSuccess": {"Destination": "arn:aws:lambda:us-east-1:000000000000:function:recorder"},
+                               "OnFailure": {"Destination": "arn:aws:lambda:us-east-1:000000000000:function:recorder"}})
+        ok_id, bad_id = f"ok-{time.time()}", f"bad-{time.time()}"
+        r = self.lam.invoke(FunctionName="flaky", InvocationType="Event",
+                            Payload=json.dumps({"id": ok_id, "fail_times": 1}).encode())
+        self.assertEqual(r["StatusCode"], 202)
+        self.lam.invoke(FunctionName="flaky", InvocationType="Event",
+                        Payload=json.dumps({"id": bad_id, "fail_times": 5}).encode())
+        success = self.wait_log("recorder", ok_id)
+        record = json.loads(success[0]["message"].split("EVENT ", 1)[1])
+        self.assertEqual(record["requestContext"]["condition"], "Success")
+        self.assertEqual(record["requestContext"]["approximateInvokeCount"], 2)
+        self.assertEqual(record["responsePayload"], {"attempts": 2})
+        self.assertEqual(record["requestPayload"]["id"], ok_id)
+        failure = self.wait_log("recorder", bad_id)
+        record = json.loads(failure[0]["message"].split("EVENT ", 1)[1])
+        self.assertEqual(record["requestContext"]["condition"], "RetriesExhausted")
+        self.assertEqual(record["requestContext"]["approximateInvokeCount"], 2)
+        self.assertEqual(record["responseContext"]["functionError"], "Unhandled")
+        self.assertEqual(record["responsePayload"]["errorType"], "Flaky")
+
+    def test_event_invoke_config_api(self):
+        self.make("eic", "echo")
+        e = client_error(self.lam.get_function_event_invoke_config, FunctionName="eic")
+        self.assertEqual(e.response["Error"]["Code"], "ResourceNotFoundException")
+        self.lam.put_function_event_invoke_config(FunctionName="eic", MaximumRetryAttempts=0,
+                                                  MaximumEventAgeInSeconds=300)
+        got = self.lam.get_function_event_invoke_config(FunctionName="eic")
+        self.assertEqual((got["MaximumRetryAttempts"], got["MaximumEventAgeInSeconds"]), (0, 300))
+        self.lam.update_function_event_invoke_config(FunctionName="eic", MaximumRetryAttempts=2)
+        got = self.lam.get_function_event_invoke_config(FunctionName="eic")
+        self.assertEqual((got["MaximumRetryAttempts"], got["MaximumEventAgeInSeconds"]), (2, 300))
+        self.assertEqual(len(self.lam.list_function_event_invoke_configs(FunctionName="eic")
+                             ["FunctionEventInvokeConfigs"]), 1)
+        self.lam.delete_function_event_invoke_config(FunctionName="eic")
+        self.assertEqual(self.lam.list_function_event_invoke_configs(FunctionName="eic")
+                         ["FunctionEventInvokeConfigs"], [])
+
+    # -- versions, aliases, concurrency, policy, tags --------------------------------------
+
+    def test_versions_and_aliases(self):
+        self.make("versioned", "echo", code=local_code(self.copy_plugin("versioned")))
+        v1 = self.lam.publish_version(FunctionName="versioned")
+        self.assertEqual(v1["Version"], "1")
+        self.assertEqual(v1["FunctionArn"], "arn:aws:lambda:us-east-1:000000000000:function:versioned:1")
+        self.assertEqual(self.lam.publish_version(FunctionName="versioned")["Version"], "1")  # nothing changed
+        self.lam.update_function_code(FunctionName="versioned", ZipFile=zip_of(PLUGIN_V2))
+        v2 = self.lam.publish_version(FunctionName="versioned")
+        self.assertEqual(v2["Version"], "2")
+        versions = [v["Version"] for v in self.lam.list_versions_by_function(FunctionName="versioned")["Versions"]]
+        self.assertEqual(versions, ["$LATEST", "1", "2"])
+        r, out = self.invoke("versioned", Qualifier="1")
+        self.assertEqual((r["ExecutedVersion"], out["variant"], out["version"]), ("1", 1, "1"))
+        alias = self.lam.create_alias(FunctionName="versioned", Name="live", FunctionVersion="2")
+        self.assertEqual(alias["AliasArn"], "arn:aws:lambda:us-east-1:000000000000:function:versioned:live")
+        r, out = self.invoke("versioned:live")
+        self.assertEqual((r["ExecutedVersion"], out["variant"]), ("2", 2))
+        self.assertTrue(out["function_arn"].endswith(":versioned:live"))
+        self.lam.update_alias(FunctionName="versioned", Name="live", FunctionVersion="1",
+                              RoutingConfig={"AdditionalVersionWeights": {"2": 0.5}})
+        seen = {self.invoke("versioned", Qualifier="live")[0]["ExecutedVersion"] for _ in range(40)}
+        self.assertEqual(seen, {"1", "2"})
+        e = client_error(self.lam.delete_function, FunctionName="versioned", Qualifier="1")
+        self.assertEqual(e.response["Error"]["Code"], "ResourceConflictException")
+        e = client_error(self.lam.invoke, FunctionName="versioned", Qualifier="nope", Payload=b"{}")
+        self.assertEqual(e.response["Error"]["Code"], "ResourceNotFoundException")
+        self.lam.delete_alias(FunctionName="versioned", Name="live")
+        self.lam.delete_function(FunctionName="versioned", Qualifier="1")
+        versions = [v["Version"] for v in self.lam.list_versions_by_function(FunctionName="versioned")["Versions"]]
+        self.assertEqual(versions, ["$LATEST", "2"])
+
+    def test_reserved_concurrency_throttles(self):
+        self.make("limited", "sleep_ms")
+        self.lam.put_function_concurrency(FunctionName="limited", ReservedConcurrentExecutions=0)
+        self.assertEqual(self.lam.get_function_concurrency(FunctionName="limited")["ReservedConcurrentExecutions"], 0)
+        e = client_error(self.lam.invoke, FunctionName="limited", Payload=b"{}")
+        self.assertEqual(e.response["Error"]["Code"], "TooManyRequestsException")
+        self.assertEqual(e.response["ResponseMetadata"]["HTTPStatusCode"], 429)
+        self.assertEqual(e.response["Reason"], "ReservedFunctionConcurrentInvocationLimitExceeded")
+        self.lam.put_function_concurrency(FunctionName="limited", ReservedConcurrentExecutions=1)
+        slow = threading.Thread(target=self.invoke, args=("limited", {"ms": 1500}))
+        slow.start()
+        harness.wait_for(lambda: self.d.http("GET", "/_sless/health")[0] == 200)
+        time.sleep(0.3)  # let the slow invocation occupy the only slot
+        e = client_error(self.lam.invoke, FunctionName="limited", Payload=b'{"ms": 1}')
+        self.assertEqual(e.response["Error"]["Code"], "TooManyRequestsException")
+        slow.join(10)
+        self.lam.delete_function_concurrency(FunctionName="limited")
+        self.assertEqual(self.invoke("limited", {"ms": 1})[1]["slept"], True)
+
+    def test_permissions(self):
+        self.make("guarded", "echo")
+        r = self.lam.add_permission(FunctionName="guarded", StatementId="s3-invoke", Action="lambda:InvokeFunction",
+                                    Principal="s3.amazonaws.com", SourceArn="arn:aws:s3:::bucket")
+        statement = json.loads(r["Statement"])
+        self.assertEqual(statement["Principal"], {"Service": "s3.amazonaws.com"})
+        policy = json.loads(self.lam.get_policy(FunctionName="guarded")["Policy"])
+        self.assertEqual([s["Sid"] for s in policy["Statement"]], ["s3-invoke"])
+        self.assertEqual(policy["Statement"][0]["Condition"]["ArnLike"]["AWS:SourceArn"], "arn:aws:s3:::bucket")
+        e = client_error(self.lam.add_permission, FunctionName="guarded", StatementId="s3-invoke",
+                         Action="lambda:InvokeFunction", Principal="s3.amazonaws.com")
+        self.assertEqual(e.response["Error"]["Code"], "ResourceConflictException")
+        self.lam.remove_permission(FunctionName="guarded", StatementId="s3-invoke")
+        e = client_error(self.lam.get_policy, FunctionName="guarded")
+        self.assertEqual(e.response["Error"]["Code"], "ResourceNotFoundException")
+
+    def test_tags(self):
+        arn = self.make("tagged", "echo")["FunctionArn"]
+        self.lam.tag_resource(Resource=arn, Tags={"a": "1", "b": "2"})
+        self.lam.untag_resource(Resource=arn, TagKeys=["a"])
+        self.assertEqual(self.lam.list_tags(Resource=arn)["Tags"], {"b": "2"})
+
+    # -- logs, hot reload, CLI -------------------------------------------------------------
+
+    def test_output_reaches_cloudwatch_logs_and_sless_logs(self):
+        self.make("talker", "logs")
+        r, _ = self.invoke("talker")
+        rid = r["ResponseMetadata"]["RequestId"]
+        streams = self.logs.describe_log_streams(logGroupName="/aws/lambda/talker")["logStreams"]
+        self.assertEqual(len(streams), 1)
+        self.assertRegex(streams[0]["logStreamName"], r"^\d{4}/\d{2}/\d{2}/\[\$LATEST\][0-9a-f]{32}$")
+        events = self.logs.get_log_events(logGroupName="/aws/lambda/talker",
+                                          logStreamName=streams[0]["logStreamName"], startFromHead=True)["events"]
+        messages = [e["message"] for e in events]
+        self.assertEqual(messages[0], f"START RequestId: {rid} Version: $LATEST")
+        self.assertEqual(messages[1:4], [f"to stdout {rid}", "to stderr", "through the sdk"])
+        self.assertEqual(messages[4], f"END RequestId: {rid}")
+        self.assertTrue(messages[5].startswith(f"REPORT RequestId: {rid}\tDuration: "))
+        out = subprocess.run([harness.SLESS_BIN, "logs", "talker", "--endpoint", self.d.endpoint,
+                              "--account", "000000000000"], capture_output=True, text=True, timeout=20)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        self.assertIn(f"to stdout {rid}", out.stdout)
+        self.assertIn("REPORT RequestId", out.stdout)
+
+    def copy_plugin(self, name, source=PLUGIN):
+        directory = tempfile.mkdtemp(prefix="sless-plugin-")
+        self.addCleanup(shutil.rmtree, directory, True)
+        path = os.path.join(directory, f"lib{name}.so")
+        shutil.copy(source, path)
+        return path
+
+    def test_hot_reload(self):
+        path = self.copy_plugin("hot")
+        self.make("hot", "echo", code=local_code(path))
+        self.assertEqual(self.invoke("hot")[1]["variant"], 1)
+        # A build that does not load (no such handler in it) leaves the old code serving.
+        tmp = path + ".new"
+        shutil.copy(os.path.join(PLUGINS, "libtest_not_a_plugin.so"), tmp)
+        os.replace(tmp, path)
+        time.sleep(1.0)  # give the watcher time to try, and fail
+        self.assertEqual(self.invoke("hot")[1]["variant"], 1)
+        # A good build replaces it (written in place this time, as some linkers do).
+        shutil.copy(PLUGIN_V2, path)
+        harness.wait_for(lambda: self.invoke("hot")[1]["variant"] == 2, timeout=15, interval=0.1,
+                         message="the new plugin to serve")
+        sha = self.lam.get_function(FunctionName="hot")["Configuration"]["CodeSha256"]
+        with open(PLUGIN_V2, "rb") as f:
+            import hashlib
+            self.assertEqual(sha, base64.b64encode(hashlib.sha256(f.read()).digest()).decode())
+
+    def test_aws_cli_invoke(self):
+        self.make("cli-fn", "echo")
+        out_file = os.path.join(tempfile.mkdtemp(prefix="sless-cli-"), "out.json")
+        meta = self.d.aws("lambda", "invoke", "--function-name", "cli-fn", "--payload", '{"from": "cli"}', out_file)
+        self.assertEqual(meta["StatusCode"], 200)
+        with open(out_file) as f:
+            self.assertEqual(json.load(f)["event"], {"from": "cli"})
+        shutil.rmtree(os.path.dirname(out_file))
+        listed = self.d.aws("lambda", "list-functions")
+        self.assertIn("cli-fn", [f["FunctionName"] for f in listed["Functions"]])
+
+    def test_function_calls_a_service_in_process(self):
+        self.make("caller", "call")
+        _, out = self.invoke("caller", {"service": "logs", "operation": "CreateLogGroup",
+                                        "request": {"logGroupName": "/made/by/function"}})
+        self.assertEqual(out, {"ok": True, "result": {}})
+        groups = [g["logGroupName"] for g in self.logs.describe_log_groups(logGroupNamePrefix="/made")["logGroups"]]
+        self.assertEqual(groups, ["/made/by/function"])
+        _, out = self.invoke("caller", {"service": "logs", "operation": "CreateLogGroup",
+                                        "request": {"logGroupName": "/made/by/function"}})
+        self.assertEqual((out["ok"], out["code"]), (False, "ResourceAlreadyExistsException"))
+        _, out = self.invoke("caller", {"service": "logs", "operation": "CreateLogGroup", "request": {}})
+        self.assertEqual((out["ok"], out["code"]), (False, "ValidationException"))
+
+
+class Durability(unittest.TestCase):
+    def test_functions_survive_restart_and_kill(self):
+        data = tempfile.mkdtemp(prefix="sless-lambda-durable-")
+        try:
+            d = Daemon(data_dir=data).start()
+            lam = d.client("lambda")
+            lam.create_function(FunctionName="keeper", Runtime="provided.al2023", Role=ROLE, Handler="echo",
+                                Code={"ZipFile": zip_of(PLUGIN)})
+            lam.publish_version(FunctionName="keeper")
+            lam.create_alias(FunctionName="keeper", Name="prod", FunctionVersion="1")
+            d.kill()  # kill -9
+            d = Daemon(data_dir=data).start()
+            lam = d.client("lambda")
+            r = lam.invoke(FunctionName="keeper", Qualifier="prod", Payload=b'{"after": "kill"}')
+            self.assertEqual(json.loads(r["Payload"].read())["event"], {"after": "kill"})
+            self.assertEqual(r["ExecutedVersion"], "1")
+            self.assertEqual(d.stop(), 0)
+            d = Daemon(data_dir=data).start()
+            self.assertEqual([f["FunctionName"] for f in d.client("lambda").list_functions()["Functions"]], ["keeper"])
+            d.stop()
+        finally:
+            shutil.rmtree(data, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    harness.main()
