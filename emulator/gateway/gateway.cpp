@@ -79,7 +79,7 @@ struct Finish {
 
 }  // namespace
 
-Gateway::Gateway(const Config& config, services::Registry& registry, Clock& clock)
+Gateway::Gateway(const Config& config, services::Registry& registry, SystemClock& clock)
     : config_(config), registry_(registry), clock_(clock) {}
 
 bool Gateway::wants_stream(const http::Request& header) {
@@ -226,6 +226,21 @@ void Gateway::handle_internal(http::Request& req, const std::string& request_id,
       res = json_response(500, json{{"error", st.to_string()}});
     } else {
       res = json_response(200, json{{"reset", service.empty() ? json("all") : json(service)}});
+    }
+  } else if (path == "/_sless/clock" && (req.method == "POST" || req.method == "GET")) {
+    // Tests move the daemon's clock forward to fire schedules, expire messages and records.
+    int64_t advance = 0;
+    for (const auto& p : http::parse_query(req.raw_query())) {
+      if (p.key == "advance_ms") advance = std::strtoll(p.value.c_str(), nullptr, 10);
+    }
+    if (advance < 0) {
+      res = json_response(400, json{{"error", "the clock only moves forward"}});
+    } else {
+      if (advance > 0) {
+        clock_.advance_ms(advance);
+        registry_.clock_changed();
+      }
+      res = json_response(200, json{{"now_ms", clock_.now_ms()}});
     }
   } else {
     res = json_response(404, json{{"error", "no such endpoint: " + req.method + " " + std::string(path)}});

@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "protocol/model.h"
+#include "services/events/events.h"
 #include "services/lambda/lambda.h"
 #include "services/logs/logs.h"
 
@@ -29,7 +30,7 @@ Registry::Registry() {
   services_.push_back(std::make_unique<lambda::LambdaService>());
   services_.push_back(model_only("apigateway", {"apigateway", "apigatewayv2"}));
   services_.push_back(model_only("stepfunctions"));
-  services_.push_back(model_only("events"));
+  services_.push_back(std::make_unique<events::EventsService>());
   services_.push_back(model_only("cognito-idp"));
   services_.push_back(model_only("kms"));
   services_.push_back(std::make_unique<logs::LogsService>());
@@ -46,6 +47,10 @@ Status Registry::start_all(Env& env) {
     if (!st.is_ok()) return Status::internal("service " + std::string(s->name()) + " failed to start: " + st.to_string());
   }
   return Status::ok();
+}
+
+void Registry::clock_changed() {
+  for (const auto& s : services_) s->clock_changed();
 }
 
 void Registry::stop_all() {
