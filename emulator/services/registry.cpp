@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "protocol/model.h"
+#include "services/kinesis/provider.h"
 
 namespace sless::services {
 namespace {
@@ -23,7 +24,7 @@ Registry::Registry() {
   services_.push_back(model_only("s3"));
   services_.push_back(model_only("sqs", {"sqs", "sqs-query"}));
   services_.push_back(model_only("sns"));
-  services_.push_back(model_only("kinesis"));
+  services_.push_back(std::make_unique<kinesis::KinesisProvider>());
   services_.push_back(model_only("lambda"));
   services_.push_back(model_only("apigateway", {"apigateway", "apigatewayv2"}));
   services_.push_back(model_only("stepfunctions"));
