@@ -117,19 +117,14 @@ class KinesisProvider final : public Provider {
   using StreamPtr = std::shared_ptr<Stream>;
   using Result = Outcome<protocol::OperationOutput>;
 
-  // One batch of records read from a shard.
+  // Where a read of a shard ended.
   struct ReadBatch {
-    struct Item {
-      uint64_t counter;
-      int64_t arrival_ms;
-      std::string partition_key;
-      std::string data;
-    };
-    std::vector<Item> items;
+    size_t count = 0;             // records handed to the visitor
     uint64_t next = 0;            // the counter to continue from
     bool ended = false;           // closed shard read to its end
     int64_t millis_behind = 0;
   };
+  using RecordVisitor = std::function<void(const RecordView&)>;
 
   // Stream operations.
   Result create_stream(RequestContext& ctx, nlohmann::json& p);
@@ -208,8 +203,10 @@ class KinesisProvider final : public Provider {
   // Resolves where a read starts, as a counter of `shard` (stream lock held, shared).
   Outcome<uint64_t> resolve(const Stream& s, const Shard& shard, const ReadPosition& pos, int64_t now_ms,
                             std::string_view op) const;
-  // Reads up to `limit` records from counter `from` (stream lock held, shared).
-  Outcome<ReadBatch> read(const Stream& s, const Shard& shard, uint64_t from, size_t limit, int64_t now_ms) const;
+  // Reads up to `limit` records from counter `from`, handing each to `visit` straight from the
+  // store's buffers (stream lock held, shared).
+  Outcome<ReadBatch> read(const Stream& s, const Shard& shard, uint64_t from, size_t limit, int64_t now_ms,
+                          const RecordVisitor& visit) const;
   // Tells the commit listeners that `count` records up to `last_counter` reached `shard`.
   void notify(const Stream& s, const Shard& shard, uint64_t last_counter, size_t count) const;
 

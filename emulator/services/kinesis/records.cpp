@@ -282,7 +282,8 @@ Outcome<uint64_t> KinesisProvider::resolve(const Stream& s, const Shard& shard, 
 }
 
 Outcome<KinesisProvider::ReadBatch> KinesisProvider::read(const Stream& s, const Shard& shard, uint64_t from,
-                                                          size_t limit, int64_t now_ms) const {
+                                                          size_t limit, int64_t now_ms,
+                                                          const RecordVisitor& visit) const {
   uint64_t tip;
   bool closed;
   {
@@ -293,33 +294,35 @@ Outcome<KinesisProvider::ReadBatch> KinesisProvider::read(const Stream& s, const
   }
   int64_t horizon = s.trim_horizon_ms(now_ms);
   ReadBatch batch;
+  uint64_t last = 0;
   size_t bytes = 0;
   std::optional<int64_t> next_arrival;  // arrival of the first record left unread
   bool expired_seen = false;
-  auto visit = [&](const RecordView& r) {
+  auto take = [&](const RecordView& r) {
     if (r.arrival_ms < horizon) {
       expired_seen = true;  // past retention, not swept yet: jump over the rest of them
       return false;
     }
     size_t size = r.data.size() + r.partition_key.size();
-    if (batch.items.size() >= limit || (!batch.items.empty() && bytes + size > kMaxGetRecordsBytes)) {
+    if (batch.count >= limit || (batch.count > 0 && bytes + size > kMaxGetRecordsBytes)) {
       next_arrival = r.arrival_ms;
       return false;
     }
     bytes += size;
-    batch.items.push_back({r.counter, r.arrival_ms, std::string(r.partition_key), std::string(r.data)});
+    ++batch.count;
+    last = r.counter;
+    visit(r);
     return true;
   };
-  Status st = store_.scan(shard.key_prefix, from, tip, visit);
-  if (st.is_ok() && expired_seen && batch.items.empty()) {
+  Status st = store_.scan(shard.key_prefix, from, tip, take);
+  if (st.is_ok() && expired_seen && batch.count == 0) {
     from = store_.first_at_or_after(shard.key_prefix, from, tip, horizon);
-    expired_seen = false;
-    st = store_.scan(shard.key_prefix, from, tip, visit);
+    st = store_.scan(shard.key_prefix, from, tip, take);
   }
   if (!st.is_ok()) {
     return ServiceError("InternalFailureException", "Could not read the shard: " + st.to_string(), 500, false);
   }
-  batch.next = batch.items.empty() ? from : batch.items.back().counter + 1;
+  batch.next = batch.count == 0 ? from : last + 1;
   batch.ended = closed && batch.next >= tip;
   batch.millis_behind = next_arrival ? std::max<int64_t>(0, now_ms - *next_arrival) : 0;
   return batch;
@@ -392,19 +395,21 @@ KinesisProvider::Result KinesisProvider::get_records(RequestContext& ctx, json& 
   if (!s.usable_at(now)) return stream_not_found(s.name, s.account);
   const Shard* shard = s.shard(it->shard_index);
   if (!shard) return shard_not_found(format_shard_id(it->shard_index), s.name, s.account);
-  auto read_out = read(s, *shard, it->position, limit, now);
-  if (!read_out.ok()) return std::move(read_out).error();
-  ReadBatch& batch = read_out.value();
   bool kms = s.encryption_type == "KMS";
   json records = json::array();
-  for (const auto& item : batch.items) {
-    json r = {{"SequenceNumber", format_sequence({s.created_ms, shard->index, item.counter})},
-              {"ApproximateArrivalTimestamp", seconds(item.arrival_ms)},
-              {"Data", enc::base64_encode(item.data)},
-              {"PartitionKey", item.partition_key}};
-    if (kms) r["EncryptionType"] = "KMS";
-    records.push_back(std::move(r));
-  }
+  std::string sequence = format_sequence({s.created_ms, shard->index, 0});
+  auto read_out = read(s, *shard, it->position, limit, now, [&](const RecordView& r) {
+    json rec = json::object();
+    set_sequence_counter(sequence, r.counter);
+    rec["SequenceNumber"] = sequence;
+    rec["ApproximateArrivalTimestamp"] = seconds(r.arrival_ms);
+    rec["Data"] = enc::base64_encode(r.data);
+    rec["PartitionKey"] = r.partition_key;
+    if (kms) rec["EncryptionType"] = "KMS";
+    records.push_back(std::move(rec));
+  });
+  if (!read_out.ok()) return std::move(read_out).error();
+  ReadBatch& batch = read_out.value();
   json out = {{"Records", std::move(records)}, {"MillisBehindLatest", batch.millis_behind}};
   if (batch.ended) {
     json children = json::array();
@@ -460,15 +465,13 @@ Outcome<ShardReadResult> KinesisProvider::read_shard(std::string_view account, s
   const Shard* shard = named.value();
   auto at = resolve(s, *shard, from, now, "GetShardIterator");
   if (!at.ok()) return std::move(at).error();
-  auto batch = read(s, *shard, at.value(), std::max<size_t>(1, limit), now);
-  if (!batch.ok()) return std::move(batch).error();
   ShardReadResult out;
   out.stream_arn = s.arn;
-  std::string encryption = s.encryption_type;
-  for (auto& item : batch.value().items) {
-    out.records.push_back({format_sequence({s.created_ms, shard->index, item.counter}), std::move(item.partition_key),
-                           std::move(item.data), item.arrival_ms, encryption});
-  }
+  auto batch = read(s, *shard, at.value(), std::max<size_t>(1, limit), now, [&](const RecordView& r) {
+    out.records.push_back({format_sequence({s.created_ms, shard->index, r.counter}), std::string(r.partition_key),
+                           std::string(r.data), r.arrival_ms, s.encryption_type});
+  });
+  if (!batch.ok()) return std::move(batch).error();
   if (out.records.empty()) {
     out.next = {ReadFrom::kAtSequence, format_sequence({s.created_ms, shard->index, batch.value().next}), 0};
   } else {

@@ -57,6 +57,12 @@ std::string format_sequence(const SequenceNumber& s) {
   return out;
 }
 
+void set_sequence_counter(std::string& formatted, uint64_t counter) {
+  if (formatted.size() != kSequenceDigits) return;
+  formatted.resize(kSequenceDigits - 20);
+  append_digits(formatted, counter, 20);
+}
+
 std::optional<SequenceNumber> parse_sequence(std::string_view text) {
   if (text.size() != kSequenceDigits || text.substr(0, 2) != kSequencePrefix || text.substr(26, 10) != kReserved) {
     return std::nullopt;

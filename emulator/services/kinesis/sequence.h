@@ -27,6 +27,9 @@ struct SequenceNumber {
 inline constexpr size_t kSequenceDigits = 56;
 
 std::string format_sequence(const SequenceNumber& s);
+// Rewrites the counter of a sequence number made by format_sequence, in place (for runs of
+// records of one shard).
+void set_sequence_counter(std::string& formatted, uint64_t counter);
 // nullopt unless exactly the 56-digit form above.
 std::optional<SequenceNumber> parse_sequence(std::string_view text);
 
