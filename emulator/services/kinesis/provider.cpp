@@ -211,6 +211,7 @@ Status KinesisProvider::start(Env& env) {
 
 void KinesisProvider::stop() {
   std::lock_guard lock(timers_mu_);
+  if (stopped_) return;  // the registry stopped us before; the scheduler may be gone by now
   stopped_ = true;
   if (env_ && env_->scheduler) {
     for (auto id : timers_) env_->scheduler->cancel(id);
