@@ -1,8 +1,9 @@
 #include "services/kinesis/hash_key.h"
 
-#include <algorithm>
+#include <openssl/evp.h>
 
-#include "core/crypto.h"
+#include <algorithm>
+#include <memory>
 
 namespace sless::services::kinesis {
 
@@ -30,9 +31,19 @@ std::optional<HashKey> parse_hash_key(std::string_view text) {
 }
 
 HashKey hash_of_partition_key(std::string_view partition_key) {
-  std::string digest = crypto::md5(partition_key);
+  // Every PutRecord hashes its key: fetch MD5 once and keep a context per thread, rather than
+  // pay OpenSSL 3's implicit fetch and a context allocation per call.
+  static EVP_MD* const md5 = EVP_MD_fetch(nullptr, "MD5", nullptr);
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (!md5 || !ctx || !EVP_DigestInit_ex(ctx.get(), md5, nullptr) ||
+      !EVP_DigestUpdate(ctx.get(), partition_key.data(), partition_key.size()) ||
+      !EVP_DigestFinal_ex(ctx.get(), digest, &len)) {
+    return 0;  // OpenSSL without MD5 (FIPS-only builds); every key then maps to the first shard
+  }
   HashKey v = 0;
-  for (unsigned char c : digest) v = (v << 8) | c;
+  for (unsigned int i = 0; i < len; ++i) v = (v << 8) | digest[i];
   return v;
 }
 

@@ -107,9 +107,11 @@ KinesisProvider::Result KinesisProvider::put_record(RequestContext& ctx, json& p
     shard.next_counter = counter + 1;
     shard.last_arrival_ms = arrival;
   }
+  bool kms = s.encryption_type == "KMS";
+  lock.unlock();  // listeners run outside every lock
   notify(s, shard, counter, 1);
   json out = {{"ShardId", shard.id}, {"SequenceNumber", format_sequence({s.created_ms, shard.index, counter})}};
-  if (s.encryption_type == "KMS") out["EncryptionType"] = "KMS";
+  if (kms) out["EncryptionType"] = "KMS";
   return protocol::OperationOutput(std::move(out));
 }
 
@@ -178,8 +180,9 @@ KinesisProvider::Result KinesisProvider::put_records(RequestContext& ctx, json& 
     sh->last_arrival_ms = pos.arrival;
   }
   locks.clear();
-  for (auto& [sh, pos] : next) notify(s, *sh, pos.next - 1, pos.next - pos.first);
   bool kms = s.encryption_type == "KMS";
+  lock.unlock();  // listeners run outside every lock
+  for (auto& [sh, pos] : next) notify(s, *sh, pos.next - 1, pos.next - pos.first);
   for (const auto& r : pending) {
     results.push_back({{"SequenceNumber", format_sequence({s.created_ms, r.shard->index, r.counter})},
                        {"ShardId", r.shard->id}});
