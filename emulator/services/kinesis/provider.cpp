@@ -150,7 +150,7 @@ KinesisProvider::KinesisProvider() {
   sync("DescribeStreamConsumer", &KinesisProvider::describe_consumer);
   sync("ListStreamConsumers", &KinesisProvider::list_consumers);
   sync("DeregisterStreamConsumer", &KinesisProvider::deregister_consumer);
-  sync("PutRecord", &KinesisProvider::put_record);
+  on("PutRecord", [this](Invocation&& inv) { put_record(std::move(inv)); });
   sync("PutRecords", &KinesisProvider::put_records);
   sync("GetShardIterator", &KinesisProvider::get_shard_iterator);
   sync("GetRecords", &KinesisProvider::get_records);
@@ -213,6 +213,7 @@ void KinesisProvider::stop() {
   std::lock_guard lock(timers_mu_);
   if (stopped_) return;  // the registry stopped us before; the scheduler may be gone by now
   stopped_ = true;
+  alive_->store(false);
   if (env_ && env_->scheduler) {
     for (auto id : timers_) env_->scheduler->cancel(id);
   }

@@ -153,7 +153,8 @@ class KinesisProvider final : public Provider {
   Result list_consumers(RequestContext& ctx, nlohmann::json& p);
   Result deregister_consumer(RequestContext& ctx, nlohmann::json& p);
   // Records.
-  Result put_record(RequestContext& ctx, nlohmann::json& p);
+  // PutRecord answers after its group commit (see flush()).
+  void put_record(Invocation&& inv);
   Result put_records(RequestContext& ctx, nlohmann::json& p);
   Result get_shard_iterator(RequestContext& ctx, nlohmann::json& p);
   Result get_records(RequestContext& ctx, nlohmann::json& p);
@@ -207,6 +208,10 @@ class KinesisProvider final : public Provider {
   // store's buffers (stream lock held, shared).
   Outcome<ReadBatch> read(const Stream& s, const Shard& shard, uint64_t from, size_t limit, int64_t now_ms,
                           const RecordVisitor& visit) const;
+  // Commits a stream's queued PutRecords (one WriteBatch) and answers them; posts itself again
+  // when more arrived meanwhile.
+  void flush(const StreamPtr& stream);
+  void post_flush(const StreamPtr& stream);
   // Tells the commit listeners that `count` records up to `last_counter` reached `shard`.
   void notify(const Stream& s, const Shard& shard, uint64_t last_counter, size_t count) const;
 
@@ -220,6 +225,8 @@ class KinesisProvider final : public Provider {
   std::unordered_map<std::string, StreamPtr> streams_;   // "<account>/<region>/<name>"
   std::unordered_map<uint64_t, StreamPtr> by_uid_;
 
+  // False once stopped: posted flushes then leave the provider alone.
+  std::shared_ptr<std::atomic<bool>> alive_ = std::make_shared<std::atomic<bool>>(true);
   std::mutex timers_mu_;
   std::set<Scheduler::TimerId> timers_;
   bool stopped_ = false;

@@ -24,15 +24,6 @@ using namespace detail;
 
 namespace {
 
-// A record of a put, decoded and checked, waiting for its shard and counter.
-struct Pending {
-  HashKey hash = 0;
-  std::string partition_key;
-  std::string data;
-  Shard* shard = nullptr;
-  uint64_t counter = 0;
-};
-
 ServiceError data_too_large(const std::string& path, size_t limit) {
   return ServiceError::validation("1 validation error detected: Value at '" + path +
                                   "' failed to satisfy constraint: Member must have length less than or equal to " +
@@ -40,8 +31,8 @@ ServiceError data_too_large(const std::string& path, size_t limit) {
 }
 
 // Decodes and checks one record of a put (`path` names it in messages).
-Outcome<Pending> prepare(const json& r, size_t max_bytes, const std::string& path) {
-  Pending out;
+Outcome<PendingRecord> prepare(const json& r, size_t max_bytes, const std::string& path) {
+  PendingRecord out;
   const std::string& data = r["Data"].get_ref<const std::string&>();
   if (data.size() / 4 * 3 > max_bytes + 3) return data_too_large(path + "data", max_bytes);
   auto bytes = enc::base64_decode(data);
@@ -75,44 +66,150 @@ std::string amz_time(int64_t ms) {
 
 // --- writing ---------------------------------------------------------------------------------
 
-KinesisProvider::Result KinesisProvider::put_record(RequestContext& ctx, json& p) {
+namespace {
+
+// Where a write moved one shard: counters [first, next) were written.
+struct ShardCommit {
+  Shard* shard;
+  uint64_t first;
+  uint64_t next;
+  int64_t arrival;
+};
+
+// Writes records to the shards their hash keys fall in, in one WriteBatch, in the given order
+// per shard, and publishes the shards' new positions; fills each record's shard and counter.
+// The caller holds the stream's lock (shared). Shards are locked in index order, so concurrent
+// writers never deadlock; a failed write leaves every position as it was.
+Status write_records(storage::Store& store, storage::Family* family, const Stream& s,
+                     std::vector<PendingRecord>& records, int64_t now_ms, std::vector<ShardCommit>* commits) {
+  std::vector<Shard*> shards;
+  for (auto& r : records) {
+    r.shard = s.shard_for(r.hash);
+    shards.push_back(r.shard);
+  }
+  std::sort(shards.begin(), shards.end(), [](const Shard* a, const Shard* b) { return a->index < b->index; });
+  shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
+  std::vector<std::unique_lock<std::mutex>> locks;
+  locks.reserve(shards.size());
+  commits->clear();
+  for (Shard* sh : shards) {
+    locks.emplace_back(sh->mu);
+    commits->push_back({sh, sh->next_counter, sh->next_counter, std::max(now_ms, sh->last_arrival_ms)});
+  }
+  auto commit_of = [&](const Shard* sh) -> ShardCommit& {
+    return *std::find_if(commits->begin(), commits->end(), [sh](const ShardCommit& c) { return c.shard == sh; });
+  };
+  storage::WriteBatch batch;
+  std::string key;
+  std::string value;
+  for (auto& r : records) {
+    ShardCommit& c = commit_of(r.shard);
+    r.counter = c.next++;
+    key.assign(r.shard->key_prefix);
+    key.append(StreamStore::record_suffix(r.counter));
+    value.clear();
+    StreamStore::encode_record(value, c.arrival, r.partition_key, r.data);
+    batch.put(family, key, value);
+  }
+  Status st = store.write(batch);
+  if (!st.is_ok()) return st;
+  for (const auto& c : *commits) {
+    c.shard->next_counter = c.next;
+    c.shard->last_arrival_ms = c.arrival;
+  }
+  return Status::ok();
+}
+
+}  // namespace
+
+void KinesisProvider::put_record(Invocation&& inv) {
+  json& p = inv.params;
   int64_t now = env_->clock->now_ms();
-  auto found = find(ctx, p, now);
-  if (!found.ok()) return std::move(found).error();
-  Stream& s = *found.value();
+  auto found = find(inv.ctx, p, now);
+  if (!found.ok()) return inv.done(std::move(found).error());
+  StreamPtr stream = found.value();
+  Stream& s = *stream;
   if (auto ordering = p.find("SequenceNumberForOrdering"); ordering != p.end()) {
     if (!parse_sequence(ordering->get_ref<const std::string&>())) {
-      return invalid_argument("ExclusiveMinimumSequenceNumber " + ordering->get<std::string>() +
-                              " used in PutRecord on stream " + s.name + " under account " + s.account +
-                              " is invalid.");
+      return inv.done(invalid_argument("ExclusiveMinimumSequenceNumber " + ordering->get<std::string>() +
+                                       " used in PutRecord on stream " + s.name + " under account " + s.account +
+                                       " is invalid."));
     }
   }
-  std::shared_lock lock(s.mu);
-  if (!s.usable_at(now)) return stream_not_found(s.name, s.account);
-  auto prepared = prepare(p, static_cast<size_t>(s.max_record_kib) * 1024, "");
-  if (!prepared.ok()) return std::move(prepared).error();
-  Pending& r = prepared.value();
-  Shard& shard = *s.shard_for(r.hash);
-  std::string value;
-  uint64_t counter;
+  size_t max_bytes;
   {
-    std::lock_guard sl(shard.mu);
-    int64_t arrival = std::max(now, shard.last_arrival_ms);
-    StreamStore::encode_record(value, arrival, r.partition_key, r.data);
-    counter = shard.next_counter;
-    std::string key = shard.key_prefix;
-    key.append(StreamStore::record_suffix(counter));
-    Status st = store_.store()->put(store_.family(), key, value);
-    if (!st.is_ok()) return ServiceError("InternalFailureException", "Could not store the record: " + st.to_string(), 500, false);
-    shard.next_counter = counter + 1;
-    shard.last_arrival_ms = arrival;
+    std::shared_lock lock(s.mu);
+    if (!s.usable_at(now)) return inv.done(stream_not_found(s.name, s.account));
+    max_bytes = static_cast<size_t>(s.max_record_kib) * 1024;
   }
-  bool kms = s.encryption_type == "KMS";
-  lock.unlock();  // listeners run outside every lock
-  notify(s, shard, counter, 1);
-  json out = {{"ShardId", shard.id}, {"SequenceNumber", format_sequence({s.created_ms, shard.index, counter})}};
-  if (kms) out["EncryptionType"] = "KMS";
-  return protocol::OperationOutput(std::move(out));
+  auto prepared = prepare(p, max_bytes, "");
+  if (!prepared.ok()) return inv.done(std::move(prepared).error());
+  PendingRecord r = std::move(prepared).value();
+  r.finish = [stream, done = std::move(inv.done)](const PendingRecord& w, bool kms, const std::string& error) {
+    if (error == "ResourceNotFoundException") return done(stream_not_found(stream->name, stream->account));
+    if (!error.empty()) {
+      return done(ServiceError("InternalFailureException", "Could not store the record.", 500, false));
+    }
+    json out = {{"ShardId", w.shard->id},
+                {"SequenceNumber", format_sequence({stream->created_ms, w.shard->index, w.counter})}};
+    if (kms) out["EncryptionType"] = "KMS";
+    done(protocol::OperationOutput(std::move(out)));
+  };
+  // Group commit: records that arrive while a commit is on its way share the next one (one
+  // WriteBatch, one WAL append); each is answered after it is written.
+  bool post;
+  {
+    std::lock_guard lock(s.queue_mu);
+    s.queue.push_back(std::move(r));
+    post = !s.flush_posted;
+    s.flush_posted = true;
+  }
+  if (post) post_flush(stream);
+}
+
+void KinesisProvider::post_flush(const StreamPtr& stream) {
+  env_->scheduler->post([this, alive = alive_, stream] {
+    if (alive->load()) flush(stream);
+  });
+}
+
+void KinesisProvider::flush(const StreamPtr& stream) {
+  Stream& s = *stream;
+  std::vector<PendingRecord> records;
+  {
+    std::lock_guard lock(s.queue_mu);
+    records.swap(s.queue);
+  }
+  if (!records.empty()) {
+    int64_t now = env_->clock->now_ms();
+    std::vector<ShardCommit> commits;
+    std::string error;
+    bool kms = false;
+    {
+      std::shared_lock lock(s.mu);
+      if (!s.usable_at(now)) {
+        error = "ResourceNotFoundException";
+      } else {
+        kms = s.encryption_type == "KMS";
+        Status st = write_records(*store_.store(), store_.family(), s, records, now, &commits);
+        if (!st.is_ok()) {
+          log::warn("kinesis: writing {} records to {} failed: {}", records.size(), s.name, st.to_string());
+          error = "InternalFailure";
+          commits.clear();
+        }
+      }
+    }
+    for (const auto& c : commits) notify(s, *c.shard, c.next - 1, c.next - c.first);
+    for (const auto& r : records) r.finish(r, kms, error);
+  }
+  // Records that came in meanwhile get a commit of their own, after the others' turns.
+  bool again;
+  {
+    std::lock_guard lock(s.queue_mu);
+    again = !s.queue.empty();
+    s.flush_posted = again;
+  }
+  if (again) post_flush(stream);
 }
 
 KinesisProvider::Result KinesisProvider::put_records(RequestContext& ctx, json& p) {
@@ -124,65 +221,29 @@ KinesisProvider::Result KinesisProvider::put_records(RequestContext& ctx, json& 
   std::shared_lock lock(s.mu);
   if (!s.usable_at(now)) return stream_not_found(s.name, s.account);
   size_t max_bytes = static_cast<size_t>(s.max_record_kib) * 1024;
-  std::vector<Pending> pending;
+  std::vector<PendingRecord> pending;
   pending.reserve(records.size());
   size_t total = 0;
   for (size_t i = 0; i < records.size(); ++i) {
     auto prepared = prepare(records[i], max_bytes, "records." + std::to_string(i + 1) + ".member.");
     if (!prepared.ok()) return std::move(prepared).error();
     total += prepared.value().data.size() + prepared.value().partition_key.size();
-    if (total > kMaxPutRecordsBytes) {
-      return invalid_argument("Records size exceeds 5 MB limit");
-    }
+    if (total > kMaxPutRecordsBytes) return invalid_argument("Records size exceeds 5 MB limit");
     pending.push_back(std::move(prepared).value());
-    pending.back().shard = s.shard_for(pending.back().hash);
   }
-  // Lock the shards involved in index order (no deadlock with other puts), take counters in
-  // request order, write everything as one batch, then publish the new positions.
-  std::vector<Shard*> shards;
-  for (const auto& r : pending) shards.push_back(r.shard);
-  std::sort(shards.begin(), shards.end(), [](const Shard* a, const Shard* b) { return a->index < b->index; });
-  shards.erase(std::unique(shards.begin(), shards.end()), shards.end());
-  std::vector<std::unique_lock<std::mutex>> locks;
-  locks.reserve(shards.size());
-  for (Shard* sh : shards) locks.emplace_back(sh->mu);
-  storage::WriteBatch batch;
-  struct Position {
-    uint64_t first;
-    uint64_t next;
-    int64_t arrival;
-  };
-  std::unordered_map<Shard*, Position> next;
-  std::string key;
-  std::string value;
-  for (auto& r : pending) {
-    Position start{r.shard->next_counter, r.shard->next_counter, std::max(now, r.shard->last_arrival_ms)};
-    Position& pos = next.try_emplace(r.shard, start).first->second;
-    r.counter = pos.next++;
-    key = r.shard->key_prefix;
-    key.append(StreamStore::record_suffix(r.counter));
-    value.clear();
-    StreamStore::encode_record(value, pos.arrival, r.partition_key, r.data);
-    batch.put(store_.family(), key, value);
-  }
-  Status st = store_.store()->write(batch);
+  std::vector<ShardCommit> commits;
+  Status st = write_records(*store_.store(), store_.family(), s, pending, now, &commits);
   json results = json::array();
   if (!st.is_ok()) {
-    locks.clear();
     log::warn("kinesis: PutRecords to {} failed: {}", s.name, st.to_string());
     for (size_t i = 0; i < pending.size(); ++i) {
       results.push_back({{"ErrorCode", "InternalFailure"}, {"ErrorMessage", "Internal service failure."}});
     }
     return protocol::OperationOutput(json{{"FailedRecordCount", pending.size()}, {"Records", std::move(results)}});
   }
-  for (auto& [sh, pos] : next) {
-    sh->next_counter = pos.next;
-    sh->last_arrival_ms = pos.arrival;
-  }
-  locks.clear();
   bool kms = s.encryption_type == "KMS";
   lock.unlock();  // listeners run outside every lock
-  for (auto& [sh, pos] : next) notify(s, *sh, pos.next - 1, pos.next - pos.first);
+  for (const auto& c : commits) notify(s, *c.shard, c.next - 1, c.next - c.first);
   for (const auto& r : pending) {
     results.push_back({{"SequenceNumber", format_sequence({s.created_ms, r.shard->index, r.counter})},
                        {"ShardId", r.shard->id}});

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -47,6 +48,19 @@ struct Shard {
   uint64_t trimmed_below = 0;      // records below this counter were removed by retention
 };
 
+// A record on its way into a shard: checked and hashed, then given its shard and counter when
+// it is written. A queued PutRecord also says what to do once that happened.
+struct PendingRecord {
+  HashKey hash = 0;
+  std::string partition_key;
+  std::string data;
+  Shard* shard = nullptr;
+  uint64_t counter = 0;
+  // Queued PutRecords only: runs once, outside every lock, after the write; `error` is empty on
+  // success, else the ServiceError code to answer ("ResourceNotFoundException", ...).
+  std::function<void(const PendingRecord& r, bool kms, const std::string& error)> finish;
+};
+
 struct Consumer {
   std::string name;
   std::string arn;
@@ -82,6 +96,12 @@ struct Stream {
   int max_record_kib = 1024;
   std::vector<std::unique_ptr<Shard>> shards;   // by index, closed ones included
   std::vector<Shard*> open_shards;              // sorted by starting hash key; they tile the key space
+
+  // PutRecords waiting for the stream's next group commit, and whether one is on its way. Guarded
+  // by queue_mu, which is never held while taking another lock.
+  std::mutex queue_mu;
+  std::vector<PendingRecord> queue;
+  bool flush_posted = false;
 
   // The status a client sees at `now_ms` (timed transitions applied).
   StreamStatus status_at(int64_t now_ms) const;

@@ -31,25 +31,38 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Timers that run only when the test says so.
+// Tasks and timers that run only when the test says so.
 class ManualScheduler final : public Scheduler {
  public:
-  void post(Task task) override { after(std::chrono::milliseconds(0), std::move(task)); }
+  void post(Task task) override {
+    std::lock_guard lock(mu_);
+    posted_.push_back(std::move(task));
+  }
   TimerId after(std::chrono::milliseconds, Task task) override {
     std::lock_guard lock(mu_);
-    tasks_.emplace(++next_, std::move(task));
+    timers_.emplace(++next_, std::move(task));
     return next_;
   }
   bool cancel(TimerId id) override {
     std::lock_guard lock(mu_);
-    return tasks_.erase(id) > 0;
+    return timers_.erase(id) > 0;
   }
-  // Runs every task pending now (not the ones they schedule).
+  // Runs the tasks posted so far (group commits), not the timers.
+  void run_posted() {
+    std::vector<Task> now;
+    {
+      std::lock_guard lock(mu_);
+      now.swap(posted_);
+    }
+    for (auto& task : now) task();
+  }
+  // Runs every task and timer pending now (not the ones they schedule).
   void run_pending() {
+    run_posted();
     std::map<TimerId, Task> now;
     {
       std::lock_guard lock(mu_);
-      now.swap(tasks_);
+      now.swap(timers_);
     }
     for (auto& [id, task] : now) task();
   }
@@ -57,7 +70,8 @@ class ManualScheduler final : public Scheduler {
  private:
   std::mutex mu_;
   TimerId next_ = 0;
-  std::map<TimerId, Task> tasks_;
+  std::vector<Task> posted_;
+  std::map<TimerId, Task> timers_;
 };
 
 class TempDir {
@@ -120,6 +134,8 @@ class Fixture {
         return {{"error", err->code}, {"message", err->message}};
       }
     }
+    std::mutex mu;
+    bool answered = false;
     json result;
     Invocation inv;
     inv.ctx.account = "000000000000";
@@ -129,10 +145,20 @@ class Fixture {
     inv.op = operation;
     inv.params = std::move(params);
     inv.done = [&](Outcome<protocol::OperationOutput> out) {
+      std::lock_guard lock(mu);
       result = out.ok() ? out.value().result : json{{"error", out.error().code}, {"message", out.error().message}};
+      answered = true;
     };
     provider_->invoke(std::move(inv));
-    return result;
+    // PutRecord answers from its group commit, a posted task: run those until it has.
+    for (;;) {
+      {
+        std::lock_guard lock(mu);
+        if (answered) return result;
+      }
+      scheduler_.run_posted();
+      std::this_thread::yield();
+    }
   }
 
   json put(const std::string& stream, const std::string& data, const std::string& key) {
