@@ -139,6 +139,7 @@ void Gateway::handle(http::Request req, Respond respond) {
     return;
   }
   bool head = req.method == "HEAD";
+  protocol::BodyEncoding encoding = protocol::body_encoding(*model, req);  // CBOR in, CBOR out
 
   // S3 virtual-hosted style: the bucket moves from the Host into the path.
   if (!res.bucket.empty()) req.target = "/" + res.bucket + (req.target.empty() ? "/" : req.target);
@@ -154,7 +155,7 @@ void Gateway::handle(http::Request req, Respond respond) {
       if (!decoder.feed(req.body, payload) || !decoder.done()) {
         ServiceError e("IncompleteBody", "The request body is not valid aws-chunked encoding: " +
                                              (decoder.error().empty() ? std::string("truncated") : decoder.error()));
-        finish(protocol::serialize_error(*model, nullptr, e, finish.request_id, head), "");
+        finish(protocol::serialize_error(*model, nullptr, e, finish.request_id, head, encoding), "");
         return;
       }
       req.body = std::move(payload);
@@ -165,7 +166,7 @@ void Gateway::handle(http::Request req, Respond respond) {
 
   auto parsed = protocol::parse_request(*model, req);
   if (!parsed.ok()) {
-    finish(protocol::serialize_error(*model, nullptr, parsed.error(), finish.request_id, head), "");
+    finish(protocol::serialize_error(*model, nullptr, parsed.error(), finish.request_id, head, encoding), "");
     return;
   }
   const protocol::Operation* op = parsed.value().op;
@@ -186,15 +187,16 @@ void Gateway::handle(http::Request req, Respond respond) {
 
   auto fired = std::make_shared<std::atomic<bool>>(false);
   auto fin = std::make_shared<Finish>(std::move(finish));
-  inv.done = [fired, fin, model, op, head](Outcome<protocol::OperationOutput> out) {
+  inv.done = [fired, fin, model, op, head, encoding](Outcome<protocol::OperationOutput> out) {
     if (fired->exchange(true)) return;
     http::Response r;
     try {
-      r = out.ok() ? protocol::serialize_result(*model, *op, std::move(out).value(), fin->request_id)
-                   : protocol::serialize_error(*model, op, out.error(), fin->request_id, head);
+      r = out.ok() ? protocol::serialize_result(*model, *op, std::move(out).value(), fin->request_id, encoding)
+                   : protocol::serialize_error(*model, op, out.error(), fin->request_id, head, encoding);
     } catch (const std::exception& e) {
       log::error("serializing {}.{} failed: {} [{}]", model->name, op->name, e.what(), fin->request_id);
-      r = protocol::serialize_error(*model, op, ServiceError::internal("internal error"), fin->request_id, head);
+      r = protocol::serialize_error(*model, op, ServiceError::internal("internal error"), fin->request_id, head,
+                                    encoding);
     }
     (*fin)(std::move(r), op->name);
   };
@@ -203,7 +205,8 @@ void Gateway::handle(http::Request req, Respond respond) {
   } catch (const std::exception& e) {
     log::error("{}.{} threw: {} [{}]", model->name, op->name, e.what(), fin->request_id);
     if (!fired->exchange(true)) {
-      (*fin)(protocol::serialize_error(*model, op, ServiceError::internal("internal error"), fin->request_id, head),
+      (*fin)(protocol::serialize_error(*model, op, ServiceError::internal("internal error"), fin->request_id, head,
+                                       encoding),
              op->name);
     }
   }

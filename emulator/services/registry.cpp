@@ -7,6 +7,7 @@
 #include "services/events/events.h"
 #include "services/lambda/lambda.h"
 #include "services/logs/logs.h"
+#include "services/kinesis/provider.h"
 
 namespace sless::services {
 namespace {
@@ -26,7 +27,7 @@ Registry::Registry() {
   services_.push_back(model_only("s3"));
   services_.push_back(model_only("sqs", {"sqs", "sqs-query"}));
   services_.push_back(model_only("sns"));
-  services_.push_back(model_only("kinesis"));
+  services_.push_back(std::make_unique<kinesis::KinesisProvider>());
   services_.push_back(std::make_unique<lambda::LambdaService>());
   services_.push_back(model_only("apigateway", {"apigateway", "apigatewayv2"}));
   services_.push_back(model_only("stepfunctions"));
