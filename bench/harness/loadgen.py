@@ -14,6 +14,7 @@ import resource
 import signal
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +42,21 @@ class LoadFailed(RuntimeError):
 def children_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
+
+
+def wait_for_quiet(server: Server, max_wait_s: float, sample_s: float = 0.5, threshold: float = 0.1) -> float:
+    """Waits, up to max_wait_s, until the machine outside the (idle) server used under threshold of one core for two
+    samples in a row; returns the seconds waited. Lowers the noise of a machine shared with builds."""
+    started = time.monotonic()
+    quiet_samples = 0
+    while quiet_samples < 2 and time.monotonic() - started < max_wait_s:
+        machine_before, steal_before = machine_cpu_seconds()
+        server_before = server.cpu_seconds()
+        time.sleep(sample_s)
+        machine_after, steal_after = machine_cpu_seconds()
+        other = machine_after - machine_before + steal_after - steal_before - (server.cpu_seconds() - server_before)
+        quiet_samples = quiet_samples + 1 if other < threshold * sample_s else 0
+    return time.monotonic() - started
 
 
 def run_wrk(script: Path, server: Server, settings: LoadSettings, duration_s: int, script_args: dict) -> dict:
@@ -94,7 +110,8 @@ def run_wrk(script: Path, server: Server, settings: LoadSettings, duration_s: in
         "server_cpu_s": server_cpu,
         "server_cpu_us_per_request": server_cpu * 1e6 / requests if requests else None,
         "client_cpu_s": client_cpu,
-        "other_cpu_s": max(0.0, machine_after - machine_before - server_cpu - client_cpu),
+        "other_cpu_s": max(0.0, machine_after - machine_before - server_cpu - client_cpu)
+        + steal_after - steal_before,
         "steal_s": steal_after - steal_before,
         "server_rss_bytes": rss,
         "bytes_received": raw["bytes"],

@@ -3,7 +3,8 @@
 -- A scenario file builds a table { service = ..., init = fn(cfg), request = fn(n), check = fn(status, body) }
 -- and hands it to common.run(), which installs wrk's global callbacks:
 --   setup(thread)  main Lua state, once per wrk thread: numbers the threads (thread_id 1..t)
---   init(args)     each thread's own state: parses "key=value" script arguments into cfg
+--   init(args)     each thread's own state: parses "key=value" script arguments into cfg, and sets
+--                  writer = "<run>.<thread_id>", unique across the wrk runs of one scenario (argument run=N)
 --   request()      each thread: n counts this thread's requests from 1; returns the raw HTTP request
 --   response()     each thread: counts 2xx / non-2xx and the scenario's own content check
 --   done()         main state: sums the per-thread counters and prints one line
@@ -133,6 +134,7 @@ function M.run(scenario)
   function init(args)
     cfg = parse_args(args)
     cfg.access_key = cfg.access_key or "AKIDEXAMPLE"
+    writer = (cfg.run or "0") .. "." .. thread_id
     stats = {}
     for _, name in ipairs(counter_names) do
       stats[name] = 0

@@ -1,4 +1,4 @@
--- DynamoDB PutItem (JSON 1.0): a new item on every request, key "user#<thread>-<n>".
+-- DynamoDB PutItem (JSON 1.0): a new item on every request, key "user#<writer>-<n>".
 -- Arguments: table=<name>.
 package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
 local common = require("common")
@@ -9,8 +9,8 @@ common.json_post({
   version = "1.0",
   body = function(n)
     return string.format(
-      '{"TableName":"%s","Item":{"pk":{"S":"user#%d-%d"},"sk":{"S":"profile"},' ..
+      '{"TableName":"%s","Item":{"pk":{"S":"user#%s-%d"},"sk":{"S":"profile"},' ..
       '"name":{"S":"User %d"},"age":{"N":"%d"},"active":{"BOOL":true},"tags":{"SS":["bench","load"]}}}',
-      cfg.table, thread_id, n, n, 18 + n % 60)
+      cfg.table, writer, n, n, 18 + n % 60)
   end,
 })

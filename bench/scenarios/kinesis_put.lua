@@ -1,4 +1,4 @@
--- Kinesis PutRecord (JSON 1.1): 96 bytes of base64 Data, PartitionKey "pk-<thread>-<n>".
+-- Kinesis PutRecord (JSON 1.1): 96 bytes of base64 Data, PartitionKey "pk-<writer>-<n>".
 -- Arguments: stream=<name>.
 package.path = (debug.getinfo(1, "S").source:match("^@(.*/)") or "./") .. "?.lua;" .. package.path
 local common = require("common")
@@ -13,7 +13,7 @@ common.json_post({
     data = common.base64(string.format("%-96s", "sensor reading from thread " .. thread_id .. ": 21.5C 40%RH"))
   end,
   body = function(n)
-    return string.format('{"StreamName":"%s","Data":"%s","PartitionKey":"pk-%d-%d"}', cfg.stream, data, thread_id, n)
+    return string.format('{"StreamName":"%s","Data":"%s","PartitionKey":"pk-%s-%d"}', cfg.stream, data, writer, n)
   end,
   check = common.body_contains('"SequenceNumber"'),
 })

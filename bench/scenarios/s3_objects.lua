@@ -10,7 +10,7 @@ local function s3_headers(access_key)
   })
 end
 
--- PUT a new object of size bytes on every request, key "obj-<thread>-<n>". Arguments: bucket=<name>.
+-- PUT a new object of size bytes on every request, key "obj-<writer>-<n>". Arguments: bucket=<name>.
 function M.put(size)
   local headers
   local payload
@@ -20,7 +20,7 @@ function M.put(size)
       payload = string.rep("0123456789abcdef", size / 16)
     end,
     request = function(n)
-      return wrk.format("PUT", string.format("/%s/obj-%d-%d", cfg.bucket, thread_id, n), headers, payload)
+      return wrk.format("PUT", string.format("/%s/obj-%s-%d", cfg.bucket, writer, n), headers, payload)
     end,
   })
 end

@@ -14,7 +14,7 @@ common.run({
     topic = common.form_encode(cfg.topic_arn)
   end,
   request = function(n)
-    local message = common.form_encode(string.format("price update %d-%d: 42.17 EUR", thread_id, n))
+    local message = common.form_encode(string.format("price update %s-%d: 42.17 EUR", writer, n))
     local body = "Action=Publish&TopicArn=" .. topic .. "&Message=" .. message .. "&Version=2010-03-31"
     return wrk.format("POST", "/", headers, body)
   end,

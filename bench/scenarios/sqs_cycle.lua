@@ -32,8 +32,8 @@ end
 local function send_request(n)
   local entries = {}
   for i = 1, 10 do
-    entries[i] = string.format('{"Id":"m%d","MessageBody":"job %d-%d-%d: resize image 640x480"}',
-      i, thread_id, n, i)
+    entries[i] = string.format('{"Id":"m%d","MessageBody":"job %s-%d-%d: resize image 640x480"}',
+      i, writer, n, i)
   end
   local body = string.format('{"QueueUrl":"%s","Entries":[%s]}', cfg.queue_url, table.concat(entries, ","))
   return wrk.format("POST", "/", send_headers, body)

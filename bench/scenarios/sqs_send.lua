@@ -8,8 +8,8 @@ common.json_post({
   target = "AmazonSQS.SendMessage",
   version = "1.0",
   body = function(n)
-    return string.format('{"QueueUrl":"%s","MessageBody":"order %d-%d: 3 items, express shipping"}',
-      cfg.queue_url, thread_id, n)
+    return string.format('{"QueueUrl":"%s","MessageBody":"order %s-%d: 3 items, express shipping"}',
+      cfg.queue_url, writer, n)
   end,
   check = common.body_contains('"MessageId"'),
 })
