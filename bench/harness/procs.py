@@ -140,10 +140,14 @@ class Server:
         self.stdout_lines: list[tuple[float, str]] = []  # (seconds since start, line), when watch_stdout
         self._log = open(log_path, "wb")
         self.started_at = time.monotonic()
-        self.process = subprocess.Popen(
-            command, cwd=cwd, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE if watch_stdout else self._log, stderr=self._log,
-            start_new_session=True)
+        try:
+            self.process = subprocess.Popen(
+                command, cwd=cwd, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE if watch_stdout else self._log, stderr=self._log,
+                start_new_session=True)
+        except OSError:
+            self._log.close()
+            raise
         self._reader = None
         if watch_stdout:
             self._reader = threading.Thread(target=self._read_stdout, daemon=True)
@@ -156,6 +160,8 @@ class Server:
     def _read_stdout(self) -> None:
         for raw in self.process.stdout:
             self.stdout_lines.append((time.monotonic() - self.started_at, raw.decode(errors="replace").rstrip()))
+            if self._log.closed:  # stop() gave up waiting for this thread
+                return
             self._log.write(raw)
             self._log.flush()
 

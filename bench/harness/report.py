@@ -66,6 +66,13 @@ def compute_ratios(results: dict) -> dict:
     return ratios
 
 
+def _other_text(numbers: dict) -> str:
+    """Other load in % of one core; "!" marks a run that stayed noisy (see bench/run --noisy-retries)."""
+    if not numbers["elapsed_s"]:
+        return "-"
+    return f"{100 * numbers['other_cpu_s'] / numbers['elapsed_s']:.0f}%" + ("!" if numbers.get("noisy") else "")
+
+
 def _fmt(value, digits: int = 1, width: int = 9) -> str:
     if value is None:
         return "-".rjust(width)
@@ -99,7 +106,7 @@ def print_tables(results: dict, ratios: dict, targets: dict, settings_line: str)
                 shown_ratio = "pending"
             throughput = numbers.get("payload_mb_per_s")
             duration_note = f" ({numbers['duration_s']} s)" if numbers.get("shortened") else ""
-            other = f"{100 * numbers['other_cpu_s'] / numbers['elapsed_s']:.0f}%" if numbers["elapsed_s"] else "-"
+            other = _other_text(numbers)
             print(f"   {target:<11}{_fmt(numbers['rps'])}{_fmt(latency['p50'], 2)}{_fmt(latency['p99'], 2)}"
                   f"{numbers['errors']:>8}{_fmt(numbers['server_cpu_us_per_request'], 0, 12)}"
                   f"{_fmt(numbers['server_rss_bytes'] / MIB)}{_fmt(throughput, 1, 8)}{other:>7}  {shown_ratio:>8}  "
@@ -109,7 +116,8 @@ def print_tables(results: dict, ratios: dict, targets: dict, settings_line: str)
             print(f"   sless / nginx fixed200: {_ratio_text(ceiling)}")
 
     print("\n   other: CPU the rest of the machine used during the load (processes other than the server and wrk,"
-          " and steal), in % of one core; high values mean a noisy measurement.")
+          " and steal), in % of one core; high values mean a noisy measurement, \"!\" one that stayed noisy"
+          " after --noisy-retries.")
     if not_run:
         print(f"\n== not measured on any target: {', '.join(not_run)}")
     print()
@@ -147,12 +155,11 @@ def markdown_report(report: dict) -> str:
                 shown = _ratio_text(ratios.get(scenario, {}).get(target, {}).get("rps"))
             else:
                 shown = "pending"
-            other = 100 * numbers["other_cpu_s"] / numbers["elapsed_s"] if numbers["elapsed_s"] else None
             lines.append(
                 f"| {scenario} | {target} | {numbers['rps']:,.0f} | {numbers['latency_ms']['p50']:.1f} "
                 f"| {numbers['latency_ms']['p99']:.1f} | {numbers['errors']} "
                 f"| {numbers['server_cpu_us_per_request']:,.0f} | {numbers['server_rss_bytes'] / MIB:.0f} "
-                f"| {other:.0f}% | {'yes' if numbers['verified'] else 'no'} | {shown} |")
+                f"| {_other_text(numbers)} | {'yes' if numbers['verified'] else 'no'} | {shown} |")
 
     against_nginx = {scenario: by_peer["nginx"]["rps"] for scenario, by_peer in ratios.items() if "nginx" in by_peer}
     lines += ["", "sless ÷ nginx fixed200, req/s: " + (

@@ -76,7 +76,7 @@ class Sless(Target):
     def unavailable_reason(self, options: Options) -> str | None:
         if self.binary(options) is None:
             where = options.sless_bin or "build/sless or build/emulator/sless"
-            return f"no sless binary at {where} (build it, or pass --sless-bin PATH)"
+            return f"no executable sless binary at {where} (build it, or pass --sless-bin PATH)"
         return None
 
     def start(self, port: int, workdir: Path, options: Options) -> Server:
