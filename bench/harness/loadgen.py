@@ -3,7 +3,7 @@
 wrk's Lua done() prints a line "BENCH_RESULT {json}" (see bench/scenarios/common.lua); everything else wrk prints
 is kept only for error messages. The server's CPU is its process tree's utime+stime delta over the run; wrk's own
 CPU comes from the runner's reaped-children usage (nothing else is reaped meanwhile). Whatever else the machine
-did meanwhile (its busy time from /proc/stat less those two, and the hypervisor's steal) is kept as a noise gauge.
+did meanwhile (its busy time and steal from /proc/stat, less those two) is kept as a noise gauge.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .procs import Server, machine_cpu_seconds
+from .procs import Server, machine_busy_seconds
 
 RESULT_PREFIX = "BENCH_RESULT "
 WRK_GRACE_S = 60  # beyond --duration, before the runner gives up on wrk
@@ -31,8 +31,8 @@ class LoadSettings:
     duration_s: int
     timeout_s: int
 
-    def describe(self, duration_s: int | None = None) -> str:
-        return f"wrk -t{self.threads} -c{self.connections} -d{duration_s or self.duration_s}s"
+    def describe(self) -> str:
+        return f"wrk -t{self.threads} -c{self.connections} -d{self.duration_s}s"
 
 
 class LoadFailed(RuntimeError):
@@ -50,11 +50,9 @@ def wait_for_quiet(server: Server, max_wait_s: float, sample_s: float = 0.5, thr
     started = time.monotonic()
     quiet_samples = 0
     while quiet_samples < 2 and time.monotonic() - started < max_wait_s:
-        machine_before, steal_before = machine_cpu_seconds()
-        server_before = server.cpu_seconds()
+        machine_before, server_before = machine_busy_seconds(), server.cpu_seconds()
         time.sleep(sample_s)
-        machine_after, steal_after = machine_cpu_seconds()
-        other = machine_after - machine_before + steal_after - steal_before - (server.cpu_seconds() - server_before)
+        other = machine_busy_seconds() - machine_before - (server.cpu_seconds() - server_before)
         quiet_samples = quiet_samples + 1 if other < threshold * sample_s else 0
     return time.monotonic() - started
 
@@ -67,7 +65,7 @@ def run_wrk(script: Path, server: Server, settings: LoadSettings, duration_s: in
     command += [f"{key}={value}" for key, value in script_args.items()]
 
     with tempfile.TemporaryFile() as output:
-        machine_before, steal_before = machine_cpu_seconds()
+        machine_before = machine_busy_seconds()
         server_cpu_before = server.cpu_seconds()
         client_cpu_before = children_cpu_seconds()
         wrk = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=output, stderr=subprocess.STDOUT,
@@ -82,7 +80,7 @@ def run_wrk(script: Path, server: Server, settings: LoadSettings, duration_s: in
                 wrk.wait()
         server_cpu = server.cpu_seconds() - server_cpu_before
         client_cpu = children_cpu_seconds() - client_cpu_before
-        machine_after, steal_after = machine_cpu_seconds()
+        machine = machine_busy_seconds() - machine_before
         rss = server.rss_bytes()
         output.seek(0)
         text = output.read().decode(errors="replace")
@@ -110,9 +108,7 @@ def run_wrk(script: Path, server: Server, settings: LoadSettings, duration_s: in
         "server_cpu_s": server_cpu,
         "server_cpu_us_per_request": server_cpu * 1e6 / requests if requests else None,
         "client_cpu_s": client_cpu,
-        "other_cpu_s": max(0.0, machine_after - machine_before - server_cpu - client_cpu)
-        + steal_after - steal_before,
-        "steal_s": steal_after - steal_before,
+        "other_cpu_s": max(0.0, machine - server_cpu - client_cpu),
         "server_rss_bytes": rss,
         "bytes_received": raw["bytes"],
     }

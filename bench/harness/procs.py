@@ -87,13 +87,13 @@ def tree_rss_bytes(root: int) -> int:
     return total
 
 
-def machine_cpu_seconds() -> tuple[float, float]:
-    """(process, steal) CPU seconds of the whole machine so far, all cores, from /proc/stat. Process time is
-    user + nice + system: interrupt and softirq time (loopback traffic) is left out, as it is from the per-process
-    times the runner compares it with."""
+def machine_busy_seconds() -> float:
+    """CPU seconds the whole machine has spent on processes (user + nice + system) or lost to the hypervisor
+    (steal), all cores, from /proc/stat. Interrupt and softirq time (loopback traffic) is left out, as it is from
+    the per-process times this is compared with."""
     fields = [int(value) for value in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
     user, nice, system, steal = fields[0], fields[1], fields[2], fields[7]
-    return (user + nice + system) / CLOCK_TICKS, steal / CLOCK_TICKS
+    return (user + nice + system + steal) / CLOCK_TICKS
 
 
 def answers_http(port: int, timeout_s: float = 2.0) -> bool:
