@@ -4,6 +4,8 @@
 
 #include "core/log.h"
 #include "protocol/model.h"
+#include "services/sns/provider.h"
+#include "services/sqs/provider.h"
 
 namespace sless::services {
 namespace {
@@ -21,8 +23,8 @@ Registry::Registry() {
   services_.push_back(model_only("dynamodb"));
   services_.push_back(model_only("dynamodbstreams"));
   services_.push_back(model_only("s3"));
-  services_.push_back(model_only("sqs", {"sqs", "sqs-query"}));
-  services_.push_back(model_only("sns"));
+  services_.push_back(std::make_unique<sqs::SqsProvider>());
+  services_.push_back(std::make_unique<sns::SnsProvider>());
   services_.push_back(model_only("kinesis"));
   services_.push_back(model_only("lambda"));
   services_.push_back(model_only("apigateway", {"apigateway", "apigatewayv2"}));
