@@ -335,8 +335,8 @@ Status SnsProvider::start(Env& env) {
       t->region = region;
       t->name = name;
       t->arn = ids::arn("sns", region, account, name);
-      for (auto& [a, v] : j.value("attributes", json::object()).items()) t->attributes[a] = v.get<std::string>();
-      for (auto& [a, v] : j.value("tags", json::object()).items()) t->tags[a] = v.get<std::string>();
+      t->attributes = string_map(j, "attributes");
+      t->tags = string_map(j, "tags");
       t->created_ms = j.value("created", int64_t{0});
       t->subscriptions_deleted = j.value("deleted_subs", 0);
       t->fifo = t->attributes.count("FifoTopic") && t->attributes["FifoTopic"] == "true";
@@ -352,7 +352,7 @@ Status SnsProvider::start(Env& env) {
       s->owner = j.value("owner", "");
       s->confirmed = j.value("confirmed", false);
       s->token = j.value("token", "");
-      for (auto& [a, v] : j.value("attributes", json::object()).items()) s->attributes[a] = v.get<std::string>();
+      s->attributes = string_map(j, "attributes");
       s->apply();
       subs.push_back(s);
     } else if (kind == "o") {
