@@ -315,6 +315,17 @@ class Sns(unittest.TestCase):
         # The email subscription is pending: the alert was not sent to it.
         self.assertNotIn(("email", "ops@example.com", "Notification"), kinds)
 
+    def test_aws_cli(self):
+        topic = self.d.aws("sns", "create-topic", "--name", "t-cli")["TopicArn"]
+        url, arn = self.queue("cli-sub")
+        self.d.aws("sns", "subscribe", "--topic-arn", topic, "--protocol", "sqs", "--notification-endpoint", arn)
+        mid = self.d.aws("sns", "publish", "--topic-arn", topic, "--message", "from cli")["MessageId"]
+        body = json.loads(self.drain(url, 1)[0]["Body"])
+        self.assertEqual((body["MessageId"], body["Message"]), (mid, "from cli"))
+        proc = self.d.aws("sns", "get-topic-attributes", "--topic-arn", topic + "-missing", check=False)
+        self.assertNotEqual(proc.returncode, 0)
+        self.assertIn("NotFound", proc.stderr)
+
 
 if __name__ == "__main__":
     harness.main()

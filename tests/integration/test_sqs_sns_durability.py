@@ -37,6 +37,8 @@ class Durability(unittest.TestCase):
             qarn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=qarn, Attributes={"RawMessageDelivery": "true"})
             sns.publish(TopicArn=topic, Message="via sns")
+            ftopic = sns.create_topic(Name="dur.fifo", Attributes={"FifoTopic": "true"})["TopicArn"]
+            fpub = sns.publish(TopicArn=ftopic, Message="once", MessageGroupId="g", MessageDeduplicationId="x1")
         finally:
             d.kill()
 
@@ -66,8 +68,11 @@ class Durability(unittest.TestCase):
             again = sqs.send_message(QueueUrl=fifo, MessageBody="f", MessageGroupId="g", MessageDeduplicationId="d1")
             self.assertEqual(again["MessageId"], first["MessageId"])
             sns = d.client("sns")
-            topic = sns.list_topics()["Topics"][0]["TopicArn"]
+            topic = "arn:aws:sns:us-east-1:000000000000:dur-topic"
             self.assertEqual(len(sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]), 1)
+            ftopic = "arn:aws:sns:us-east-1:000000000000:dur.fifo"
+            again = sns.publish(TopicArn=ftopic, Message="once", MessageGroupId="g", MessageDeduplicationId="x1")
+            self.assertEqual(again["MessageId"], fpub["MessageId"])
         finally:
             d.kill()
 

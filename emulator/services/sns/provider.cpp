@@ -221,6 +221,9 @@ struct SnsProvider::Topic {
     return it != attributes.end() && it->second == "true";
   }
   std::string key() const { return storage::key::KeyBuilder(account, region).str("t").str(name).take(); }
+  std::string dedup_key(std::string_view id) const {
+    return storage::key::KeyBuilder(account, region).str("d").str(name).str(id).take();
+  }
   json to_json() const {
     return {{"attributes", attributes}, {"tags", tags}, {"created", created_ms}, {"deleted_subs", subscriptions_deleted}};
   }
@@ -316,6 +319,7 @@ Status SnsProvider::start(Env& env) {
   if (!fam_) return Status::internal("cannot open the sns column family");
   std::vector<Delivery> pending;
   std::vector<SubPtr> subs;
+  std::vector<std::tuple<std::string, std::string, json>> dedups;
   uint64_t max_seq = 0;
   auto it = env.store->iterate(fam_, "", "");
   for (it->seek_to_first(); it->valid(); it->next()) {
@@ -355,6 +359,11 @@ Status SnsProvider::start(Env& env) {
       s->attributes = string_map(j, "attributes");
       s->apply();
       subs.push_back(s);
+    } else if (kind == "d") {
+      std::string topic, id;
+      if (storage::key::read_string(k, &topic) && storage::key::read_string(k, &id)) {
+        dedups.emplace_back(ids::arn("sns", region, account, topic), id, j);
+      }
     } else if (kind == "o") {
       pending.push_back(Delivery::from_json(j));
       max_seq = std::max(max_seq, pending.back().seq);
@@ -362,6 +371,10 @@ Status SnsProvider::start(Env& env) {
       recorded_.push_back(j);
       if (recorded_.size() > kMaxRecorded) recorded_.pop_front();
     }
+  }
+  for (auto& [arn, id, j] : dedups) {
+    auto t = topics_.find(arn);
+    if (t != topics_.end()) t->second->dedup[id] = {j.value("x", int64_t{0}), j.value("r", json::object())};
   }
   for (auto& s : subs) {
     auto t = topics_.find(s->topic_arn);
@@ -531,6 +544,8 @@ Out SnsProvider::delete_topic(RequestContext& ctx, json& p) {
   std::lock_guard tl(t->mu);
   storage::WriteBatch batch;
   batch.del(fam_, t->key());
+  std::string dedup_begin = storage::key::KeyBuilder(t->account, t->region).str("d").str(t->name).take();
+  batch.delete_range(fam_, dedup_begin, storage::key::prefix_end(dedup_begin));
   for (auto& s : t->subs) {
     batch.del(fam_, s->key());
     subscriptions_.erase(s->arn);
@@ -1065,7 +1080,12 @@ Outcome<json> SnsProvider::publish_one(const RequestContext& ctx, const TopicPtr
       in.dedup_id = enc::hex_encode(crypto::sha256(in.message));
     }
     for (auto it = topic->dedup.begin(); it != topic->dedup.end();) {
-      it = it->second.first <= now ? topic->dedup.erase(it) : std::next(it);
+      if (it->second.first <= now) {
+        batch.del(fam_, topic->dedup_key(it->first));
+        it = topic->dedup.erase(it);
+      } else {
+        ++it;
+      }
     }
     if (auto d = topic->dedup.find(in.dedup_id); d != topic->dedup.end()) return d->second.second;
   } else {
@@ -1079,6 +1099,7 @@ Outcome<json> SnsProvider::publish_one(const RequestContext& ctx, const TopicPtr
     sequence = fmt::format("{:020}", next_seq());
     result["SequenceNumber"] = sequence;
     topic->dedup[in.dedup_id] = {now + kDedupWindowMs, result};
+    batch.put(fam_, topic->dedup_key(in.dedup_id), json{{"x", now + kDedupWindowMs}, {"r", result}}.dump());
   }
   std::string ts = timefmt::iso8601_ms(now);
   json env_attrs = envelope_attributes(in.attributes);

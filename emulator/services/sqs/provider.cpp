@@ -998,7 +998,10 @@ Out SqsProvider::send_message_batch(RequestContext& ctx, json& p) {
   size_t total = 0;
   for (const auto& e : entries) {
     total += e.value("MessageBody", "").size();
-    if (e.contains("MessageAttributes")) total += e["MessageAttributes"].dump().size() / 2;
+    if (e.contains("MessageAttributes")) {
+      auto attr_size = validate_attributes(e["MessageAttributes"], false);
+      if (attr_size) total += static_cast<size_t>(attr_size.value());
+    }
   }
   if (total > static_cast<size_t>(kMaxMessageSize)) {
     return ServiceError("BatchRequestTooLong", fmt::format("Batch requested message too long. Total message size "
@@ -1333,28 +1336,55 @@ void SqsProvider::receive_message(Invocation&& inv) {
 // Deleting and visibility
 
 Outcome<bool> SqsProvider::delete_receipt(Queue& q, std::string_view receipt) {
-  auto rh = parse_receipt(receipt);
-  if (!rh || rh->queue_id != q.id) {
-    return ServiceError("ReceiptHandleIsInvalid",
-                        fmt::format("The input receipt handle \"{}\" is not a valid receipt handle.", receipt));
-  }
-  std::lock_guard ql(q.mu);
-  if (q.deleted) return no_queue();
-  Message* m = q.find(rh->seq);
-  if (!m) return true;
-  if (m->receipt_nonce != rh->nonce) {
-    if (q.config.fifo) {
-      return invalid(fmt::format("Value {} for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired.",
-                                 receipt));
-    }
-    return true;  // a stale handle: the request succeeds, the message stays
-  }
+  return std::move(delete_receipts(q, {receipt})[0]);
+}
+
+std::vector<Outcome<bool>> SqsProvider::delete_receipts(Queue& q, const std::vector<std::string_view>& receipts) {
+  std::vector<Outcome<bool>> out;
+  out.reserve(receipts.size());
+  std::vector<uint64_t> doomed;
   storage::WriteBatch batch;
-  batch.del(fam_, q.message_key(rh->seq));
-  batch.del(fam_, q.state_key(rh->seq));
-  if (Status st = env_.store->write(batch); !st.is_ok()) return ServiceError::internal(st.to_string());
-  q.erase(rh->seq);
-  return true;
+  std::lock_guard ql(q.mu);
+  for (std::string_view receipt : receipts) {
+    auto rh = parse_receipt(receipt);
+    if (!rh || rh->queue_id != q.id) {
+      out.emplace_back(ServiceError("ReceiptHandleIsInvalid",
+                                    fmt::format("The input receipt handle \"{}\" is not a valid receipt handle.", receipt)));
+      continue;
+    }
+    if (q.deleted) {
+      out.emplace_back(no_queue());
+      continue;
+    }
+    Message* m = q.find(rh->seq);
+    if (!m || std::find(doomed.begin(), doomed.end(), rh->seq) != doomed.end()) {
+      out.emplace_back(true);  // already deleted
+      continue;
+    }
+    if (m->receipt_nonce != rh->nonce) {
+      if (q.config.fifo) {
+        out.emplace_back(invalid(fmt::format(
+            "Value {} for parameter ReceiptHandle is invalid. Reason: The receipt handle has expired.", receipt)));
+      } else {
+        out.emplace_back(true);  // a stale handle: the request succeeds, the message stays
+      }
+      continue;
+    }
+    batch.del(fam_, q.message_key(rh->seq));
+    batch.del(fam_, q.state_key(rh->seq));
+    doomed.push_back(rh->seq);
+    out.emplace_back(true);
+  }
+  if (!batch.empty()) {
+    if (Status st = env_.store->write(batch); !st.is_ok()) {
+      for (auto& o : out) {
+        if (o) o = ServiceError::internal(st.to_string());
+      }
+      return out;
+    }
+  }
+  for (uint64_t seq : doomed) q.erase(seq);
+  return out;
 }
 
 Outcome<bool> SqsProvider::change_receipt(const QueuePtr& qp, std::string_view receipt, int64_t seconds) {
@@ -1422,8 +1452,15 @@ Out per_entry(const json& p, const char* entry_shape, One one) {
 Out SqsProvider::delete_message_batch(RequestContext& ctx, json& p) {
   auto r = resolve_url(ctx, p);
   if (!r) return std::move(r).error();
-  return per_entry(p, "DeleteMessageBatchRequestEntry",
-                   [&](const json& e) { return delete_receipt(*r.value(), e.value("ReceiptHandle", "")); });
+  const json& entries = p.contains("Entries") ? p["Entries"] : json();
+  if (auto err = check_batch(entries, "DeleteMessageBatchRequestEntry")) return std::move(*err);
+  // All the deletes in one WriteBatch under one lock.
+  std::vector<std::string> handles;
+  for (const auto& e : entries) handles.push_back(e.value("ReceiptHandle", ""));
+  std::vector<std::string_view> views(handles.begin(), handles.end());
+  auto results = delete_receipts(*r.value(), views);
+  size_t i = 0;
+  return per_entry(p, "DeleteMessageBatchRequestEntry", [&](const json&) { return std::move(results[i++]); });
 }
 
 Out SqsProvider::change_visibility_op(RequestContext& ctx, json& p) {

@@ -136,6 +136,7 @@ class SqsProvider final : public Provider {
   void wake(const QueuePtr& q);
   void arm_wake_locked(const QueuePtr& q, int64_t now);
   Outcome<bool> delete_receipt(Queue& q, std::string_view receipt);
+  std::vector<Outcome<bool>> delete_receipts(Queue& q, const std::vector<std::string_view>& receipts);
   Outcome<bool> change_receipt(const QueuePtr& q, std::string_view receipt, int64_t seconds);
   void insert_redriven(const QueuePtr& dlq, std::vector<Message>&& moved);
   void sweep();
