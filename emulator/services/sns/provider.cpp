@@ -1191,7 +1191,6 @@ Outcome<json> SnsProvider::publish_one(const RequestContext& ctx, const TopicPtr
       if (!env_attrs.empty()) fields.emplace_back("MessageAttributes", env_attrs);
       d.body = envelope(fields);
     }
-    batch.put(fam_, d.key(), d.to_json().dump());
     out.push_back(std::move(d));
   }
   return result;
@@ -1235,10 +1234,7 @@ Out SnsProvider::publish(RequestContext& ctx, json& p) {
   std::vector<Delivery> deliveries;
   auto r = publish_one(ctx, t, in, batch, deliveries);
   if (!r) return std::move(r).error();
-  if (!batch.empty()) {
-    if (Status st = env_.store->write(batch); !st.is_ok()) return ServiceError::internal(st.to_string());
-  }
-  for (auto& d : deliveries) dispatch(std::move(d));
+  if (auto err = write_and_deliver(batch, std::move(deliveries))) return std::move(*err);
   return protocol::OperationOutput(std::move(r).value());
 }
 
@@ -1293,15 +1289,53 @@ Out SnsProvider::publish_batch(RequestContext& ctx, json& p) {
     s["Id"] = e.value("Id", "");
     ok.push_back(std::move(s));
   }
-  if (!batch.empty()) {
-    if (Status st = env_.store->write(batch); !st.is_ok()) return ServiceError::internal(st.to_string());
-  }
-  for (auto& d : deliveries) dispatch(std::move(d));
+  if (auto err = write_and_deliver(batch, std::move(deliveries))) return std::move(*err);
   return protocol::OperationOutput(json{{"Successful", ok}, {"Failed", failed}});
 }
 
 // ----------------------------------------------------------------------------------------------
 // Delivery
+
+// SQS deliveries the queue accepts go into the publish's own WriteBatch (one write for the
+// publish and its messages); every other delivery is written to the outbox in that batch and
+// dispatched once it is durable.
+std::optional<ServiceError> SnsProvider::write_and_deliver(storage::WriteBatch& batch, std::vector<Delivery> deliveries) {
+  auto* q = sqs();
+  std::vector<sqs::SqsProvider::Staged> staged;
+  std::vector<Delivery> rest;
+  for (auto& d : deliveries) {
+    if (d.protocol == "sqs" && q) {
+      auto s = q->stage(d.endpoint, sqs_input(d, *q), batch);
+      if (s) {
+        staged.push_back(std::move(s).value());
+        continue;
+      }
+    }
+    batch.put(fam_, d.key(), d.to_json().dump());
+    rest.push_back(std::move(d));
+  }
+  if (!batch.empty()) {
+    if (Status st = env_.store->write(batch); !st.is_ok()) return ServiceError::internal(st.to_string());
+  }
+  for (auto& s : staged) q->commit(std::move(s));
+  for (auto& d : rest) dispatch(std::move(d));
+  return std::nullopt;
+}
+
+sqs::SendInput SnsProvider::sqs_input(const Delivery& d, sqs::SqsProvider& q) {
+  sqs::SendInput in;
+  in.body = d.body;
+  if (d.sqs_attributes.is_object()) in.attributes = d.sqs_attributes;
+  in.group_id = d.group_id;
+  in.dedup_id = d.dedup_id;
+  in.sender_id = "sns.amazonaws.com";
+  if (d.group_id.empty() && d.dedup_id.empty()) return in;
+  if (auto info = q.queue_info(d.endpoint); info && !info->fifo) {
+    in.group_id.clear();
+    in.dedup_id.clear();
+  }
+  return in;
+}
 
 void SnsProvider::dispatch(Delivery d) {
   if (stopping_) return;  // stays in the outbox; resumed at the next start
@@ -1328,17 +1362,7 @@ void SnsProvider::deliver_sqs(Delivery d) {
     retry_or_dead_letter(std::move(d));
     return;
   }
-  sqs::SendInput in;
-  in.body = d.body;
-  if (d.sqs_attributes.is_object()) in.attributes = d.sqs_attributes;
-  in.group_id = d.group_id;
-  in.dedup_id = d.dedup_id;
-  in.sender_id = "sns.amazonaws.com";
-  if (auto info = q->queue_info(d.endpoint); info && !info->fifo) {
-    in.group_id.clear();
-    in.dedup_id.clear();
-  }
-  auto r = q->send(d.endpoint, std::move(in));
+  auto r = q->send(d.endpoint, sqs_input(d, *q));
   if (r) {
     finish(d);
   } else {

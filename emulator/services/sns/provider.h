@@ -11,6 +11,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <shared_mutex>
 #include <string>
@@ -27,6 +28,7 @@ class WriteBatch;
 
 namespace sless::services::sqs {
 class SqsProvider;
+struct SendInput;
 }
 
 namespace sless::services::sns {
@@ -93,6 +95,8 @@ class SnsProvider final : public Provider {
   struct PublishInput;
   Outcome<nlohmann::json> publish_one(const RequestContext& ctx, const TopicPtr& topic, PublishInput& in,
                                       storage::WriteBatch& batch, std::vector<Delivery>& out);
+  std::optional<ServiceError> write_and_deliver(storage::WriteBatch& batch, std::vector<Delivery> deliveries);
+  static sqs::SendInput sqs_input(const Delivery& d, sqs::SqsProvider& q);
   void dispatch(Delivery d);
   void deliver_sqs(Delivery d);
   void deliver_http(Delivery d);

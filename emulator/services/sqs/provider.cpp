@@ -1507,6 +1507,28 @@ Outcome<SendOutput> SqsProvider::send(std::string_view queue_arn, SendInput inpu
   return std::move(sent.value().out);
 }
 
+Outcome<SqsProvider::Staged> SqsProvider::stage(std::string_view queue_arn, SendInput input, storage::WriteBatch& batch) {
+  QueuePtr q = by_arn(queue_arn);
+  if (!q) return no_queue();
+  std::lock_guard ql(q->mu);
+  auto sent = prepare_send(*q, input, now_ms(), batch);
+  if (!sent) return std::move(sent).error();
+  return Staged{q, std::move(sent.value().message), std::move(sent.value().out)};
+}
+
+void SqsProvider::commit(Staged&& staged) {
+  if (!staged.message) return;
+  const QueuePtr& q = staged.queue;
+  bool notify = false;
+  {
+    std::lock_guard ql(q->mu);
+    if (q->deleted) return;
+    q->insert(std::move(*staged.message));
+    notify = !q->waiters.empty() || watch_count_.load(std::memory_order_relaxed) > 0;
+  }
+  if (notify) wake(q);
+}
+
 Outcome<bool> SqsProvider::receive(std::string_view queue_arn, ReceiveOptions opts, int wait_seconds,
                                    DeliverFn deliver) {
   QueuePtr q = by_arn(queue_arn);

@@ -69,6 +69,17 @@ class SqsProvider final : public Provider {
   std::optional<QueueInfo> queue_info(std::string_view queue_arn) const;
   // Enqueues one message with SendMessage's validation and semantics (FIFO dedup included).
   Outcome<SendOutput> send(std::string_view queue_arn, SendInput input);
+  // Two-step send for callers that write their own WriteBatch (SNS puts its publish and the
+  // queue's message in one batch): stage() validates and adds the message's records to `batch`;
+  // once the caller wrote the batch, commit() makes the message visible to receivers. A staged
+  // send whose batch is never written must not be committed.
+  struct Staged {
+    std::shared_ptr<Queue> queue;
+    std::optional<Message> message;  // empty when FIFO deduplication dropped it
+    SendOutput out;
+  };
+  Outcome<Staged> stage(std::string_view queue_arn, SendInput input, storage::WriteBatch& batch);
+  void commit(Staged&& staged);
   // Receives up to opts.max messages; when none is visible, waits up to wait_seconds (0: answers
   // at once) for one to arrive. `deliver` runs exactly once (possibly with no messages), on the
   // calling thread or an io thread. Maximum receive counts and dead-letter moves apply.
