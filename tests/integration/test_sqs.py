@@ -282,6 +282,23 @@ class Sqs(unittest.TestCase):
         rest = self.c.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
         self.assertEqual([m["Body"] for m in rest], ["a2", "a3"])
 
+    def test_fifo_long_poll_woken_by_delete(self):
+        url = self.queue("fifo-poll.fifo", FifoQueue="true", ContentBasedDeduplication="true")
+        self.c.send_message(QueueUrl=url, MessageBody="first", MessageGroupId="g")
+        self.c.send_message(QueueUrl=url, MessageBody="second", MessageGroupId="g")
+        first = self.c.receive_message(QueueUrl=url)["Messages"][0]
+        result = {}
+
+        def poll():
+            result["r"] = self.d.client("sqs").receive_message(QueueUrl=url, WaitTimeSeconds=20)
+
+        t = threading.Thread(target=poll)
+        t.start()
+        time.sleep(0.3)  # the poll parks: the group is blocked behind "first"
+        self.c.delete_message(QueueUrl=url, ReceiptHandle=first["ReceiptHandle"])
+        t.join(25)
+        self.assertEqual(result["r"]["Messages"][0]["Body"], "second")
+
     def test_fifo_content_dedup_scope_and_attempt_id(self):
         url = self.queue("cbd-1.fifo", FifoQueue="true", ContentBasedDeduplication="true",
                          DeduplicationScope="messageGroup", FifoThroughputLimit="perMessageGroupId")

@@ -1335,16 +1335,17 @@ void SqsProvider::receive_message(Invocation&& inv) {
 // ----------------------------------------------------------------------------------------------
 // Deleting and visibility
 
-Outcome<bool> SqsProvider::delete_receipt(Queue& q, std::string_view receipt) {
+Outcome<bool> SqsProvider::delete_receipt(const QueuePtr& q, std::string_view receipt) {
   return std::move(delete_receipts(q, {receipt})[0]);
 }
 
-std::vector<Outcome<bool>> SqsProvider::delete_receipts(Queue& q, const std::vector<std::string_view>& receipts) {
+std::vector<Outcome<bool>> SqsProvider::delete_receipts(const QueuePtr& qp, const std::vector<std::string_view>& receipts) {
   std::vector<Outcome<bool>> out;
   out.reserve(receipts.size());
   std::vector<uint64_t> doomed;
   storage::WriteBatch batch;
-  std::lock_guard ql(q.mu);
+  Queue& q = *qp;
+  std::unique_lock ql(q.mu);
   for (std::string_view receipt : receipts) {
     auto rh = parse_receipt(receipt);
     if (!rh || rh->queue_id != q.id) {
@@ -1384,6 +1385,10 @@ std::vector<Outcome<bool>> SqsProvider::delete_receipts(Queue& q, const std::vec
     }
   }
   for (uint64_t seq : doomed) q.erase(seq);
+  // A FIFO delete can unblock a message group that parked long polls are waiting on.
+  bool notify = q.config.fifo && !doomed.empty() && !q.waiters.empty();
+  ql.unlock();
+  if (notify) wake(qp);
   return out;
 }
 
@@ -1420,7 +1425,7 @@ Outcome<bool> SqsProvider::change_receipt(const QueuePtr& qp, std::string_view r
 Out SqsProvider::delete_message_op(RequestContext& ctx, json& p) {
   auto r = resolve_url(ctx, p);
   if (!r) return std::move(r).error();
-  auto d = delete_receipt(*r.value(), str_param(p, "ReceiptHandle"));
+  auto d = delete_receipt(r.value(), str_param(p, "ReceiptHandle"));
   if (!d) return std::move(d).error();
   return protocol::OperationOutput();
 }
@@ -1458,7 +1463,7 @@ Out SqsProvider::delete_message_batch(RequestContext& ctx, json& p) {
   std::vector<std::string> handles;
   for (const auto& e : entries) handles.push_back(e.value("ReceiptHandle", ""));
   std::vector<std::string_view> views(handles.begin(), handles.end());
-  auto results = delete_receipts(*r.value(), views);
+  auto results = delete_receipts(r.value(), views);
   size_t i = 0;
   return per_entry(p, "DeleteMessageBatchRequestEntry", [&](const json&) { return std::move(results[i++]); });
 }
@@ -1546,7 +1551,7 @@ Outcome<bool> SqsProvider::receive(std::string_view queue_arn, ReceiveOptions op
 Outcome<bool> SqsProvider::delete_message(std::string_view queue_arn, std::string_view receipt) {
   QueuePtr q = by_arn(queue_arn);
   if (!q) return no_queue();
-  return delete_receipt(*q, receipt);
+  return delete_receipt(q, receipt);
 }
 
 Outcome<bool> SqsProvider::change_visibility(std::string_view queue_arn, std::string_view receipt, int seconds) {

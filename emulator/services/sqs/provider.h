@@ -146,8 +146,8 @@ class SqsProvider final : public Provider {
   // Hands visible messages to parked long polls and watchers; re-arms the queue's wake timer.
   void wake(const QueuePtr& q);
   void arm_wake_locked(const QueuePtr& q, int64_t now);
-  Outcome<bool> delete_receipt(Queue& q, std::string_view receipt);
-  std::vector<Outcome<bool>> delete_receipts(Queue& q, const std::vector<std::string_view>& receipts);
+  Outcome<bool> delete_receipt(const QueuePtr& q, std::string_view receipt);
+  std::vector<Outcome<bool>> delete_receipts(const QueuePtr& q, const std::vector<std::string_view>& receipts);
   Outcome<bool> change_receipt(const QueuePtr& q, std::string_view receipt, int64_t seconds);
   void insert_redriven(const QueuePtr& dlq, std::vector<Message>&& moved);
   void sweep();
