@@ -355,6 +355,14 @@ class Sqs(unittest.TestCase):
         self.assertEqual(code_of(self.c.create_queue, QueueName="src-bad", Attributes={
             "RedrivePolicy": json.dumps({"deadLetterTargetArn": "arn:aws:sqs:us-east-1:000000000000:none",
                                          "maxReceiveCount": 2})}), "InvalidParameterValue")
+        self.assertEqual(code_of(self.c.create_queue, QueueName="src-bad", Attributes={
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 0})}), "InvalidParameterValue")
+        fifo_dlq = self.arn(self.queue("dlq-f.fifo", FifoQueue="true"))
+        self.assertEqual(code_of(self.c.create_queue, QueueName="src-bad", Attributes={
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": fifo_dlq, "maxReceiveCount": 1})}), "InvalidParameterValue")
+        closed = self.arn(self.queue("dlq-closed", RedriveAllowPolicy=json.dumps({"redrivePermission": "denyAll"})))
+        self.assertEqual(code_of(self.c.create_queue, QueueName="src-bad", Attributes={
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": closed, "maxReceiveCount": 1})}), "InvalidParameterValue")
         src = self.queue("src-1", RedrivePolicy=json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2}))
         self.assertEqual(self.c.list_dead_letter_source_queues(QueueUrl=dlq)["queueUrls"], [src])
         self.c.send_message(QueueUrl=src, MessageBody="poison")

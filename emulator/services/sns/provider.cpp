@@ -795,7 +795,7 @@ Out SnsProvider::subscribe(RequestContext& ctx, json& p) {
   TopicPtr t = find_topic(topic_arn);
   if (!t) return topic_not_found();
   if (protocol == "sqs" && enc::ends_with(endpoint, ".fifo") && !t->fifo) {
-    return invalid_parameter("Invalid parameter: Endpoint Reason: FIFO SQS Queues can not be subscribed to standard SNS topics");
+    return invalid_parameter("Endpoint Reason: FIFO SQS Queues can not be subscribed to standard SNS topics");
   }
   std::shared_ptr<Subscription> sub;
   {

@@ -386,6 +386,48 @@ std::optional<ServiceError> check_attribute(const std::string& name, std::string
 
 }  // namespace
 
+std::optional<ServiceError> SqsProvider::check_redrive(const std::string& value, bool fifo, const Queue* self,
+                                                      const std::string& source_arn) const {
+  auto bad = [&](std::string_view reason) {
+    return invalid(fmt::format("Value {} for parameter RedrivePolicy is invalid. Reason: {}", value, reason));
+  };
+  auto j = json::parse(value, nullptr, false);
+  if (!j.is_object()) return bad("Redrive policy is not a valid JSON map.");
+  std::string target = j.value("deadLetterTargetArn", "");
+  int64_t mrc = 0;
+  if (j.contains("maxReceiveCount")) {
+    if (j["maxReceiveCount"].is_number_integer()) mrc = j["maxReceiveCount"].get<int64_t>();
+    if (j["maxReceiveCount"].is_string()) mrc = parse_int(j["maxReceiveCount"].get<std::string>()).value_or(0);
+  }
+  if (target.empty()) return bad("Redrive policy does not contain mandatory attribute: deadLetterTargetArn.");
+  if (mrc < 1 || mrc > 1000) return bad("Invalid value for maxReceiveCount: must be an integer from 1 to 1000.");
+  auto dlq = by_arn(target);
+  if (!dlq) return bad("Dead-letter target does not exist.");
+  bool dlq_fifo = fifo;
+  std::string allow;
+  if (dlq.get() != self) {
+    std::lock_guard dl(dlq->mu);
+    dlq_fifo = dlq->config.fifo;
+    auto it = dlq->attributes.find("RedriveAllowPolicy");
+    if (it != dlq->attributes.end()) allow = it->second;
+  }
+  if (dlq_fifo != fifo) {
+    return bad(fifo ? "Dead-letter queue of a FIFO queue must be a FIFO queue."
+                    : "Dead-letter queue of a standard queue must be a standard queue.");
+  }
+  // The dead-letter queue's RedriveAllowPolicy decides which queues may use it.
+  auto policy = allow.empty() ? json() : json::parse(allow, nullptr, false);
+  if (policy.is_object()) {
+    std::string perm = policy.value("redrivePermission", "allowAll");
+    bool allowed = perm == "allowAll";
+    if (perm == "byQueue" && policy.contains("sourceQueueArns") && policy["sourceQueueArns"].is_array()) {
+      for (const auto& a : policy["sourceQueueArns"]) allowed = allowed || (a.is_string() && a == source_arn);
+    }
+    if (!allowed) return bad("Dead-letter target does not allow this queue as its source (RedriveAllowPolicy).");
+  }
+  return std::nullopt;
+}
+
 Out SqsProvider::create_queue(RequestContext& ctx, json& p) {
   std::string name = str_param(p, "QueueName");
   bool fifo_name = false;
@@ -408,10 +450,9 @@ Out SqsProvider::create_queue(RequestContext& ctx, json& p) {
     if (auto err = check_attribute(k, v, fifo)) return std::move(*err);
   }
   if (attrs.count("RedrivePolicy") && !attrs["RedrivePolicy"].empty()) {
-    auto j = json::parse(attrs["RedrivePolicy"], nullptr, false);
-    std::string target = j.is_object() ? j.value("deadLetterTargetArn", "") : "";
-    auto dlq = by_arn(target);
-    if (!dlq) return invalid(fmt::format("Value {} for parameter RedrivePolicy is invalid. Reason: Dead-letter target does not exist.", attrs["RedrivePolicy"]));
+    if (auto err = check_redrive(attrs["RedrivePolicy"], fifo, nullptr, queue_arn(ctx.region, ctx.account, name))) {
+      return std::move(*err);
+    }
   }
   json tags = p.contains("tags") && p["tags"].is_object() ? p["tags"] : json::object();
   int64_t now = now_ms();
@@ -626,32 +667,9 @@ Out SqsProvider::set_queue_attributes(RequestContext& ctx, json& p) {
     }
     if (auto err = check_attribute(k, v, fifo)) return std::move(*err);
     if (k == "RedrivePolicy" && !v.empty()) {
-      auto j = json::parse(v, nullptr, false);
-      if (!j.is_object()) return bad_attribute_value(k);
-      std::string target = j.value("deadLetterTargetArn", "");
-      int64_t mrc = 0;
-      if (j.contains("maxReceiveCount")) {
-        if (j["maxReceiveCount"].is_number_integer()) mrc = j["maxReceiveCount"].get<int64_t>();
-        if (j["maxReceiveCount"].is_string()) mrc = parse_int(j["maxReceiveCount"].get<std::string>()).value_or(0);
-      }
-      if (target.empty() || mrc < 1 || mrc > 1000) {
-        return invalid(fmt::format("Value {} for parameter RedrivePolicy is invalid. Reason: Redrive policy is not a valid JSON map or deadLetterTargetArn/maxReceiveCount is missing or out of range.", v));
-      }
-      auto dlq = by_arn(target);
-      if (!dlq) return invalid(fmt::format("Value {} for parameter RedrivePolicy is invalid. Reason: Dead-letter target does not exist.", v));
-      bool dlq_fifo = false;
-      if (dlq != qp) {
-        std::lock_guard dl(dlq->mu);
-        dlq_fifo = dlq->config.fifo;
-      } else {
-        dlq_fifo = fifo;
-      }
-      if (dlq_fifo != fifo) {
-        return invalid(fmt::format("Value {} for parameter RedrivePolicy is invalid. Reason: Dead-letter queue of a {} queue must be a {} queue.", v, fifo ? "FIFO" : "standard", fifo ? "FIFO" : "standard"));
-      }
+      if (auto err = check_redrive(v, fifo, qp.get(), qp->arn)) return std::move(*err);
     }
   }
-  // Same check as in create_queue for a RedrivePolicy given at creation.
   std::lock_guard ql(q.mu);
   if (q.deleted) return no_queue();
   for (auto& [k, v] : attrs) {

@@ -132,6 +132,10 @@ class SqsProvider final : public Provider {
   QueuePtr by_arn(std::string_view arn) const;
   std::string url_of(const RequestContext& ctx, const Queue& q) const;
 
+  // Checks a RedrivePolicy value for a queue of type `fifo` (`self`: the queue itself when it
+  // exists): JSON shape, maxReceiveCount range, the target's existence, type and RedriveAllowPolicy.
+  std::optional<ServiceError> check_redrive(const std::string& value, bool fifo, const Queue* self,
+                                            const std::string& source_arn) const;
   // Validates one send and, when accepted, stages its records in `batch` (under q.mu).
   Outcome<Sent> prepare_send(Queue& q, SendInput& in, int64_t now, storage::WriteBatch& batch);
   Outcome<Sent> send_to(const QueuePtr& q, SendInput& in);
