@@ -76,6 +76,31 @@ class Durability(unittest.TestCase):
         finally:
             d.kill()
 
+    def test_move_tasks_survive_kill(self):
+        d = Daemon(data_dir=self.dir).start()
+        try:
+            sqs = d.client("sqs")
+            dlq = sqs.create_queue(QueueName="mt-dlq")["QueueUrl"]
+            dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            src = sqs.create_queue(QueueName="mt-src", Attributes={"RedrivePolicy": json.dumps(
+                {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 1})})["QueueUrl"]
+            sqs.send_message(QueueUrl=src, MessageBody="x")
+            sqs.receive_message(QueueUrl=src, VisibilityTimeout=0)
+            self.assertNotIn("Messages", sqs.receive_message(QueueUrl=src))  # moved to the DLQ
+            sqs.start_message_move_task(SourceArn=dlq_arn)
+            wait_for(lambda: sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0]["Status"] == "COMPLETED",
+                     message="move task done")
+        finally:
+            d.kill()
+        d = Daemon(data_dir=self.dir).start()
+        try:
+            sqs = d.client("sqs")
+            task = sqs.list_message_move_tasks(SourceArn=dlq_arn)["Results"][0]
+            self.assertEqual((task["Status"], task["ApproximateNumberOfMessagesMoved"]), ("COMPLETED", 1))
+            self.assertEqual(sqs.receive_message(QueueUrl=src)["Messages"][0]["Body"], "x")
+        finally:
+            d.kill()
+
     def test_pending_http_delivery_survives_kill(self):
         ep = Endpoint()
         port = ep.server.server_address[1]

@@ -183,6 +183,20 @@ Status SqsProvider::start(Env& env) {
       } else {
         states.emplace_back(qid, seq, std::string(it->value()));
       }
+    } else if (kind == "t") {
+      auto j = json::parse(it->value(), nullptr, false);
+      if (!j.is_object()) continue;
+      MoveTask t;
+      t.handle = j.value("handle", "");
+      t.source_arn = j.value("source", "");
+      t.destination_arn = j.value("destination", "");
+      t.status = j.value("status", "FAILED");
+      t.failure_reason = j.value("failure", "");
+      t.started_ms = j.value("started", int64_t{0});
+      t.max_per_second = j.value("rate", int64_t{0});
+      t.moved = j.value("moved", int64_t{0});
+      t.to_move = j.value("to_move", int64_t{0});
+      tasks_.push_back(std::move(t));
     } else if (kind == "d") {
       uint64_t qid = 0;
       std::string dk;
@@ -207,6 +221,13 @@ Status SqsProvider::start(Env& env) {
   seq_.store(std::max(max_seq + 1, floor));
   stopping_ = false;
   sweep_timer_ = env_.scheduler->after(std::chrono::seconds(1), [this] { sweep(); });
+  // Move tasks that were running go on where they stopped.
+  std::sort(tasks_.begin(), tasks_.end(), [](const MoveTask& a, const MoveTask& b) { return a.started_ms < b.started_ms; });
+  for (auto& t : tasks_) {
+    if (t.status != "RUNNING") continue;
+    std::string handle = t.handle;
+    t.timer = env_.scheduler->after(std::chrono::milliseconds(0), [this, handle] { run_move_task(handle); });
+  }
   return Status::ok();
 }
 
@@ -1677,6 +1698,19 @@ json task_view(const std::string& handle, const std::string& source, const std::
 
 }  // namespace
 
+std::string SqsProvider::task_key(const std::string& handle) {
+  return storage::key::KeyBuilder("", "").str("t").str(handle).take();
+}
+
+void SqsProvider::save_task(const MoveTask& t) {
+  json j = {{"handle", t.handle},   {"source", t.source_arn}, {"destination", t.destination_arn},
+            {"status", t.status},   {"failure", t.failure_reason}, {"started", t.started_ms},
+            {"rate", t.max_per_second}, {"moved", t.moved},       {"to_move", t.to_move}};
+  if (Status st = env_.store->put(fam_, task_key(t.handle), j.dump()); !st.is_ok()) {
+    log::warn("sqs: cannot save move task: {}", st.to_string());
+  }
+}
+
 Out SqsProvider::start_move_task(RequestContext& ctx, json& p) {
   std::string source = str_param(p, "SourceArn");
   std::string destination = str_param(p, "DestinationArn");
@@ -1724,6 +1758,7 @@ Out SqsProvider::start_move_task(RequestContext& ctx, json& p) {
     t.started_ms = now_ms();
     t.max_per_second = rate.value_or(0);
     t.to_move = to_move;
+    save_task(t);
     t.timer = env_.scheduler->after(std::chrono::milliseconds(0), [this, handle] { run_move_task(handle); });
     tasks_.push_back(std::move(t));
   }
@@ -1813,6 +1848,7 @@ void SqsProvider::run_move_task(std::string handle) {
   } else {
     t->timer = env_.scheduler->after(std::chrono::milliseconds(kMoveTickMs), [this, handle] { run_move_task(handle); });
   }
+  if (moved_now > 0 || t->status != "RUNNING") save_task(*t);
 }
 
 Out SqsProvider::list_move_tasks(RequestContext& ctx, json& p) {
@@ -1841,6 +1877,7 @@ Out SqsProvider::cancel_move_task(RequestContext& ctx, json& p) {
   }
   t->status = "CANCELLED";
   env_.scheduler->cancel(t->timer);
+  save_task(*t);
   return protocol::OperationOutput(json{{"ApproximateNumberOfMessagesMoved", t->moved}});
 }
 

@@ -189,6 +189,8 @@ class SqsProvider final : public Provider {
     int64_t to_move = 0;
     Scheduler::TimerId timer = 0;
   };
+  static std::string task_key(const std::string& handle);
+  void save_task(const MoveTask& t);  // with tasks_mu_ held
   std::mutex tasks_mu_;
   std::vector<MoveTask> tasks_;
 };
