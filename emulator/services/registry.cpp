@@ -48,6 +48,10 @@ Status Registry::start_all(Env& env) {
   return Status::ok();
 }
 
+void Registry::drain_all() {
+  for (const auto& s : services_) s->drain();
+}
+
 void Registry::stop_all() {
   for (auto it = services_.rbegin(); it != services_.rend(); ++it) (*it)->stop();
 }

@@ -19,6 +19,7 @@ class Registry {
   ~Registry();
 
   Status start_all(Env& env);
+  void drain_all();
   void stop_all();
   // Resets one service by name, or every service when name is empty. NotFound for an unknown name.
   Status reset(std::string_view name = {});
