@@ -6,6 +6,7 @@ import json
 import shutil
 import tempfile
 import threading
+import time
 import unittest
 
 import harness
@@ -75,6 +76,27 @@ class Durability(unittest.TestCase):
             self.assertEqual(again["MessageId"], fpub["MessageId"])
         finally:
             d.kill()
+
+    def test_shutdown_answers_parked_long_polls(self):
+        d = Daemon(data_dir=self.dir).start()
+        sqs = d.client("sqs")
+        url = sqs.create_queue(QueueName="stop-poll")["QueueUrl"]
+        result = {}
+
+        def poll():
+            try:
+                result["r"] = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=20)
+            except Exception as e:  # noqa: BLE001 - recorded for the assertion below
+                result["error"] = e
+
+        t = threading.Thread(target=poll)
+        t.start()
+        time.sleep(0.3)  # the poll parks
+        self.assertEqual(d.stop(), 0)
+        t.join(30)
+        # Answered (empty) by the drain, not cut off when the drain gave up.
+        self.assertNotIn("error", result)
+        self.assertNotIn("Messages", result["r"])
 
     def test_move_tasks_survive_kill(self):
         d = Daemon(data_dir=self.dir).start()

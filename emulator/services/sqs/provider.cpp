@@ -232,8 +232,14 @@ Status SqsProvider::start(Env& env) {
 }
 
 void SqsProvider::stop() {
-  stopping_ = true;
+  drain();
   env_.scheduler->cancel(sweep_timer_);
+  std::lock_guard tl(tasks_mu_);
+  for (auto& t : tasks_) env_.scheduler->cancel(t.timer);
+}
+
+void SqsProvider::drain() {
+  stopping_ = true;
   std::vector<std::pair<Scheduler::TimerId, DeliverFn>> parked;
   {
     std::shared_lock lock(dir_mu_);
@@ -248,8 +254,6 @@ void SqsProvider::stop() {
     env_.scheduler->cancel(timer);
     deliver({});
   }
-  std::lock_guard tl(tasks_mu_);
-  for (auto& t : tasks_) env_.scheduler->cancel(t.timer);
 }
 
 Status SqsProvider::reset() {

@@ -61,6 +61,8 @@ class SqsProvider final : public Provider {
   std::string_view name() const override { return "sqs"; }
   std::vector<std::string> models() const override { return {"sqs", "sqs-query"}; }
   Status start(Env& env) override;
+  // Answers parked long polls (empty) and refuses to park new ones.
+  void drain() override;
   void stop() override;
   Status reset() override;
   nlohmann::json describe() const override;
