@@ -8,6 +8,8 @@
 #include "services/lambda/lambda.h"
 #include "services/logs/logs.h"
 #include "services/kinesis/provider.h"
+#include "services/sns/provider.h"
+#include "services/sqs/provider.h"
 
 namespace sless::services {
 namespace {
@@ -25,8 +27,8 @@ Registry::Registry() {
   services_.push_back(model_only("dynamodb"));
   services_.push_back(model_only("dynamodbstreams"));
   services_.push_back(model_only("s3"));
-  services_.push_back(model_only("sqs", {"sqs", "sqs-query"}));
-  services_.push_back(model_only("sns"));
+  services_.push_back(std::make_unique<sqs::SqsProvider>());
+  services_.push_back(std::make_unique<sns::SnsProvider>());
   services_.push_back(std::make_unique<kinesis::KinesisProvider>());
   services_.push_back(std::make_unique<lambda::LambdaService>());
   services_.push_back(model_only("apigateway", {"apigateway", "apigatewayv2"}));
@@ -52,6 +54,10 @@ Status Registry::start_all(Env& env) {
 
 void Registry::clock_changed() {
   for (const auto& s : services_) s->clock_changed();
+}
+
+void Registry::drain_all() {
+  for (const auto& s : services_) s->drain();
 }
 
 void Registry::stop_all() {
