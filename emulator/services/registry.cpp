@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "protocol/model.h"
+#include "services/s3/provider.h"
 
 namespace sless::services {
 namespace {
@@ -20,7 +21,7 @@ std::unique_ptr<Service> model_only(std::string name, std::vector<std::string> m
 Registry::Registry() {
   services_.push_back(model_only("dynamodb"));
   services_.push_back(model_only("dynamodbstreams"));
-  services_.push_back(model_only("s3"));
+  services_.push_back(std::make_unique<s3::S3Provider>());
   services_.push_back(model_only("sqs", {"sqs", "sqs-query"}));
   services_.push_back(model_only("sns"));
   services_.push_back(model_only("kinesis"));
