@@ -311,9 +311,7 @@ Out S3Provider::complete_multipart(Invocation& inv) {
   std::string checksums;
   std::string full_crc;
   int previous = 0;
-  std::vector<std::string> used;
-  for (size_t i = 0; i < requested.size(); ++i) {
-    const json& r = requested[i];
+  for (const json& r : requested) {
     int number = static_cast<int>(integer(r, "PartNumber").value_or(0));
     if (number < 1 || number > kMaxParts) return bad_part_number(number);
     if (number <= previous) {
@@ -322,6 +320,11 @@ Out S3Provider::complete_multipart(Invocation& inv) {
           .with("UploadId", upload_id);
     }
     previous = number;
+  }
+  std::vector<std::string> used;
+  for (size_t i = 0; i < requested.size(); ++i) {
+    const json& r = requested[i];
+    int number = static_cast<int>(integer(r, "PartNumber").value_or(0));
     auto it = by_number.find(number);
     std::string etag = unquote(str(r, "ETag"));
     if (it == by_number.end() || etag != it->second->etag) {
