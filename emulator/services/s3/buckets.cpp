@@ -53,12 +53,6 @@ ServiceError not_found_config(const char* code, const char* message, const std::
   return ServiceError(code, message, 404).with("BucketName", bucket);
 }
 
-protocol::OperationOutput xml_result(json result, const char* root) {
-  protocol::OperationOutput out(std::move(result));
-  out.xml_root = root;
-  return out;
-}
-
 }  // namespace
 
 Out S3Provider::create_bucket(Invocation& inv) {
@@ -188,7 +182,7 @@ Out S3Provider::list_buckets(Invocation& inv) {
   }
   result["Buckets"] = std::move(list);
   if (!prefix.empty()) result["Prefix"] = prefix;
-  return xml_result(std::move(result), "ListAllMyBucketsResult");
+  return xml_output(std::move(result), "ListAllMyBucketsResult");
 }
 
 Out S3Provider::get_bucket_location(Invocation& inv) {
@@ -234,7 +228,7 @@ void S3Provider::register_bucket_configs() {
          if (meta->cors.is_null()) {
            return not_found_config("NoSuchCORSConfiguration", "The CORS configuration does not exist", meta->name);
          }
-         return xml_result(meta->cors, "CORSConfiguration");
+         return xml_output(meta->cors, "CORSConfiguration");
        }));
   sync("DeleteBucketCors", with_bucket([change](Invocation&, BucketState& b) -> Out {
          return change(b, [](Bucket& m) { m.cors = json(); });
@@ -281,7 +275,7 @@ void S3Provider::register_bucket_configs() {
          auto meta = b.get();
          json result = json::object();
          if (!meta->versioning.empty()) result["Status"] = meta->versioning;
-         return xml_result(std::move(result), "VersioningConfiguration");
+         return xml_output(std::move(result), "VersioningConfiguration");
        }));
 
   // -- tagging --
@@ -293,7 +287,7 @@ void S3Provider::register_bucket_configs() {
   sync("GetBucketTagging", with_bucket([](Invocation&, BucketState& b) -> Out {
          auto meta = b.get();
          if (meta->tags.is_null()) return not_found_config("NoSuchTagSet", "The TagSet does not exist", meta->name);
-         return xml_result(json{{"TagSet", meta->tags}}, "Tagging");
+         return xml_output(json{{"TagSet", meta->tags}}, "Tagging");
        }));
   sync("DeleteBucketTagging", with_bucket([change](Invocation&, BucketState& b) -> Out {
          return change(b, [](Bucket& m) { m.tags = json(); });
@@ -330,7 +324,7 @@ void S3Provider::register_bucket_configs() {
        }));
   sync("GetBucketNotificationConfiguration", with_bucket([](Invocation&, BucketState& b) -> Out {
          auto meta = b.get();
-         return xml_result(meta->notification.is_null() ? json::object() : meta->notification,
+         return xml_output(meta->notification.is_null() ? json::object() : meta->notification,
                            "NotificationConfiguration");
        }));
 
@@ -348,7 +342,7 @@ void S3Provider::register_bucket_configs() {
            return not_found_config("NoSuchLifecycleConfiguration", "The lifecycle configuration does not exist",
                                    meta->name);
          }
-         return xml_result(meta->lifecycle, "LifecycleConfiguration");
+         return xml_output(meta->lifecycle, "LifecycleConfiguration");
        }));
   sync("DeleteBucketLifecycle", with_bucket([change](Invocation&, BucketState& b) -> Out {
          return change(b, [](Bucket& m) { m.lifecycle = json(); });

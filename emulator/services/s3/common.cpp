@@ -178,6 +178,40 @@ Outcome<CopySource> parse_copy_source(const std::string& header) {
   return CopySource{std::string(d.substr(0, slash)), std::string(d.substr(slash + 1)), version};
 }
 
+protocol::OperationOutput xml_output(json result, const char* root) {
+  protocol::OperationOutput out(std::move(result));
+  out.xml_root = root;
+  return out;
+}
+
+std::string ListParams::rollup(const std::string& key) const {
+  if (delimiter.empty() || key.size() < prefix.size()) return {};
+  auto pos = key.find(delimiter, prefix.size());
+  return pos == std::string::npos ? std::string() : key.substr(0, pos + delimiter.size());
+}
+
+Outcome<ListParams> ListParams::from(const json& p, const char* max_member, const char* max_name) {
+  ListParams lp;
+  lp.prefix = str(p, "Prefix");
+  lp.delimiter = str(p, "Delimiter");
+  lp.url = str(p, "EncodingType") == "url";
+  int64_t max = integer(p, max_member).value_or(1000);
+  if (max < 0) {
+    return ServiceError("InvalidArgument", std::string("Provided ") + max_name + " not an integer or within integer range")
+        .with("ArgumentName", max_name)
+        .with("ArgumentValue", std::to_string(max));
+  }
+  lp.max = std::min<int64_t>(max, 1000);
+  return lp;
+}
+
+void ListParams::describe(json& result, const char* max_member) const {
+  result["Prefix"] = shown(prefix, url);
+  result[max_member] = max;
+  if (!delimiter.empty()) result["Delimiter"] = shown(delimiter, url);
+  if (url) result["EncodingType"] = "url";
+}
+
 std::string shown(const std::string& text, bool url) { return url ? enc::percent_encode(text, true) : text; }
 
 std::optional<ServiceError> check_key(const std::string& key) {

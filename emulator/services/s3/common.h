@@ -94,6 +94,22 @@ nlohmann::json tags_to_params(const std::vector<std::pair<std::string, std::stri
 // Content headers, metadata, tags and storage class of a new object, from the request.
 Outcome<ObjectRecord> record_from_params(const nlohmann::json& p);
 
+// A result rendered as an XML document with the root element S3 uses (ListBucketResult, ...).
+protocol::OperationOutput xml_output(nlohmann::json result, const char* root);
+
+// The parameters every listing shares, and the common prefix a key rolls up into ("" for none).
+struct ListParams {
+  std::string prefix;
+  std::string delimiter;
+  bool url = false;     // encoding-type=url
+  int64_t max = 1000;   // capped at 1000
+  std::string rollup(const std::string& key) const;
+  // Fills prefix, delimiter, encoding and `max_member` (MaxKeys, MaxUploads) from the params.
+  static Outcome<ListParams> from(const nlohmann::json& params, const char* max_member, const char* max_name);
+  // Prefix, Delimiter, MaxKeys-like and EncodingType members of the result.
+  void describe(nlohmann::json& result, const char* max_member) const;
+};
+
 // A key as listings show it (encoding-type=url percent-encodes).
 std::string shown(const std::string& text, bool url);
 

@@ -110,9 +110,7 @@ Out S3Provider::create_multipart(Invocation& inv) {
     result["ChecksumAlgorithm"] = u.checksum_algorithm;
     result["ChecksumType"] = u.checksum_type;
   }
-  protocol::OperationOutput out(std::move(result));
-  out.xml_root = "InitiateMultipartUploadResult";
-  return out;
+  return xml_output(std::move(result), "InitiateMultipartUploadResult");
 }
 
 namespace {
@@ -416,9 +414,7 @@ Out S3Provider::complete_multipart(Invocation& inv) {
   }
   if (!meta->versioning.empty()) result["VersionId"] = rec.version_id;
   emit(*meta, "ObjectCreated:CompleteMultipartUpload", key, &rec, &inv.ctx);
-  protocol::OperationOutput out(std::move(result));
-  out.xml_root = "CompleteMultipartUploadResult";
-  return out;
+  return xml_output(std::move(result), "CompleteMultipartUploadResult");
 }
 
 Out S3Provider::abort_multipart(Invocation& inv) {
@@ -475,9 +471,7 @@ Out S3Provider::list_parts(Invocation& inv) {
     result["ChecksumAlgorithm"] = u->checksum_algorithm;
     result["ChecksumType"] = u->checksum_type;
   }
-  protocol::OperationOutput out(std::move(result));
-  out.xml_root = "ListPartsResult";
-  return out;
+  return xml_output(std::move(result), "ListPartsResult");
 }
 
 Out S3Provider::list_multipart_uploads(Invocation& inv) {
@@ -485,10 +479,12 @@ Out S3Provider::list_multipart_uploads(Invocation& inv) {
   auto found = bucket_of(p);
   if (!found.ok()) return std::move(found).error();
   auto meta = found.value()->get();
-  std::string prefix = str(p, "Prefix");
-  std::string delimiter = str(p, "Delimiter");
-  bool url = str(p, "EncodingType") == "url";
-  int64_t max_uploads = std::min<int64_t>(integer(p, "MaxUploads").value_or(1000), 1000);
+  auto lp_or = ListParams::from(p, "MaxUploads", "max-uploads");
+  if (!lp_or.ok()) return std::move(lp_or).error();
+  const ListParams& lp = lp_or.value();
+  const std::string& prefix = lp.prefix;
+  bool url = lp.url;
+  int64_t max_uploads = lp.max;
   std::string key_marker = str(p, "KeyMarker");
   std::string id_marker = str(p, "UploadIdMarker");
   std::string base = keys::bucket_all('U', meta->name);
@@ -509,11 +505,7 @@ Out S3Provider::list_multipart_uploads(Invocation& inv) {
     if (!key_marker.empty() && (key < key_marker || (key == key_marker && (id_marker.empty() || id <= id_marker)))) {
       continue;
     }
-    std::string cp;
-    if (!delimiter.empty()) {
-      auto pos = key.find(delimiter, prefix.size());
-      if (pos != std::string::npos) cp = key.substr(0, pos + delimiter.size());
-    }
+    std::string cp = lp.rollup(key);
     if (!cp.empty() && cp == last_cp) continue;
     if (count >= max_uploads) {
       truncated = true;
@@ -544,18 +536,15 @@ Out S3Provider::list_multipart_uploads(Invocation& inv) {
     last_id = id;
   }
   json result = {{"Bucket", meta->name}, {"KeyMarker", shown(key_marker, url)}, {"UploadIdMarker", id_marker},
-                 {"Prefix", shown(prefix, url)}, {"MaxUploads", max_uploads}, {"IsTruncated", truncated}};
-  if (!delimiter.empty()) result["Delimiter"] = shown(delimiter, url);
-  if (url) result["EncodingType"] = "url";
+                 {"IsTruncated", truncated}};
+  lp.describe(result, "MaxUploads");
   if (truncated) {
     result["NextKeyMarker"] = shown(last_key, url);
     result["NextUploadIdMarker"] = last_id;
   }
   if (!uploads.empty()) result["Uploads"] = std::move(uploads);
   if (!prefixes.empty()) result["CommonPrefixes"] = std::move(prefixes);
-  protocol::OperationOutput out(std::move(result));
-  out.xml_root = "ListMultipartUploadsResult";
-  return out;
+  return xml_output(std::move(result), "ListMultipartUploadsResult");
 }
 
 }  // namespace sless::services::s3

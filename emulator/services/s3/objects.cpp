@@ -288,9 +288,7 @@ Out S3Provider::delete_objects(Invocation& inv) {
   json result = json::object();
   if (!deleted.empty()) result["Deleted"] = std::move(deleted);
   if (!errors.empty()) result["Errors"] = std::move(errors);
-  protocol::OperationOutput out(std::move(result));
-  out.xml_root = "DeleteResult";
-  return out;
+  return xml_output(std::move(result), "DeleteResult");
 }
 
 // ---- CopyObject ----
@@ -396,16 +394,12 @@ Out S3Provider::list_objects(Invocation& inv, bool v2) {
   auto found = bucket_of(p);
   if (!found.ok()) return std::move(found).error();
   auto meta = found.value()->get();
-  std::string prefix = str(p, "Prefix");
-  std::string delimiter = str(p, "Delimiter");
-  std::string encoding = str(p, "EncodingType");
-  bool url = encoding == "url";
-  int64_t max_keys = integer(p, "MaxKeys").value_or(1000);
-  if (max_keys < 0) {
-    return err::invalid_argument("Provided max-keys not an integer or within integer range", "max-keys",
-                                 std::to_string(max_keys));
-  }
-  max_keys = std::min<int64_t>(max_keys, 1000);
+  auto lp_or = ListParams::from(p, "MaxKeys", "max-keys");
+  if (!lp_or.ok()) return std::move(lp_or).error();
+  const ListParams& lp = lp_or.value();
+  const std::string& prefix = lp.prefix;
+  bool url = lp.url;
+  int64_t max_keys = lp.max;
   std::string marker;
   std::string token = str(p, "ContinuationToken");
   if (v2) {
@@ -427,12 +421,7 @@ Out S3Provider::list_objects(Invocation& inv, bool v2) {
   std::string upper = storage::key::prefix_end(lower);
   std::string base = keys::bucket_all('O', meta->name);
   auto it = store_->iterate(fam_, lower, upper);
-  // The common prefix a key rolls up into, or "" when none.
-  auto rollup = [&](const std::string& key) -> std::string {
-    if (delimiter.empty() || key.size() < prefix.size()) return {};
-    auto pos = key.find(delimiter, prefix.size());
-    return pos == std::string::npos ? std::string() : key.substr(0, pos + delimiter.size());
-  };
+  auto rollup = [&](const std::string& key) { return lp.rollup(key); };
   if (!marker.empty() && marker >= prefix) {
     std::string marker_cp = rollup(marker);
     if (!marker_cp.empty()) {
@@ -491,10 +480,8 @@ Out S3Provider::list_objects(Invocation& inv, bool v2) {
   }
   if (max_keys == 0) truncated = false;
   if (Status st = it->status(); !st.is_ok()) return err::internal(st.to_string());
-  json result = {{"Name", meta->name}, {"Prefix", shown(prefix, url)}, {"MaxKeys", max_keys},
-                 {"IsTruncated", truncated}};
-  if (!delimiter.empty()) result["Delimiter"] = shown(delimiter, url);
-  if (url) result["EncodingType"] = "url";
+  json result = {{"Name", meta->name}, {"IsTruncated", truncated}};
+  lp.describe(result, "MaxKeys");
   if (!contents.empty()) result["Contents"] = std::move(contents);
   if (!prefixes.empty()) result["CommonPrefixes"] = std::move(prefixes);
   if (v2) {
@@ -504,11 +491,9 @@ Out S3Provider::list_objects(Invocation& inv, bool v2) {
     if (truncated) result["NextContinuationToken"] = enc::base64_encode("k" + last);
   } else {
     result["Marker"] = shown(marker, url);
-    if (truncated && !delimiter.empty()) result["NextMarker"] = shown(last, url);
+    if (truncated && !lp.delimiter.empty()) result["NextMarker"] = shown(last, url);
   }
-  protocol::OperationOutput out(std::move(result));
-  out.xml_root = "ListBucketResult";
-  return out;
+  return xml_output(std::move(result), "ListBucketResult");
 }
 
 Out S3Provider::list_object_versions(Invocation& inv) {
@@ -516,14 +501,12 @@ Out S3Provider::list_object_versions(Invocation& inv) {
   auto found = bucket_of(p);
   if (!found.ok()) return std::move(found).error();
   auto meta = found.value()->get();
-  std::string prefix = str(p, "Prefix");
-  std::string delimiter = str(p, "Delimiter");
-  bool url = str(p, "EncodingType") == "url";
-  int64_t max_keys = std::min<int64_t>(integer(p, "MaxKeys").value_or(1000), 1000);
-  if (max_keys < 0) {
-    return err::invalid_argument("Provided max-keys not an integer or within integer range", "max-keys",
-                                 std::to_string(max_keys));
-  }
+  auto lp_or = ListParams::from(p, "MaxKeys", "max-keys");
+  if (!lp_or.ok()) return std::move(lp_or).error();
+  const ListParams& lp = lp_or.value();
+  const std::string& prefix = lp.prefix;
+  bool url = lp.url;
+  int64_t max_keys = lp.max;
   std::string key_marker = str(p, "KeyMarker");
   std::string version_marker = str(p, "VersionIdMarker");
   if (!version_marker.empty() && key_marker.empty()) {
@@ -535,11 +518,7 @@ Out S3Provider::list_object_versions(Invocation& inv) {
   std::string base = keys::bucket_all(kind, meta->name);
   std::string lower = versioned ? keys::version_prefix(meta->name, prefix) : keys::current_prefix(meta->name, prefix);
   auto it = store_->iterate(fam_, lower, storage::key::prefix_end(lower));
-  auto rollup = [&](const std::string& key) -> std::string {
-    if (delimiter.empty() || key.size() < prefix.size()) return {};
-    auto pos = key.find(delimiter, prefix.size());
-    return pos == std::string::npos ? std::string() : key.substr(0, pos + delimiter.size());
-  };
+  auto rollup = [&](const std::string& key) { return lp.rollup(key); };
   auto prefix_end_of = [&](const std::string& cp) {
     return storage::key::prefix_end(versioned ? keys::version_prefix(meta->name, cp)
                                               : keys::current_prefix(meta->name, cp));
@@ -625,11 +604,9 @@ Out S3Provider::list_object_versions(Invocation& inv) {
     }
     it->next();
   }
-  json result = {{"Name", meta->name}, {"Prefix", shown(prefix, url)}, {"MaxKeys", max_keys},
-                 {"IsTruncated", truncated}, {"KeyMarker", shown(key_marker, url)},
+  json result = {{"Name", meta->name}, {"IsTruncated", truncated}, {"KeyMarker", shown(key_marker, url)},
                  {"VersionIdMarker", version_marker}};
-  if (!delimiter.empty()) result["Delimiter"] = shown(delimiter, url);
-  if (url) result["EncodingType"] = "url";
+  lp.describe(result, "MaxKeys");
   if (!versions.empty()) result["Versions"] = std::move(versions);
   if (!markers.empty()) result["DeleteMarkers"] = std::move(markers);
   if (!prefixes.empty()) result["CommonPrefixes"] = std::move(prefixes);
@@ -637,9 +614,7 @@ Out S3Provider::list_object_versions(Invocation& inv) {
     result["NextKeyMarker"] = shown(last_key, url);
     if (!last_version.empty()) result["NextVersionIdMarker"] = last_version;
   }
-  protocol::OperationOutput out(std::move(result));
-  out.xml_root = "ListVersionsResult";
-  return out;
+  return xml_output(std::move(result), "ListVersionsResult");
 }
 
 // ---- GetObjectAttributes ----
@@ -694,9 +669,7 @@ Out S3Provider::get_object_attributes(Invocation& inv) {
                                  {"NextPartNumberMarker", last}, {"MaxParts", max_parts},
                                  {"IsTruncated", truncated}, {"Parts", std::move(parts)}};
   }
-  protocol::OperationOutput out(std::move(result));
-  out.xml_root = "GetObjectAttributesResponse";
-  return out;
+  return xml_output(std::move(result), "GetObjectAttributesResponse");
 }
 
 // ---- tagging ----
