@@ -526,6 +526,18 @@ class Versioning(S3Test):
         self.assertEqual(code(e), "BucketNotEmpty")
 
 
+    def test_suspending_a_never_versioned_bucket(self):
+        b = self.bucket()
+        self.s3.put_object(Bucket=b, Key="k", Body=b"first")
+        self.s3.put_bucket_versioning(Bucket=b, VersioningConfiguration={"Status": "Suspended"})
+        self.assertEqual(self.s3.get_bucket_versioning(Bucket=b)["Status"], "Suspended")
+        self.assertEqual([v["VersionId"] for v in self.s3.list_object_versions(Bucket=b)["Versions"]], ["null"])
+        self.s3.put_object(Bucket=b, Key="k", Body=b"second")
+        versions = self.s3.list_object_versions(Bucket=b)["Versions"]
+        self.assertEqual([(v["VersionId"], v["Size"]) for v in versions], [("null", 6)])
+        self.assertEqual(self.s3.get_object(Bucket=b, Key="k")["Body"].read(), b"second")
+
+
 class Checksums(S3Test):
     def test_flexible_checksums(self):
         b = self.bucket()

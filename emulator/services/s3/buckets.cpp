@@ -241,7 +241,7 @@ void S3Provider::register_bucket_configs() {
          if (status.empty()) return protocol::OperationOutput();
          if (status != "Enabled" && status != "Suspended") return err::malformed_xml();
          auto meta = b.get();
-         if (meta->versioning.empty() && status == "Enabled") {
+         if (meta->versioning.empty()) {
            // Objects written before versioning become the "null" versions of their keys.
            std::unique_lock objects(b.objects);
            std::string lower = keys::bucket_all('O', meta->name);
@@ -262,9 +262,6 @@ void S3Provider::register_bucket_configs() {
              }
            }
            if (Status st = store_->write(batch); !st.is_ok()) return err::internal(st.to_string());
-         }
-         if (meta->versioning.empty() && status == "Suspended") {
-           // Suspending a bucket that never had versioning changes its status all the same.
          }
          if (Status st = save_bucket(b, [&](Bucket& m) { m.versioning = status; }); !st.is_ok()) {
            return err::internal(st.to_string());

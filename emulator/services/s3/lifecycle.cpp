@@ -142,7 +142,7 @@ void S3Provider::lifecycle_bucket(BucketState& b) {
     }
   }
   for (const auto& u : stale) {
-    std::lock_guard lock(key_lock(u.bucket, u.upload_id));
+    std::lock_guard lock(upload_lock(u.upload_id));
     remove_upload(u);
   }
   if (!actions.empty() || !stale.empty()) {

@@ -183,7 +183,7 @@ void S3Provider::upload_part(Invocation&& inv_in) {
     part.checksum = checksum;
     std::optional<Part> replaced;
     {
-      std::lock_guard lock(key_lock(u.bucket, u.upload_id));
+      std::lock_guard lock(upload_lock(u.upload_id));
       if (!load_upload(u.bucket, u.key, u.upload_id)) return inv.done(err::no_such_upload(u.upload_id));
       std::string old;
       if (store_->get(fam_, keys::part(u.upload_id, part.number), &old).is_ok()) replaced = Part::decode(old);
@@ -266,7 +266,7 @@ Out S3Provider::upload_part_copy(Invocation& inv) {
   }
   std::optional<Part> replaced;
   {
-    std::lock_guard lock(key_lock(u->bucket, u->upload_id));
+    std::lock_guard lock(upload_lock(u->upload_id));
     if (!load_upload(u->bucket, u->key, u->upload_id)) return err::no_such_upload(u->upload_id);
     std::string old;
     if (store_->get(fam_, keys::part(u->upload_id, part.number), &old).is_ok()) replaced = Part::decode(old);
@@ -391,7 +391,7 @@ Out S3Provider::complete_multipart(Invocation& inv) {
   }
   {
     std::shared_lock objects(b.objects);
-    std::lock_guard lock(key_lock(meta->name, upload_id));
+    std::lock_guard lock(upload_lock(upload_id));
     if (!load_upload(meta->name, key, upload_id)) return err::no_such_upload(upload_id);
     Status st = commit_object(b, key, rec, [&](storage::WriteBatch& batch) {
       batch.del(fam_, keys::upload(meta->name, key, upload_id));
@@ -423,7 +423,7 @@ Out S3Provider::abort_multipart(Invocation& inv) {
   if (!found.ok()) return std::move(found).error();
   auto meta = found.value()->get();
   std::string upload_id = str(p, "UploadId");
-  std::lock_guard lock(key_lock(meta->name, upload_id));
+  std::lock_guard lock(upload_lock(upload_id));
   auto u = load_upload(meta->name, str(p, "Key"), upload_id);
   if (!u) return err::no_such_upload(upload_id);
   remove_upload(*u);

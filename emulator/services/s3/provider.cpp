@@ -197,6 +197,10 @@ std::mutex& S3Provider::key_lock(std::string_view bucket, std::string_view key) 
   return key_locks_[h % key_locks_.size()];
 }
 
+std::mutex& S3Provider::upload_lock(std::string_view upload_id) {
+  return upload_locks_[std::hash<std::string_view>()(upload_id) % upload_locks_.size()];
+}
+
 uint64_t S3Provider::next_seq() {
   uint64_t now = static_cast<uint64_t>(env_->clock->now_ms()) * 1000;
   uint64_t cur = seq_.load();

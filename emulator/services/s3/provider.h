@@ -66,6 +66,8 @@ class S3Provider final : public Provider {
   Bucket bucket_meta(const BucketState& b) const;
   Status save_bucket(BucketState& b, const std::function<void(Bucket&)>& change);
   std::mutex& key_lock(std::string_view bucket, std::string_view key);
+  // Serializes the parts and completion of one multipart upload; taken before key_lock, never after.
+  std::mutex& upload_lock(std::string_view upload_id);
   uint64_t next_seq();
 
   // -- records --
@@ -137,6 +139,7 @@ class S3Provider final : public Provider {
   mutable std::shared_mutex buckets_mu_;
   std::unordered_map<std::string, std::shared_ptr<BucketState>> buckets_;
   std::array<std::mutex, 256> key_locks_;
+  std::array<std::mutex, 64> upload_locks_;
   std::atomic<uint64_t> seq_{0};
   std::vector<EventSink> sinks_;
   std::mutex lifecycle_mu_;
