@@ -77,6 +77,28 @@ class Durability(unittest.TestCase):
         finally:
             d.cleanup()
 
+    def test_unreferenced_bodies_are_swept_at_start(self):
+        d = Daemon().start()
+        try:
+            s3 = d.client("s3")
+            s3.create_bucket(Bucket="sweep")
+            s3.put_object(Bucket="sweep", Key="kept", Body=os.urandom(100 * 1024))
+            d.stop()
+            folder = os.path.join(d.data_dir, "files", "s3", "b", "ab")
+            os.makedirs(folder, exist_ok=True)
+            orphan = os.path.join(folder, "ab" + "0" * 30)
+            with open(orphan, "wb") as f:
+                f.write(b"left by a crash between rename and record")
+            os.utime(orphan, (1, 1))
+            d2 = Daemon(data_dir=d.data_dir).start()
+            try:
+                harness.wait_for(lambda: not os.path.exists(orphan), message="the orphan to be swept")
+                self.assertEqual(len(d2.client("s3").get_object(Bucket="sweep", Key="kept")["Body"].read()), 100 * 1024)
+            finally:
+                d2.cleanup()
+        finally:
+            d.cleanup()
+
     def test_crash_mid_upload_leaves_nothing(self):
         d = Daemon().start()
         try:

@@ -145,11 +145,14 @@ class FileStore final : public BodyStore {
     return Status::ok();
   }
 
-  std::vector<std::string> list() override {
+  std::vector<std::string> list(int64_t before_ms) override {
     std::vector<std::string> out;
     std::error_code ec;
     for (fs::recursive_directory_iterator it(dir_ + "/b", ec), end; !ec && it != end; it.increment(ec)) {
-      if (it->is_regular_file(ec)) out.push_back(it->path().filename().string());
+      struct stat st {};
+      if (!it->is_regular_file(ec) || ::stat(it->path().c_str(), &st) != 0) continue;
+      int64_t mtime_ms = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+      if (mtime_ms < before_ms) out.push_back(it->path().filename().string());
     }
     return out;
   }
@@ -241,7 +244,7 @@ class MemoryStore final : public BodyStore {
     bodies_.clear();
     return Status::ok();
   }
-  std::vector<std::string> list() override {
+  std::vector<std::string> list(int64_t) override {
     std::shared_lock lock(mu_);
     std::vector<std::string> out;
     for (const auto& [id, _] : bodies_) out.push_back(id);

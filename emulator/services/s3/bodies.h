@@ -52,8 +52,8 @@ class BodyStore {
   virtual Result<std::string> clone(const std::string& id) = 0;
   // Removes every body.
   virtual Status clear() = 0;
-  // Ids of every stored body (for the orphan sweep at start).
-  virtual std::vector<std::string> list() = 0;
+  // Ids of every stored body last written before `before_ms` (epoch ms), for the orphan sweep.
+  virtual std::vector<std::string> list(int64_t before_ms) = 0;
 };
 
 // One piece of an object's bytes: a stored body (by id) or bytes held inline.

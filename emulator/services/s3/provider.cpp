@@ -1,6 +1,7 @@
 #include "services/s3/provider.h"
 
 #include <algorithm>
+#include <unordered_set>
 
 #include "core/clock.h"
 #include "core/encoding.h"
@@ -93,6 +94,7 @@ Status S3Provider::start(Env& env) {
   if (Status st = it->status(); !st.is_ok()) return st;
   seq_.store(static_cast<uint64_t>(env.clock->now_ms()) * 1000);
   schedule_lifecycle(std::chrono::seconds(1));
+  if (!env.files_dir.empty()) env.scheduler->post([this] { sweep_orphans(); });
   return Status::ok();
 }
 
@@ -115,6 +117,31 @@ Status S3Provider::reset() {
 json S3Provider::describe() const {
   std::shared_lock lock(buckets_mu_);
   return json{{"buckets", buckets_.size()}, {"bodies", env_ && !env_->files_dir.empty() ? "files" : "memory"}};
+}
+
+void S3Provider::sweep_orphans() {
+  std::vector<std::string> files = bodies_->list(env_->clock->now_ms() - 60000);
+  if (files.empty()) return;
+  std::unordered_set<std::string> referenced;
+  std::string lower = keys::everything();
+  auto it = store_->iterate(fam_, lower, storage::key::prefix_end(lower));
+  for (it->seek_to_first(); it->valid(); it->next()) {
+    std::string_view v = it->value();
+    if (auto rec = ObjectRecord::decode(v)) {
+      for (const auto& s : rec->segments) referenced.insert(s.id);
+    } else if (auto part = Part::decode(v)) {
+      referenced.insert(part->body_id);
+    }
+  }
+  if (!it->status().is_ok()) return;
+  size_t removed = 0;
+  for (const auto& id : files) {
+    if (!referenced.count(id)) {
+      bodies_->remove(id);
+      ++removed;
+    }
+  }
+  if (removed) log::info("s3: removed {} unreferenced body files", removed);
 }
 
 void S3Provider::add_event_sink(EventSink sink) { sinks_.push_back(std::move(sink)); }
@@ -180,6 +207,9 @@ Outcome<std::shared_ptr<S3Provider::BucketState>> S3Provider::bucket_of(const js
   std::string name = str(params, "Bucket");
   auto b = find_bucket(name);
   if (!b) return err::no_such_bucket(name);
+  if (auto expected = str(params, "ExpectedBucketOwner"); !expected.empty() && expected != b->get()->owner) {
+    return ServiceError("AccessDenied", "Access Denied", 403);
+  }
   return b;
 }
 

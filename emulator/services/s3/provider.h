@@ -125,6 +125,10 @@ class S3Provider final : public Provider {
   // -- POST uploads (post_object.cpp) --
   void post_object(RawInvocation&& inv);
 
+  // Removes body files no record refers to (left by a crash between a body's rename and its
+  // record's write). Only files older than a minute, so uploads in flight are never touched.
+  void sweep_orphans();
+
   // -- lifecycle (lifecycle.cpp) --
   void schedule_lifecycle(std::chrono::milliseconds delay);
   void lifecycle_bucket(BucketState& b);

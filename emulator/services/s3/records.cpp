@@ -255,6 +255,7 @@ std::string bucket(std::string_view b) {
   return k;
 }
 std::string bucket_prefix() { return base('B'); }
+std::string everything() { return key::scope("", ""); }
 
 std::string bucket_all(char kind, std::string_view b) {
   std::string k = base(kind);

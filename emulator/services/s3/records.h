@@ -108,6 +108,7 @@ struct Part {
 namespace keys {
 std::string bucket(std::string_view bucket);
 std::string bucket_prefix();                                  // every B key
+std::string everything();                                     // every key of the family
 std::string current(std::string_view bucket, std::string_view key);
 // The start of the O keys of a bucket whose object key begins with `key_prefix` (no terminator).
 std::string current_prefix(std::string_view bucket, std::string_view key_prefix);
