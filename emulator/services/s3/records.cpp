@@ -174,30 +174,130 @@ std::optional<Bucket> Bucket::decode(std::string_view bytes) {
 
 // ---- ObjectRecord ----
 
+namespace {
+
+// The binary layout of an object record (hot path: one per PUT, one decode per GET):
+//   0x01 | flags | varint seq, last_modified, size | 14 length-prefixed strings |
+//   metadata (count, key, value...) | tags | segments (count, id, size...) | parts (count, size,
+//   checksum...) | inline body bytes (the rest)
+constexpr char kRecordVersion = 0x01;
+
+void put_varint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out.push_back(static_cast<char>((v & 0x7F) | 0x80));
+    v >>= 7;
+  }
+  out.push_back(static_cast<char>(v));
+}
+void put_bytes(std::string& out, std::string_view s) {
+  put_varint(out, s.size());
+  out.append(s);
+}
+
+struct Reader {
+  std::string_view in;
+  bool ok = true;
+  uint64_t varint() {
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (in.empty()) break;
+      auto c = static_cast<unsigned char>(in.front());
+      in.remove_prefix(1);
+      v |= static_cast<uint64_t>(c & 0x7F) << shift;
+      if (!(c & 0x80)) return v;
+    }
+    ok = false;
+    return 0;
+  }
+  std::string bytes() {
+    uint64_t n = varint();
+    if (!ok || n > in.size()) {
+      ok = false;
+      return {};
+    }
+    std::string s(in.substr(0, static_cast<size_t>(n)));
+    in.remove_prefix(static_cast<size_t>(n));
+    return s;
+  }
+  // A count of following entries, each at least `min_bytes` long (guards absurd counts).
+  uint64_t count(size_t min_bytes) {
+    uint64_t n = varint();
+    if (!ok || n > in.size() / min_bytes) ok = false;
+    return ok ? n : 0;
+  }
+};
+
+}  // namespace
+
 std::string ObjectRecord::encode() const {
-  std::string meta = dump(object_json(*this));
   std::string out;
-  out.reserve(4 + meta.size() + inline_body.size());
-  auto n = static_cast<uint32_t>(meta.size());
-  out.push_back(static_cast<char>(n >> 24));
-  out.push_back(static_cast<char>(n >> 16));
-  out.push_back(static_cast<char>(n >> 8));
-  out.push_back(static_cast<char>(n));
-  out.append(meta);
+  out.reserve(128 + etag.size() + content_type.size() + (segments.empty() ? inline_body.size() : 0));
+  out.push_back(kRecordVersion);
+  out.push_back(static_cast<char>(delete_marker ? 1 : 0));
+  put_varint(out, seq);
+  put_varint(out, static_cast<uint64_t>(last_modified_ms));
+  put_varint(out, size);
+  for (const std::string* s : {&version_id, &etag, &content_type, &content_encoding, &content_disposition,
+                               &content_language, &cache_control, &expires, &website_redirect, &storage_class, &owner,
+                               &checksum_algorithm, &checksum, &checksum_type}) {
+    put_bytes(out, *s);
+  }
+  put_varint(out, metadata.size());
+  for (const auto& [k, v] : metadata) {
+    put_bytes(out, k);
+    put_bytes(out, v);
+  }
+  put_varint(out, tags.size());
+  for (const auto& [k, v] : tags) {
+    put_bytes(out, k);
+    put_bytes(out, v);
+  }
+  put_varint(out, segments.size());
+  for (const auto& s : segments) {
+    put_bytes(out, s.id);
+    put_varint(out, s.size);
+  }
+  put_varint(out, parts.size());
+  for (const auto& p : parts) {
+    put_varint(out, p.size);
+    put_bytes(out, p.checksum);
+  }
   if (segments.empty()) out.append(inline_body);
   return out;
 }
 
 std::optional<ObjectRecord> ObjectRecord::decode(std::string_view bytes) {
-  if (bytes.size() < 4) return std::nullopt;
-  auto b = [&](size_t i) { return static_cast<uint32_t>(static_cast<unsigned char>(bytes[i])); };
-  uint32_t n = (b(0) << 24) | (b(1) << 16) | (b(2) << 8) | b(3);
-  if (bytes.size() < 4 + static_cast<size_t>(n)) return std::nullopt;
-  auto j = parse(bytes.substr(4, n));
-  if (!j) return std::nullopt;
+  if (bytes.size() < 2 || bytes[0] != kRecordVersion) return std::nullopt;
+  Reader r{bytes.substr(2)};
   ObjectRecord o;
-  object_from_json(*j, o);
-  if (o.segments.empty()) o.inline_body = std::string(bytes.substr(4 + n));
+  o.delete_marker = bytes[1] != 0;
+  o.seq = r.varint();
+  o.last_modified_ms = static_cast<int64_t>(r.varint());
+  o.size = r.varint();
+  for (std::string* s : {&o.version_id, &o.etag, &o.content_type, &o.content_encoding, &o.content_disposition,
+                         &o.content_language, &o.cache_control, &o.expires, &o.website_redirect, &o.storage_class,
+                         &o.owner, &o.checksum_algorithm, &o.checksum, &o.checksum_type}) {
+    *s = r.bytes();
+  }
+  for (uint64_t n = r.count(2); n > 0 && r.ok; --n) {
+    std::string k = r.bytes();
+    o.metadata[std::move(k)] = r.bytes();
+  }
+  for (uint64_t n = r.count(2); n > 0 && r.ok; --n) {
+    std::string k = r.bytes();
+    o.tags.emplace_back(std::move(k), r.bytes());
+  }
+  for (uint64_t n = r.count(2); n > 0 && r.ok; --n) {
+    std::string id = r.bytes();
+    o.segments.push_back(Segment{std::move(id), r.varint()});
+  }
+  for (uint64_t n = r.count(2); n > 0 && r.ok; --n) {
+    uint64_t size = r.varint();
+    o.parts.push_back(PartFact{size, r.bytes()});
+  }
+  if (!r.ok) return std::nullopt;
+  if (o.version_id.empty()) o.version_id = "null";
+  if (o.segments.empty()) o.inline_body.assign(r.in.data(), r.in.size());
   return o;
 }
 

@@ -74,7 +74,7 @@ struct ObjectRecord {
 
   bool is_inline() const { return segments.empty(); }
   std::string quoted_etag() const { return "\"" + etag + "\""; }
-  // Value layout: <4-byte big-endian length of the JSON> <JSON> <inline body bytes>.
+  // A compact binary layout (see records.cpp), the inline body last.
   std::string encode() const;
   static std::optional<ObjectRecord> decode(std::string_view bytes);
 };
