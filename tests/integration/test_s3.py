@@ -1,7 +1,7 @@
 """S3 through boto3 and plain HTTP: buckets, objects (metadata, ranges, parts, conditions),
 listings, copies, multipart uploads, versioning, checksums, presigned URLs (SigV4 and SigV2),
 browser POST uploads, bucket CORS, lifecycle expiration, notification and policy configuration,
-and S3's error shapes. One in-memory daemon for the module."""
+and S3's error shapes. One durable daemon (temporary data dir) for the module."""
 import base64
 import datetime
 import hashlib
@@ -51,7 +51,7 @@ COUNTER = [0]
 
 def setUpModule():
     global DAEMON
-    DAEMON = Daemon(in_memory=True).start()
+    DAEMON = Daemon().start()  # the default, durable mode (bodies in files)
 
 
 def tearDownModule():
@@ -296,6 +296,44 @@ class Objects(S3Test):
         keys = [o["Key"] for o in self.s3.list_objects_v2(Bucket=b)["Contents"]]
         self.assertIn("../../etc/passwd", keys)
         self.assertIn("ünïcödé/ключ", keys)
+
+
+class Concurrency(S3Test):
+    def test_parallel_writers_readers_and_deleters_on_the_same_keys(self):
+        import threading
+        b = self.bucket()
+        small = b"s" * 100
+        large = b"L" * (100 * 1024)
+        errors = []
+
+        def work(n):
+            s3 = self.d.client("s3")
+            try:
+                for i in range(30):
+                    key = f"k{i % 3}"
+                    op = (n + i) % 3
+                    if op == 0:
+                        s3.put_object(Bucket=b, Key=key, Body=large if i % 2 else small)
+                    elif op == 1:
+                        try:
+                            body = s3.get_object(Bucket=b, Key=key)["Body"].read()
+                            if body not in (small, large):
+                                errors.append(f"torn read of {key}: {len(body)} bytes")
+                        except botocore.exceptions.ClientError as e:
+                            if code(e) != "NoSuchKey":
+                                errors.append(str(e))
+                    else:
+                        s3.delete_object(Bucket=b, Key=key)
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(repr(e))
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+        [t.start() for t in threads]
+        [t.join() for t in threads]
+        self.assertEqual(errors, [])
+        for k in ["k0", "k1", "k2"]:
+            self.s3.put_object(Bucket=b, Key=k, Body=small)
+            self.assertEqual(self.s3.get_object(Bucket=b, Key=k)["Body"].read(), small)
 
 
 class Listing(S3Test):
