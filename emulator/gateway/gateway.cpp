@@ -59,6 +59,9 @@ struct Finish {
   std::string request_id;
   std::chrono::steady_clock::time_point start;
   http::Handler::Respond respond;
+  // A service that decides CORS itself (S3 bucket rules), and the path-style path it sees.
+  services::Service* cors_service = nullptr;
+  std::string cors_path;
 
   void operator()(http::Response res, std::string_view op) const {
     if (model == "s3") {
@@ -67,7 +70,9 @@ struct Finish {
     } else {
       res.headers.add("x-amzn-RequestId", request_id);
     }
-    add_cors(res, origin);
+    if (!origin.empty() && !(cors_service && cors_service->cors_headers(method, cors_path, origin, res))) {
+      add_cors(res, origin);
+    }
     if (log::enabled(log::Level::kInfo)) {
       auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
       log::info("{} {} {} {}{}{} {}.{}ms {}", method, target, res.status, model, op.empty() ? "" : ".", op, us / 1000,
@@ -95,6 +100,8 @@ bool Gateway::wants_stream(const http::Request& header) {
   probe.method = header.method;
   probe.target = res.bucket.empty() ? header.target : "/" + res.bucket + header.target;
   probe.headers = header.headers;
+  services::Service* service = registry_.by_model("s3");
+  if (service && service->wants_raw(probe)) return true;
   const protocol::Operation* op = protocol::find_rest_operation(*model, probe);
   return op && has_streaming_payload(*op);
 }
@@ -116,7 +123,9 @@ void Gateway::handle(http::Request req, Respond respond) {
     handle_internal(req, finish.request_id, finish.respond);
     return;
   }
-  if (req.method == "OPTIONS" && !finish.origin.empty() && req.headers.has("access-control-request-method")) {
+  bool is_preflight =
+      req.method == "OPTIONS" && !finish.origin.empty() && req.headers.has("access-control-request-method");
+  if (is_preflight && res.target != Target::kService) {
     finish.model = res.model;
     finish(preflight(req), "preflight");
     return;
@@ -143,12 +152,21 @@ void Gateway::handle(http::Request req, Respond respond) {
 
   // S3 virtual-hosted style: the bucket moves from the Host into the path.
   if (!res.bucket.empty()) req.target = "/" + res.bucket + (req.target.empty() ? "/" : req.target);
+  if (!finish.origin.empty()) {
+    finish.cors_service = service;
+    finish.cors_path = std::string(req.path());
+  }
+  if (is_preflight) {
+    http::Response out;
+    finish(service->cors_preflight(req, out) ? std::move(out) : preflight(req), "preflight");
+    return;
+  }
 
   // aws-chunked bodies are decoded here, so that codecs and services see the payload only.
   if (http::is_aws_chunked(req.headers)) {
     if (req.stream) {
-      auto trailers = std::make_shared<http::Headers>();
-      req.stream = http::decode_aws_chunked(std::move(req.stream), trailers);
+      req.trailers = std::make_shared<http::Headers>();
+      req.stream = http::decode_aws_chunked(std::move(req.stream), req.trailers);
     } else {
       http::AwsChunkedDecoder decoder;
       std::string payload;
@@ -164,6 +182,28 @@ void Gateway::handle(http::Request req, Respond respond) {
     http::strip_aws_chunked_encoding(req.headers);
   }
 
+  if (service->wants_raw(req)) {
+    services::RawInvocation raw;
+    raw.ctx = make_context(req, res.model, finish.request_id);
+    raw.request = std::make_shared<http::Request>(std::move(req));
+    auto fired = std::make_shared<std::atomic<bool>>(false);
+    auto fin = std::make_shared<Finish>(std::move(finish));
+    raw.respond = [fired, fin](http::Response r) {
+      if (!fired->exchange(true)) (*fin)(std::move(r), "");
+    };
+    try {
+      service->handle_raw(std::move(raw));
+    } catch (const std::exception& e) {
+      log::error("{} raw request threw: {} [{}]", model->name, e.what(), fin->request_id);
+      if (!fired->exchange(true)) {
+        (*fin)(protocol::serialize_error(*model, nullptr, ServiceError::internal("internal error"), fin->request_id,
+                                         head),
+               "");
+      }
+    }
+    return;
+  }
+
   auto parsed = protocol::parse_request(*model, req);
   if (!parsed.ok()) {
     finish(protocol::serialize_error(*model, nullptr, parsed.error(), finish.request_id, head, encoding), "");
@@ -172,15 +212,8 @@ void Gateway::handle(http::Request req, Respond respond) {
   const protocol::Operation* op = parsed.value().op;
 
   services::Invocation inv;
-  auto cred = credential_scope(req);
-  inv.ctx.request_id = finish.request_id;
-  inv.ctx.account = ids::account_from_access_key(cred ? std::string_view(cred->access_key) : std::string_view());
-  inv.ctx.region = cred && !cred->region.empty() ? cred->region : config_.region;
-  inv.ctx.service = res.model;
+  inv.ctx = make_context(req, res.model, finish.request_id);
   inv.ctx.operation = op->name;
-  std::string_view host = req.host();
-  inv.ctx.endpoint = "http://" + (host.empty() ? config_.host + ":" + std::to_string(config_.port) : std::string(host));
-  inv.ctx.now_ms = clock_.now_ms();
   inv.op = op;
   inv.params = std::move(parsed.value().params);
   inv.request = std::make_shared<http::Request>(std::move(req));
@@ -210,6 +243,23 @@ void Gateway::handle(http::Request req, Respond respond) {
              op->name);
     }
   }
+}
+
+services::RequestContext Gateway::make_context(const http::Request& req, const std::string& model,
+                                               const std::string& request_id) const {
+  services::RequestContext ctx;
+  auto cred = credential_scope(req);
+  std::optional<std::string> v2 = cred ? std::nullopt : sigv2_access_key(req);
+  ctx.request_id = request_id;
+  ctx.account = ids::account_from_access_key(cred ? std::string_view(cred->access_key)
+                                             : v2 ? std::string_view(*v2)
+                                                  : std::string_view());
+  ctx.region = cred && !cred->region.empty() ? cred->region : config_.region;
+  ctx.service = model;
+  std::string_view host = req.host();
+  ctx.endpoint = "http://" + (host.empty() ? config_.host + ":" + std::to_string(config_.port) : std::string(host));
+  ctx.now_ms = clock_.now_ms();
+  return ctx;
 }
 
 void Gateway::handle_internal(http::Request& req, const std::string& request_id, Respond& respond) {

@@ -36,6 +36,8 @@ class Gateway final : public http::Handler {
 
  private:
   void handle_internal(http::Request& request, const std::string& request_id, Respond& respond);
+  services::RequestContext make_context(const http::Request& req, const std::string& model,
+                                        const std::string& request_id) const;
   http::Response health() const;
 
   const Config& config_;

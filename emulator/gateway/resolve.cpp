@@ -249,6 +249,21 @@ std::optional<Credential> credential_scope(const http::Request& r) {
   return Credential{std::string(parts[0]), std::string(parts[1]), std::string(parts[2]), std::string(parts[3])};
 }
 
+std::optional<std::string> sigv2_access_key(const http::Request& r) {
+  if (auto auth = r.headers.get("authorization")) {
+    if (!enc::starts_with(*auth, "AWS ")) return std::nullopt;
+    std::string_view rest = auth->substr(4);
+    auto colon = rest.find(':');
+    if (colon == std::string_view::npos || colon == 0) return std::nullopt;
+    return std::string(rest.substr(0, colon));
+  }
+  if (r.raw_query().find("AWSAccessKeyId=") == std::string_view::npos) return std::nullopt;
+  for (auto& p : http::parse_query(r.raw_query(), false)) {
+    if (p.key == "AWSAccessKeyId" && !p.value.empty()) return std::move(p.value);
+  }
+  return std::nullopt;
+}
+
 Resolution resolve(const http::Request& req) {
   std::string_view path = req.path();
   if (path == "/_sless" || enc::starts_with(path, "/_sless/")) {

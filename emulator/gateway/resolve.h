@@ -36,6 +36,9 @@ struct Credential {
   std::string service;
 };
 std::optional<Credential> credential_scope(const http::Request& r);
+// The access key id of a SigV2-signed request: "Authorization: AWS <key>:<sig>" or the
+// AWSAccessKeyId query parameter of a SigV2 presigned URL (what boto3 makes for S3 by default).
+std::optional<std::string> sigv2_access_key(const http::Request& r);
 
 Resolution resolve(const http::Request& r);
 

@@ -69,6 +69,9 @@ struct Request {
   Headers headers;
   std::string body;          // the whole body, unless `stream` is set
   std::shared_ptr<BodyReader> stream;
+  // Trailing headers of a streamed aws-chunked body (x-amz-checksum-*), filled in when the stream
+  // has ended; null otherwise (a buffered body's trailers are merged into `headers`).
+  std::shared_ptr<Headers> trailers;
   std::string remote;        // peer address, for the access log
   unsigned version = 11;     // 10 or 11
 

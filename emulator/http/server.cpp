@@ -36,6 +36,7 @@ namespace bhttp = boost::beast::http;
 using tcp = net::ip::tcp;
 
 constexpr size_t kChunkSize = 256 * 1024;
+constexpr size_t kBodyReadSize = 64 * 1024;
 // "No limit". Boost 1.74's parser compares against boost::none wrongly, so never pass none.
 constexpr std::uint64_t kUnlimited = std::numeric_limits<std::uint64_t>::max();
 
@@ -247,6 +248,9 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void after_header() {
+    // Beast reads at most the buffer's spare capacity per system call (512 bytes when it is
+    // nearly empty); give bodies room for 64 KiB reads.
+    buffer_.reserve(kBodyReadSize);
     if (server_.handler.wants_stream(request_)) {
       stream_parser_.emplace(std::move(*header_parser_));
       stream_parser_->body_limit(kUnlimited);

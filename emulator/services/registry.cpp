@@ -10,6 +10,7 @@
 #include "services/kinesis/provider.h"
 #include "services/sns/provider.h"
 #include "services/sqs/provider.h"
+#include "services/s3/provider.h"
 
 namespace sless::services {
 namespace {
@@ -26,7 +27,7 @@ std::unique_ptr<Service> model_only(std::string name, std::vector<std::string> m
 Registry::Registry() {
   services_.push_back(model_only("dynamodb"));
   services_.push_back(model_only("dynamodbstreams"));
-  services_.push_back(model_only("s3"));
+  services_.push_back(std::make_unique<s3::S3Provider>());
   services_.push_back(std::make_unique<sqs::SqsProvider>());
   services_.push_back(std::make_unique<sns::SnsProvider>());
   services_.push_back(std::make_unique<kinesis::KinesisProvider>());

@@ -56,6 +56,14 @@ struct RequestContext {
 
 using Done = std::function<void(Outcome<protocol::OperationOutput>)>;
 
+// A request that no operation of the model describes but that the service answers itself (S3's
+// browser POST upload): the service writes the whole HTTP response. `respond` runs exactly once.
+struct RawInvocation {
+  RequestContext ctx;
+  std::shared_ptr<http::Request> request;
+  std::function<void(http::Response)> respond;
+};
+
 // One operation call. `request` is the parsed HTTP request (headers, and the raw body for blob
 // payload members: Request::body or Request::stream); it stays valid until `done` is called.
 struct Invocation {
@@ -91,6 +99,20 @@ class Service {
   virtual void invoke(Invocation inv) = 0;
   // Extra facts for GET /_sless/health.
   virtual nlohmann::json describe() const { return nlohmann::json::object(); }
+
+  // CORS for services whose resources carry their own rules (S3 bucket CORS). The request's path
+  // is in path style (virtual-hosted S3 already rewritten). cors_preflight answers an OPTIONS
+  // preflight into `out`; cors_headers adds headers to the response of a request with an Origin.
+  // Both return false to leave it to the gateway's permissive default.
+  virtual bool cors_preflight(const http::Request& request, http::Response& out) { return false; }
+  virtual bool cors_headers(std::string_view method, std::string_view path, std::string_view origin,
+                            http::Response& res) {
+    return false;
+  }
+  // Requests outside the model that the service answers itself (see RawInvocation). wants_raw
+  // sees the head only, before the body is read (so that the body may be streamed).
+  virtual bool wants_raw(const http::Request& head) const { return false; }
+  virtual void handle_raw(RawInvocation inv) {}
 };
 
 // Base for providers: a table from operation name to handler. Unlisted operations answer 501.

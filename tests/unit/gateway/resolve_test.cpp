@@ -162,3 +162,21 @@ TEST_CASE("credential scope yields access key and region", "[gateway][resolve]")
   CHECK(qc->region == "us-west-2");
   CHECK(qc->service == "s3");
 }
+
+TEST_CASE("SigV2 access keys come from the Authorization header or a presigned URL", "[gateway]") {
+  sless::http::Request r;
+  r.method = "GET";
+  r.target = "/bucket/key";
+  CHECK_FALSE(sless::gateway::sigv2_access_key(r).has_value());
+  r.headers.add("Authorization", "AWS 111122223333:c2lnbmF0dXJl");
+  CHECK(sless::gateway::sigv2_access_key(r) == std::optional<std::string>("111122223333"));
+  sless::http::Request presigned;
+  presigned.method = "GET";
+  presigned.target = "/bucket/key?AWSAccessKeyId=AKIDEXAMPLE&Signature=abc%2B&Expires=1700000000";
+  CHECK(sless::gateway::sigv2_access_key(presigned) == std::optional<std::string>("AKIDEXAMPLE"));
+  sless::http::Request v4;
+  v4.method = "GET";
+  v4.target = "/";
+  v4.headers.add("Authorization", "AWS4-HMAC-SHA256 Credential=AKID/20240101/us-east-1/s3/aws4_request");
+  CHECK_FALSE(sless::gateway::sigv2_access_key(v4).has_value());
+}
