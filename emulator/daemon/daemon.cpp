@@ -9,6 +9,7 @@
 #include "gateway/gateway.h"
 #include "http/server.h"
 #include "services/registry.h"
+#include "services/wiring.h"
 #include "storage/store.h"
 
 namespace sless {
@@ -67,6 +68,7 @@ Status Daemon::start() {
   parts_->env.io = &parts_->server->io_context();
   parts_->env.files_dir = files_dir;
   if (Status st = parts_->registry->start_all(parts_->env); !st.is_ok()) return st;
+  if (Status st = services::connect_services(*parts_->registry, parts_->env); !st.is_ok()) return st;
 
   parts_->server->start();
   parts_->gateway->set_started(std::chrono::steady_clock::now());

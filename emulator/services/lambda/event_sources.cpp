@@ -92,6 +92,9 @@ LambdaService::Out LambdaService::create_event_source_mapping(RequestContext& ct
   }
   auto r = resolve(ctx.account, ctx.region, p["FunctionName"], "");
   if (!r.ok()) return std::move(r).error();
+  if (!source_exists(*env_, ctx.account, ctx.region, source)) {
+    return invalid_parameter("The event source " + source + " does not exist.");
+  }
   bool stream = service != "sqs";
   if (stream && !p.contains("StartingPosition")) {
     return invalid_parameter("1 validation error detected: Value null at 'startingPosition' failed to satisfy "

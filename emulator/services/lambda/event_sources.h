@@ -29,6 +29,8 @@ class SourceRunner {
 
 // Whether sless can poll sources of this service ("sqs", "kinesis", "dynamodb").
 bool runner_supported(const std::string& service);
+// Whether the source named by the ARN exists (the mapping's account and region).
+bool source_exists(Env& env, const std::string& account, const std::string& region, const std::string& arn);
 // A runner for the mapping, or nullptr when its source cannot be polled.
 std::unique_ptr<SourceRunner> make_runner(LambdaService& lambda, Env& env, const nlohmann::json& mapping);
 

@@ -11,7 +11,9 @@
 // A closed shard's children start once all their parents are read to the end.
 #include <algorithm>
 #include <map>
+#include <atomic>
 #include <mutex>
+#include <set>
 
 #include "core/clock.h"
 #include "core/encoding.h"
@@ -25,6 +27,7 @@
 #include "services/lambda/event_sources.h"
 #include "services/lambda/lambda.h"
 #include "services/registry.h"
+#include "services/sqs/provider.h"
 #include "storage/keys.h"
 #include "storage/store.h"
 
@@ -362,7 +365,6 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
         }
       }
       if (ok && !first_failed.empty()) {
-        auto it = std::find_if(batch.begin(), batch.end(), [&](const StreamRecord& r) { return r.sequence_number == first_failed; });
         set_result("OK");
         retry_later(shard, "@" + first_failed);
         return;
@@ -468,6 +470,192 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
   std::string last_result_;
 };
 
+
+// The runner of one SQS mapping: a few pollers, each receiving a batch (long polling, with the
+// mapping's batching window), invoking the function, and deleting what it processed. Failed
+// messages are left alone: they come back after the visibility timeout, and the queue's redrive
+// policy moves them to its dead-letter queue, as with Lambda.
+class SqsRunner final : public SourceRunner, public std::enable_shared_from_this<SqsRunner> {
+ public:
+  SqsRunner(LambdaService& lambda, Env& env, sqs::SqsProvider& sqs, json mapping)
+      : lambda_(lambda), env_(env), sqs_(sqs), m_(std::move(mapping)) {
+    for (const auto& f : m_.value("FilterCriteria", json::object()).value("Filters", json::array())) {
+      json p = json::parse(f.value("Pattern", "{}"), nullptr, false);
+      if (!p.is_discarded()) filters_.push_back(std::move(p));
+    }
+    auto types = m_.value("FunctionResponseTypes", json::array());
+    partial_ = std::find(types.begin(), types.end(), "ReportBatchItemFailures") != types.end();
+    arn_ = m_["EventSourceArn"];
+  }
+
+  void start() override {
+    auto info = sqs_.queue_info(arn_);
+    int pollers = info && info->fifo ? 1 : kPollers;
+    if (m_.contains("ScalingConfig") && m_["ScalingConfig"].contains("MaximumConcurrency")) {
+      pollers = std::min(pollers, m_["ScalingConfig"]["MaximumConcurrency"].get<int>());
+    }
+    for (int i = 0; i < std::max(1, pollers); ++i) {
+      env_.scheduler->post([self = shared_from_this()] { self->poll(); });
+    }
+  }
+
+  void stop() override { stopped_.store(true); }
+
+  std::string last_result() const override {
+    std::lock_guard lock(mu_);
+    return last_result_;
+  }
+
+ private:
+  static constexpr int kPollers = 5;
+
+  void set_result(std::string r) {
+    std::lock_guard lock(mu_);
+    last_result_ = std::move(r);
+  }
+
+  void poll() {
+    if (stopped_.load()) return;
+    auto batch = std::make_shared<std::vector<sqs::Delivered>>();
+    int window = m_.value("MaximumBatchingWindowInSeconds", 0);
+    int64_t deadline = env_.clock->now_ms() + int64_t{window} * 1000;
+    gather(batch, deadline, /*wait=*/20);
+  }
+
+  // Receives until the batch is full or the window has passed (one long poll without a window).
+  void gather(std::shared_ptr<std::vector<sqs::Delivered>> batch, int64_t deadline, int wait) {
+    size_t size = m_.value("BatchSize", 10);
+    sqs::ReceiveOptions opts;
+    opts.max = static_cast<int>(size - batch->size());
+    auto self = shared_from_this();
+    auto got = sqs_.receive(arn_, opts, wait, [self, batch, deadline, size](std::vector<sqs::Delivered> more) {
+      for (auto& d : more) batch->push_back(std::move(d));
+      int64_t now = self->env_.clock->now_ms();
+      if (self->stopped_.load()) return;
+      if (batch->size() < size && now < deadline) {
+        int remaining = static_cast<int>((deadline - now + 999) / 1000);
+        self->env_.scheduler->post([self, batch, deadline, remaining] { self->gather(batch, deadline, remaining); });
+        return;
+      }
+      if (batch->empty()) {
+        self->env_.scheduler->post([self] { self->poll(); });
+        return;
+      }
+      self->process(std::move(*batch));
+    });
+    if (!got.ok()) {
+      set_result("PROBLEM: " + got.error().message);
+      std::weak_ptr<SqsRunner> weak = self;
+      env_.scheduler->after(std::chrono::milliseconds(kIdlePollMs), [weak] {
+        if (auto r = weak.lock()) r->poll();
+      });
+    }
+  }
+
+  json record(const sqs::Delivered& d) const {
+    const sqs::Message& m = d.message;
+    json attrs{{"ApproximateReceiveCount", std::to_string(m.receive_count)},
+               {"SentTimestamp", std::to_string(m.sent_ms)},
+               {"SenderId", m.sender_id},
+               {"ApproximateFirstReceiveTimestamp", std::to_string(m.first_receive_ms)}};
+    if (!m.sequence_number.empty()) attrs["SequenceNumber"] = m.sequence_number;
+    if (!m.group_id.empty()) attrs["MessageGroupId"] = m.group_id;
+    if (!m.dedup_id.empty()) attrs["MessageDeduplicationId"] = m.dedup_id;
+    if (!m.trace_header.empty()) attrs["AWSTraceHeader"] = m.trace_header;
+    // Lambda spells message attributes in camel case.
+    json mattrs = json::object();
+    if (m.attributes.is_object()) {
+      for (const auto& [name, a] : m.attributes.items()) {
+        json v{{"dataType", a.value("DataType", "String")},
+               {"stringListValues", json::array()},
+               {"binaryListValues", json::array()}};
+        if (a.contains("StringValue")) v["stringValue"] = a["StringValue"];
+        if (a.contains("BinaryValue")) v["binaryValue"] = a["BinaryValue"];
+        mattrs[name] = std::move(v);
+      }
+    }
+    json r{{"messageId", m.id},
+           {"receiptHandle", d.receipt},
+           {"body", m.body},
+           {"attributes", std::move(attrs)},
+           {"messageAttributes", std::move(mattrs)},
+           {"md5OfBody", m.md5_body},
+           {"eventSource", "aws:sqs"},
+           {"eventSourceARN", arn_},
+           {"awsRegion", m_["region"]}};
+    if (!m.md5_attributes.empty()) r["md5OfMessageAttributes"] = m.md5_attributes;
+    return r;
+  }
+
+  void process(std::vector<sqs::Delivered> batch) {
+    json records = json::array();
+    std::vector<sqs::Delivered> delivered;
+    for (auto& d : batch) {
+      json r = record(d);
+      if (!filters_.empty()) {
+        json view = r;
+        json body = json::parse(d.message.body, nullptr, false);
+        if (!body.is_discarded()) view["body"] = body;
+        if (std::none_of(filters_.begin(), filters_.end(), [&](const json& f) { return events::matches(f, view); })) {
+          sqs_.delete_message(arn_, d.receipt).ok();  // filtered out: consumed, never delivered
+          continue;
+        }
+      }
+      records.push_back(std::move(r));
+      delivered.push_back(std::move(d));
+    }
+    if (delivered.empty()) {
+      env_.scheduler->post([self = shared_from_this()] { self->poll(); });
+      return;
+    }
+    std::string payload = json{{"Records", std::move(records)}}.dump();
+    auto self = shared_from_this();
+    lambda_.invoke(InternalInvoke{m_["account"], m_["region"], m_["FunctionArn"], payload, /*async=*/false},
+                   [self, delivered = std::move(delivered)](Outcome<host::InvokeResult> out) {
+                     self->on_result(delivered, std::move(out));
+                   });
+  }
+
+  void on_result(const std::vector<sqs::Delivered>& batch, Outcome<host::InvokeResult> out) {
+    bool ok = out.ok() && out.value().kind == host::InvokeResult::Kind::kOk;
+    std::set<std::string> failed;
+    if (ok && partial_) {
+      json answer = json::parse(out.value().payload, nullptr, false);
+      if (answer.is_object()) {
+        for (const auto& f : answer.value("batchItemFailures", json::array())) {
+          std::string id = f.value("itemIdentifier", "");
+          bool known = std::any_of(batch.begin(), batch.end(), [&](const sqs::Delivered& d) { return d.message.id == id; });
+          if (!known || id.empty()) {
+            ok = false;  // an unknown identifier fails the whole batch
+            break;
+          }
+          failed.insert(id);
+        }
+      }
+    }
+    if (ok) {
+      for (const auto& d : batch) {
+        if (!failed.count(d.message.id)) sqs_.delete_message(arn_, d.receipt).ok();
+      }
+      set_result("OK");
+    } else {
+      set_result("PROBLEM: Function call failed");
+    }
+    env_.scheduler->post([self = shared_from_this()] { self->poll(); });
+  }
+
+  LambdaService& lambda_;
+  Env& env_;
+  sqs::SqsProvider& sqs_;
+  json m_;
+  std::string arn_;
+  std::vector<json> filters_;
+  bool partial_ = false;
+  std::atomic<bool> stopped_{false};
+  mutable std::mutex mu_;
+  std::string last_result_;
+};
+
 // Kinesis mappings read from StartingPosition until they have a checkpoint.
 kinesis::ReadPosition starting_position(const json& m) {
   std::string p = m.value("StartingPosition", "LATEST");
@@ -493,7 +681,20 @@ class SharedRunner final : public SourceRunner {
 
 }  // namespace
 
-bool runner_supported(const std::string& service) { return service == "kinesis"; }
+bool runner_supported(const std::string& service) { return service == "kinesis" || service == "sqs"; }
+
+bool source_exists(Env& env, const std::string& account, const std::string& region, const std::string& arn) {
+  std::string service = arn_service(arn);
+  if (service == "sqs") {
+    auto* sqs = env.registry->get<sqs::SqsProvider>("sqs");
+    return sqs && sqs->queue_info(arn).has_value();
+  }
+  if (service == "kinesis") {
+    auto* k = env.registry->get<kinesis::KinesisProvider>("kinesis");
+    return k && k->list_shards(account, region, arn).ok();
+  }
+  return false;
+}
 
 std::unique_ptr<SourceRunner> make_runner(LambdaService& lambda, Env& env, const json& mapping) {
   std::string arn = mapping.value("EventSourceArn", "");
@@ -504,6 +705,11 @@ std::unique_ptr<SourceRunner> make_runner(LambdaService& lambda, Env& env, const
     auto source = std::make_unique<KinesisSource>(*k, mapping["account"], mapping["region"], arn,
                                                   starting_position(mapping));
     return std::make_unique<SharedRunner>(std::make_shared<StreamRunner>(lambda, env, mapping, std::move(source)));
+  }
+  if (service == "sqs") {
+    auto* sqs = env.registry->get<sqs::SqsProvider>("sqs");
+    if (!sqs || !sqs->queue_info(arn)) return nullptr;
+    return std::make_unique<SharedRunner>(std::make_shared<SqsRunner>(lambda, env, *sqs, mapping));
   }
   return nullptr;
 }
