@@ -73,7 +73,13 @@ http::Response serialize_json_result(const ServiceModel& m, const Operation& op,
   http::Response res;
   res.status = out.status ? out.status : 200;
   res.headers.add("Content-Type", content_type(m));
-  res.body = out.result.is_object() ? dump(out.result) : std::string("{}");
+  // A JSON-protocol operation has no payload member, so a raw payload is the whole body,
+  // already serialized by the service (DynamoDB returns stored items without re-encoding them).
+  if (out.raw_payload) {
+    res.body = std::move(*out.raw_payload);
+  } else {
+    res.body = out.result.is_object() ? dump(out.result) : std::string("{}");
+  }
   for (auto& [k, v] : out.headers) res.headers.add(std::move(k), std::move(v));
   return res;
 }

@@ -98,8 +98,16 @@ void Registry::call(std::string_view model_name, std::string_view operation, nlo
   inv.op = op;
   inv.params = std::move(params);
   inv.request = std::make_shared<http::Request>();
-  inv.done = [fired, callback](Outcome<protocol::OperationOutput> out) {
-    if (!fired->exchange(true)) (*callback)(std::move(out));
+  const bool json_protocol = model->protocol == protocol::Protocol::kJson;
+  inv.done = [fired, callback, json_protocol](Outcome<protocol::OperationOutput> out) {
+    if (fired->exchange(true)) return;
+    // In-process callers get a result tree even when the service wrote its JSON body itself.
+    if (json_protocol && out.ok() && out.value().raw_payload) {
+      auto tree = nlohmann::json::parse(*out.value().raw_payload, nullptr, /*allow_exceptions=*/false);
+      out.value().result = tree.is_object() ? std::move(tree) : nlohmann::json::object();
+      out.value().raw_payload.reset();
+    }
+    (*callback)(std::move(out));
   };
   try {
     service->invoke(std::move(inv));
