@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "protocol/model.h"
+#include "services/dynamodb/provider.h"
 
 namespace sless::services {
 namespace {
@@ -18,8 +19,10 @@ std::unique_ptr<Service> model_only(std::string name, std::vector<std::string> m
 // The explicit list of services. A service issue replaces its model_only(...) line with its
 // provider (no static self-registration: the linker drops unreferenced registrars).
 Registry::Registry() {
-  services_.push_back(model_only("dynamodb"));
-  services_.push_back(model_only("dynamodbstreams"));
+  auto dynamodb = std::make_unique<dynamodb::DynamoDbService>();
+  auto dynamodb_streams = std::make_unique<dynamodb::DynamoDbStreamsService>(dynamodb->engine());
+  services_.push_back(std::move(dynamodb));
+  services_.push_back(std::move(dynamodb_streams));
   services_.push_back(model_only("s3"));
   services_.push_back(model_only("sqs", {"sqs", "sqs-query"}));
   services_.push_back(model_only("sns"));
