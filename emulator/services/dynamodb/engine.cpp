@@ -84,8 +84,6 @@ std::optional<uint64_t> ttl_seconds(const Json& item, const std::string& attribu
   return v;
 }
 
-std::string encode_counts(const std::vector<Table::Count>& counts);
-
 std::string stream_meta_json(const StreamState& s) {
   Json j{{"id", std::to_string(s.id)},   {"account", s.account},         {"region", s.region},
          {"table", s.table_name},        {"arn", s.arn},                 {"label", s.label},
@@ -158,85 +156,55 @@ std::optional<uint64_t> parse_sequence(std::string_view text) {
   return v;
 }
 
-// ---- counts ----------------------------------------------------------------------------------
-
-namespace {
-
-std::string encode_counts(const std::vector<Table::Count>& counts) {
-  std::string out;
-  for (const Table::Count& c : counts) {
-    append_u32(out, c.index_id);
-    key::append_i64(out, c.items);
-    key::append_i64(out, c.bytes);
-  }
-  return out;
-}
-
-std::vector<Table::Count> decode_counts(std::string_view in) {
-  std::vector<Table::Count> out;
-  while (in.size() >= 20) {
-    Table::Count c;
-    c.index_id = read_u32(in);
-    in.remove_prefix(4);
-    key::read_i64(in, &c.items);
-    key::read_i64(in, &c.bytes);
-    out.push_back(c);
-  }
-  return out;
-}
-
-}  // namespace
-
 std::string Table::index_prefix(uint32_t index_id) const {
   std::string p = entry_prefix_;
   append_u32(p, index_id);
   return p;
 }
 
-void Engine::bump(std::vector<Table::Count>& counts, uint32_t index_id, int64_t items, int64_t bytes) {
-  if (items == 0 && bytes == 0) {
-    return;
-  }
-  for (Table::Count& c : counts) {
-    if (c.index_id == index_id) {
-      c.items += items;
-      c.bytes += bytes;
-      return;
-    }
-  }
-  counts.push_back({index_id, items, bytes});
-}
-
-void Engine::add_count_puts(Table& table, size_t stripe, storage::WriteBatch& batch) {
-  std::string k = table.counts_prefix_;
-  append_u32(k, static_cast<uint32_t>(stripe));
-  batch.put(family_, k, encode_counts(table.counts_[stripe]));
-}
-
-void Engine::load_counts(Table& table) {
-  auto it = store_->iterate(family_, table.counts_prefix_, key::prefix_end(table.counts_prefix_));
-  for (it->seek_to_first(); it->valid(); it->next()) {
-    std::string_view k = it->key();
-    k.remove_prefix(table.counts_prefix_.size());
-    const uint32_t stripe = read_u32(k);
-    if (stripe < Table::kStripes) {
-      table.counts_[stripe] = decode_counts(it->value());
-    }
-  }
-}
-
-TableCounts Engine::counts(Table& table, uint32_t index_id) {
-  TableCounts total;
-  for (size_t i = 0; i < Table::kStripes; ++i) {
-    std::lock_guard lock(table.stripes_[i]);
-    for (const Table::Count& c : table.counts_[i]) {
-      if (c.index_id == index_id) {
-        total.items += c.items;
-        total.bytes += c.bytes;
+std::map<uint32_t, TableCounts> Engine::count_now(const Table& table, const TableDef& def) const {
+  std::map<uint32_t, TableCounts> out;
+  auto count_range = [&](const std::string& prefix, TableCounts& c) {
+    auto it = store_->iterate(family_, prefix, key::prefix_end(prefix));
+    for (it->seek_to_first(); it->valid(); it->next()) {
+      if (auto stored = split_stored(it->value())) {
+        ++c.items;
+        c.bytes += static_cast<int64_t>(stored->size);
       }
     }
+  };
+  count_range(table.item_prefix_, out[0]);
+  for (const IndexDef& index : def.indexes) {
+    count_range(table.index_prefix(index.id), out[index.id]);
   }
-  return total;
+  return out;
+}
+
+TableCounts Engine::counts(const std::shared_ptr<Table>& table, uint32_t index_id) {
+  constexpr int64_t kFreshMs = 1000;
+  constexpr int64_t kLargeTableMs = 60 * 1000;
+  const int64_t now = clock_->now_ms();
+  std::unique_lock lock(table->counts_mutex_);
+  const int64_t age = table->counted_ms_ < 0 ? INT64_MAX : now - table->counted_ms_;
+  const bool large = table->counts_[0].items > kExactCountLimit;
+  if (table->counted_ms_ < 0 || (!large && age > kFreshMs)) {
+    lock.unlock();
+    auto fresh = count_now(*table, *table->def());
+    lock.lock();
+    table->counts_ = std::move(fresh);
+    table->counted_ms_ = now;
+  } else if (large && age > kLargeTableMs && !table->counting_ && scheduler_ != nullptr) {
+    table->counting_ = true;
+    scheduler_->post([this, table] {
+      auto fresh = count_now(*table, *table->def());
+      std::lock_guard guard(table->counts_mutex_);
+      table->counts_ = std::move(fresh);
+      table->counted_ms_ = clock_->now_ms();
+      table->counting_ = false;
+    });
+  }
+  auto it = table->counts_.find(index_id);
+  return it == table->counts_.end() ? TableCounts{} : it->second;
 }
 
 void Engine::lock_all(Table& table) {
@@ -327,7 +295,6 @@ std::shared_ptr<Table> Engine::make_table(std::shared_ptr<const TableDef> def) {
   t->item_prefix_ = key::KeyBuilder(def->account, def->region).str("i").u64(def->id).take();
   t->entry_prefix_ = key::KeyBuilder(def->account, def->region).str("x").u64(def->id).take();
   t->ttl_prefix_ = key::KeyBuilder(def->account, def->region).str("e").u64(def->id).take();
-  t->counts_prefix_ = key::KeyBuilder(def->account, def->region).str("z").u64(def->id).take();
   t->def_ = std::move(def);
   return t;
 }
@@ -396,7 +363,6 @@ Status Engine::start(storage::Store* store, Scheduler* scheduler, Clock* clock) 
         continue;
       }
       auto table = make_table(std::make_shared<const TableDef>(std::move(*def)));
-      load_counts(*table);
       const TableDef& d = *table->def_;
       tables_[table_map_key(d.account, d.region, d.name)] = table;
       for (const IndexDef& i : d.indexes) {
@@ -603,8 +569,7 @@ Outcome<std::shared_ptr<const TableDef>> Engine::delete_table(std::string_view a
                                                          " not found");
   }
   storage::WriteBatch batch;
-  for (const std::string* prefix : {&table->item_prefix_, &table->entry_prefix_, &table->ttl_prefix_,
-                                    &table->counts_prefix_}) {
+  for (const std::string* prefix : {&table->item_prefix_, &table->entry_prefix_, &table->ttl_prefix_}) {
     batch.delete_range(family_, *prefix, key::prefix_end(*prefix));
   }
   batch.del(family_, table_meta_key(def->account, def->region, def->name));
@@ -788,25 +753,7 @@ Outcome<std::shared_ptr<const TableDef>> Engine::delete_index(Table& table, cons
   const std::string prefix = table.index_prefix(id);
   batch.delete_range(family_, prefix, key::prefix_end(prefix));
   persist_def(def, &batch).ignore();
-  std::array<std::vector<Table::Count>, Table::kStripes> counts;
-  return commit_def(
-      table, std::move(def), batch,
-      [&] {
-        counts = table.counts_;
-        for (size_t s = 0; s < Table::kStripes; ++s) {
-          auto& c = counts[s];
-          c.erase(std::remove_if(c.begin(), c.end(), [&](const Table::Count& x) { return x.index_id == id; }),
-                  c.end());
-          std::string k = table.counts_prefix_;
-          append_u32(k, static_cast<uint32_t>(s));
-          batch.put(family_, k, encode_counts(c));
-        }
-      },
-      [&](bool ok) {
-        if (ok) {
-          table.counts_ = std::move(counts);
-        }
-      });
+  return commit_def(table, std::move(def), batch);
 }
 
 void Engine::schedule_backfill(std::shared_ptr<Table> table, uint32_t index_id, std::string after) {
@@ -838,7 +785,6 @@ void Engine::backfill_step(const std::shared_ptr<Table>& table, uint32_t index_i
   const std::string& prefix = table->item_prefix_;
   auto it = store_->iterate(family_, after.empty() ? prefix : after + '\0', key::prefix_end(prefix));
   storage::WriteBatch batch;
-  std::vector<bool> touched(Table::kStripes, false);
   size_t n = 0;
   std::string last;
   for (it->seek_to_first(); it->valid() && n < kChunk; it->next(), ++n) {
@@ -852,30 +798,15 @@ void Engine::backfill_step(const std::shared_ptr<Table>& table, uint32_t index_i
       continue;
     }
     auto entry = index_entry_key(*table, *def, *index, item);
-    if (!entry) {
-      continue;
-    }
-    std::string existing;
-    if (store_->get(family_, *entry, &existing).is_ok()) {
-      continue;
-    }
-    auto projected = index_projection(*def, *index, item);
+    auto projected = entry ? index_projection(*def, *index, item) : std::nullopt;
     if (!projected) {
       continue;
     }
-    const size_t size = index->projection == ProjectionType::kAll ? stored->size : item_size(*projected);
+    const bool all = index->projection == ProjectionType::kAll;
     batch.put(family_, *entry,
-              make_stored(size, index->projection == ProjectionType::kAll ? stored->json : dump(*projected)));
-    const size_t stripe = stripe_of(std::string_view(last).substr(prefix.size()));
-    bump(table->counts_[stripe], index_id, 1, static_cast<int64_t>(size));
-    touched[stripe] = true;
+              make_stored(all ? stored->size : item_size(*projected), all ? stored->json : dump(*projected)));
   }
   const bool done = !it->valid();
-  for (size_t s = 0; s < Table::kStripes; ++s) {
-    if (touched[s]) {
-      add_count_puts(*table, s, batch);
-    }
-  }
   std::shared_ptr<const TableDef> finished;
   if (done) {
     TableDef d = *def;
@@ -1007,10 +938,16 @@ Outcome<Engine::WriteResult> Engine::write(std::vector<Mutation>& ms, const Deci
       return ServiceError("ResourceNotFoundException", "Requested resource not found");
     }
     m.def = m.table->def();
-    full_key.assign(m.table->item_prefix_).append(m.suffix);
     m.old_value.clear();
-    m.old_exists = store_->get(family_, full_key, &m.old_value).is_ok();
+    m.old_exists = false;
     m.old_size = 0;
+    const TableDef& def = *m.def;
+    m.read_old_ = m.needs_old || !def.indexes.empty() || def.stream_enabled || def.ttl_enabled;
+    if (!m.read_old_) {
+      continue;  // a blind write: nothing depends on the item it replaces
+    }
+    full_key.assign(m.table->item_prefix_).append(m.suffix);
+    m.old_exists = store_->get(family_, full_key, &m.old_value).is_ok();
     if (m.old_exists) {
       auto s = split_stored(m.old_value);
       m.old_size = s ? s->size : 0;
@@ -1028,20 +965,8 @@ Outcome<Engine::WriteResult> Engine::write(std::vector<Mutation>& ms, const Deci
 
   storage::WriteBatch batch;
   std::vector<Pending> pending;
-  // New counts per touched stripe, applied to the table once the batch is written.
-  std::vector<std::pair<std::pair<Table*, size_t>, std::vector<Table::Count>>> counts;
-  auto counts_of = [&](Table* t, size_t stripe) -> std::vector<Table::Count>& {
-    for (auto& [k, v] : counts) {
-      if (k.first == t && k.second == stripe) {
-        return v;
-      }
-    }
-    counts.emplace_back(std::make_pair(t, stripe), t->counts_[stripe]);
-    return counts.back().second;
-  };
-
   for (Mutation& m : ms) {
-    if (m.action == Mutation::Action::kKeep || (m.action == Mutation::Action::kDelete && !m.old_exists)) {
+    if (m.action == Mutation::Action::kKeep || (m.action == Mutation::Action::kDelete && m.read_old_ && !m.old_exists)) {
       continue;
     }
     Table& table = *m.table;
@@ -1056,49 +981,21 @@ Outcome<Engine::WriteResult> Engine::write(std::vector<Mutation>& ms, const Deci
     } else {
       batch.del(family_, full_key);
     }
-    std::vector<Table::Count>& c = counts_of(&table, m.stripe_);
-    bump(c, 0, (put ? 1 : 0) - (m.old_exists ? 1 : 0),
-         static_cast<int64_t>(put ? m.new_size : 0) - static_cast<int64_t>(m.old_size));
 
     for (const IndexDef& index : def.indexes) {
-      std::optional<std::string> old_key;
-      int64_t old_bytes = 0;
-      if (m.old_exists) {
-        old_key = index_entry_key(table, def, index, m.old_item());
-        if (old_key && index.creating) {
-          // Not backfilled yet, perhaps: only an entry that is there counts.
-          std::string existing;
-          if (store_->get(family_, *old_key, &existing).is_ok()) {
-            auto s = split_stored(existing);
-            old_bytes = s ? static_cast<int64_t>(s->size) : 0;
-          } else {
-            old_key.reset();
-          }
-        } else if (old_key) {
-          old_bytes = index.projection == ProjectionType::kAll
-                          ? static_cast<int64_t>(m.old_size)
-                          : static_cast<int64_t>(item_size(*index_projection(def, index, m.old_item())));
-        }
-      }
-      std::optional<std::string> new_key;
-      if (put) {
-        new_key = index_entry_key(table, def, index, m.new_item);
-      }
+      const std::optional<std::string> old_key =
+          m.old_exists ? index_entry_key(table, def, index, m.old_item()) : std::nullopt;
+      const std::optional<std::string> new_key =
+          put ? index_entry_key(table, def, index, m.new_item) : std::nullopt;
       if (old_key && (!new_key || *old_key != *new_key)) {
         batch.del(family_, *old_key);
-      }
-      if (old_key) {
-        bump(c, index.id, -1, -old_bytes);
       }
       if (new_key) {
         if (index.projection == ProjectionType::kAll) {
           batch.put(family_, *new_key, make_stored(m.new_size, m.new_json));
-          bump(c, index.id, 1, static_cast<int64_t>(m.new_size));
         } else {
           Json projected = *index_projection(def, index, m.new_item);
-          const size_t size = item_size(projected);
-          batch.put(family_, *new_key, make_stored(size, dump(projected)));
-          bump(c, index.id, 1, static_cast<int64_t>(size));
+          batch.put(family_, *new_key, make_stored(item_size(projected), dump(projected)));
         }
       }
     }
@@ -1144,11 +1041,6 @@ Outcome<Engine::WriteResult> Engine::write(std::vector<Mutation>& ms, const Deci
         }
       }
     }
-  }
-  for (auto& [k, v] : counts) {
-    std::string ck = k.first->counts_prefix_;
-    append_u32(ck, static_cast<uint32_t>(k.second));
-    batch.put(family_, ck, encode_counts(v));
   }
   for (const auto& [k, v] : extra) {
     batch.put(family_, k, v);
@@ -1238,9 +1130,6 @@ Outcome<Engine::WriteResult> Engine::write(std::vector<Mutation>& ms, const Deci
   if (!st.is_ok()) {
     log::error("dynamodb: write failed: {}", st.to_string());
     return ServiceError::internal("the write could not be stored: " + st.message());
-  }
-  for (auto& [k, v] : counts) {
-    k.first->counts_[k.second] = std::move(v);
   }
   if (!appended.empty()) {
     notify(appended);

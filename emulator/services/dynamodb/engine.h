@@ -1,12 +1,13 @@
 // Engine: DynamoDB's state in the Store (family "dynamodb"): table definitions, items, index
-// entries, TTL entries, per-stripe counts, streams and stream records, plus in-memory caches of
-// the definitions rebuilt at start(). Shared by the DynamoDB and DynamoDB Streams providers and
+// entries, TTL entries, streams and stream records, plus in-memory caches of the definitions
+// rebuilt at start(). Shared by the DynamoDB and DynamoDB Streams providers and
 // by in-process callers (the function host reads streams through the API at the bottom).
 //
 // Thread-safety: every public method may be called from any thread. Tables are found under a
 // shared lock; a write locks the stripes of the items it touches (sorted, so transactions
-// cannot deadlock) and commits the item, its index entries, TTL entry, stream record and the
-// stripe's counts as one WriteBatch. Reads take no lock (RocksDB reads are consistent).
+// cannot deadlock) and commits the item, its index entries, TTL entry and stream record as one
+// WriteBatch. Reads take no lock (RocksDB reads are consistent). A write that needs nothing of
+// the current item (no condition, index, stream or TTL) does not read it.
 //
 // Key layout (every key starts with a KeyBuilder scope; catalog keys use the empty scope):
 //   ("","") "table" account region name        → TableDef meta (JSON)
@@ -15,10 +16,10 @@
 //   (acct,region) "i" table-id bucket pk [sk]   → item: u32 size (LE) + JSON text
 //   (acct,region) "x" table-id index-id bucket ipk [isk] pk [sk] → projected item, same format
 //   (acct,region) "e" table-id expiry-seconds bucket pk [sk]    → "" (TTL entry)
-//   (acct,region) "z" table-id stripe           → counts of the stripe (table and indexes)
 //   (acct,region) "r" stream-id sequence        → i64 ms (BE) + stream record JSON
 // `bucket` is a 32-bit hash of the encoded partition key: a parallel Scan segment is a bucket
-// range, and a Query is a range scan under (bucket, pk) in sort-key order.
+// range, and a Query is a range scan under (bucket, pk) in sort-key order. ItemCount and sizes
+// are counted by scanning, like DynamoDB's own figures refreshed periodically (see counts()).
 #pragma once
 
 #include <array>
@@ -68,13 +69,6 @@ class Table {
   const std::string& item_prefix() const { return item_prefix_; }
   std::string index_prefix(uint32_t index_id) const;
 
-  // Items and bytes of the table (index 0) or one index, in one stripe.
-  struct Count {
-    uint32_t index_id = 0;
-    int64_t items = 0;
-    int64_t bytes = 0;
-  };
-
  private:
   friend class Engine;
 
@@ -90,10 +84,13 @@ class Table {
   std::string item_prefix_;
   std::string entry_prefix_;  // index entries, before the index id
   std::string ttl_prefix_;
-  std::string counts_prefix_;
   std::array<std::mutex, kStripes> stripes_;
-  std::array<std::vector<Count>, kStripes> counts_;  // each guarded by its stripe
-  bool deleted_ = false;                              // written under every stripe
+  bool deleted_ = false;  // written under every stripe
+  // The last counts of items and bytes (index id 0 is the table), and when they were taken.
+  std::mutex counts_mutex_;
+  std::map<uint32_t, TableCounts> counts_;
+  int64_t counted_ms_ = -1;
+  bool counting_ = false;  // a background recount is queued
 };
 
 // The parts of a stored item value.
@@ -121,6 +118,10 @@ struct Mutation {
   const Json& old_item();
   std::string_view old_json() const;
 
+  // Set by the caller: the decider reads the current item (else the engine may skip reading
+  // it when nothing else needs it, and old_exists stays false).
+  bool needs_old = true;
+
   // Set by the decider.
   Action action = Action::kKeep;
   Json new_item;
@@ -132,6 +133,7 @@ struct Mutation {
   friend class Engine;
   std::optional<Json> old_parsed_;
   size_t stripe_ = 0;
+  bool read_old_ = false;
 };
 
 // Stream state. Immutable fields are set at creation; the rest is guarded by `mu`.
@@ -200,7 +202,11 @@ class Engine {
   Outcome<std::shared_ptr<const TableDef>> add_index(const std::shared_ptr<Table>& table, IndexDef index,
                                                      const Json& attribute_definitions);
   Outcome<std::shared_ptr<const TableDef>> delete_index(Table& table, const std::string& index_name);
-  TableCounts counts(Table& table, uint32_t index_id);
+  // Items and bytes of a table (index_id 0) or one of its indexes. Counted by a scan, at most
+  // once a second; a table past kExactCountLimit items is recounted in the background at most
+  // once a minute and its figures may lag meanwhile, as DynamoDB's do.
+  TableCounts counts(const std::shared_ptr<Table>& table, uint32_t index_id);
+  static constexpr int64_t kExactCountLimit = 100000;
 
   // ---- items ----
   // The key suffix of an item or key (bucket + encoded key attributes); empty when the key
@@ -257,11 +263,9 @@ class Engine {
                                                       const std::function<void()>& before = {},
                                                       const std::function<void(bool)>& after = {});
   Status persist_stream(const StreamState& s, storage::WriteBatch* batch);
-  void load_counts(Table& table);
   void lock_all(Table& table);
   void unlock_all(Table& table);
-  void add_count_puts(Table& table, size_t stripe, storage::WriteBatch& batch);
-  static void bump(std::vector<Table::Count>& counts, uint32_t index_id, int64_t items, int64_t bytes);
+  std::map<uint32_t, TableCounts> count_now(const Table& table, const TableDef& def) const;
   void schedule_backfill(std::shared_ptr<Table> table, uint32_t index_id, std::string after);
   void backfill_step(const std::shared_ptr<Table>& table, uint32_t index_id, std::string after);
   void schedule_ttl_backfill(std::shared_ptr<Table> table, std::string after);

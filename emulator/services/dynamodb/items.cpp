@@ -170,6 +170,9 @@ Mutation mutation_of(const Write& w) {
   m.table = w.table;
   m.suffix = w.suffix;
   m.key_item = w.key;
+  // A put or delete with no condition and no ReturnValues need not read the item it replaces.
+  m.needs_old = w.kind == Write::Kind::kUpdate || w.kind == Write::Kind::kCheck || w.exprs.condition.has_value() ||
+                w.return_values != "NONE";
   return m;
 }
 

@@ -26,7 +26,7 @@ bool valid_table_name(const std::string& name) {
   });
 }
 
-Json description(Engine& e, Table& table, const TableDef& def, const std::string& status) {
+Json description(Engine& e, const std::shared_ptr<Table>& table, const TableDef& def, const std::string& status) {
   return describe_table(def, status, [&](uint32_t index_id) { return e.counts(table, index_id); });
 }
 
@@ -71,7 +71,7 @@ Output create_table(Engine& e, const RequestContext& ctx, Json& p) {
     return std::move(table).error();
   }
   auto& t = *table.value();
-  return protocol::OperationOutput(Json{{"TableDescription", description(e, t, *t.def(), "CREATING")}});
+  return protocol::OperationOutput(Json{{"TableDescription", description(e, table.value(), *t.def(), "CREATING")}});
 }
 
 Output describe_table(Engine& e, const RequestContext& ctx, Json& p) {
@@ -80,7 +80,7 @@ Output describe_table(Engine& e, const RequestContext& ctx, Json& p) {
   if (!table) {
     return table_missing(name);
   }
-  return protocol::OperationOutput(Json{{"Table", description(e, *table, *table->def(), "ACTIVE")}});
+  return protocol::OperationOutput(Json{{"Table", description(e, table, *table->def(), "ACTIVE")}});
 }
 
 Output list_tables(Engine& e, const RequestContext& ctx, Json& p) {
@@ -105,7 +105,7 @@ Output delete_table(Engine& e, const RequestContext& ctx, Json& p) {
   if (!table) {
     return table_missing(name);
   }
-  Json before = description(e, *table, *table->def(), "DELETING");
+  Json before = description(e, table, *table->def(), "DELETING");
   auto deleted = e.delete_table(ctx.account, ctx.region, name);
   if (!deleted.ok()) {
     return std::move(deleted).error();
@@ -288,7 +288,7 @@ Output update_table(Engine& e, const RequestContext& ctx, Json& p) {
       return std::move(streamed).error();
     }
   }
-  return protocol::OperationOutput(Json{{"TableDescription", description(e, *table, *table->def(), "UPDATING")}});
+  return protocol::OperationOutput(Json{{"TableDescription", description(e, table, *table->def(), "UPDATING")}});
 }
 
 Output update_time_to_live(Engine& e, const RequestContext& ctx, Json& p) {
