@@ -686,7 +686,7 @@ Outcome<std::shared_ptr<const TableDef>> Engine::set_stream(Table& table, bool e
 Outcome<std::shared_ptr<const TableDef>> Engine::set_ttl(const std::shared_ptr<Table>& self, bool enabled,
                                                          const std::string& attribute) {
   Table& table = *self;
-  std::lock_guard meta(table.meta_mutex_);
+  std::unique_lock meta(table.meta_mutex_);
   TableDef def = *table.def();
   def.ttl_enabled = enabled;
   if (enabled) {
@@ -701,6 +701,7 @@ Outcome<std::shared_ptr<const TableDef>> Engine::set_ttl(const std::shared_ptr<T
   if (!shared.ok()) {
     return shared;
   }
+  meta.unlock();  // the backfill takes it again
   if (enabled) {
     schedule_ttl_backfill(self, "");
   }
@@ -710,7 +711,7 @@ Outcome<std::shared_ptr<const TableDef>> Engine::set_ttl(const std::shared_ptr<T
 Outcome<std::shared_ptr<const TableDef>> Engine::add_index(const std::shared_ptr<Table>& self, IndexDef index,
                                                            const Json& attribute_definitions) {
   Table& table = *self;
-  std::lock_guard meta(table.meta_mutex_);
+  std::unique_lock meta(table.meta_mutex_);
   TableDef def = *table.def();
   Json merged = def.attribute_definitions;
   for (const Json& d : attribute_definitions) {
@@ -733,6 +734,7 @@ Outcome<std::shared_ptr<const TableDef>> Engine::add_index(const std::shared_ptr
   storage::WriteBatch batch;
   persist_def(def, &batch).ignore();
   auto shared = commit_def(table, std::move(def), batch);
+  meta.unlock();  // the backfill takes it again
   if (shared.ok()) {
     schedule_backfill(self, id, "");
   }
