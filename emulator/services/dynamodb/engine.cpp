@@ -181,20 +181,22 @@ std::map<uint32_t, TableCounts> Engine::count_now(const Table& table, const Tabl
 }
 
 TableCounts Engine::counts(const std::shared_ptr<Table>& table, uint32_t index_id) {
-  constexpr int64_t kFreshMs = 1000;
   constexpr int64_t kLargeTableMs = 60 * 1000;
   const int64_t now = clock_->now_ms();
   std::unique_lock lock(table->counts_mutex_);
-  const int64_t age = table->counted_ms_ < 0 ? INT64_MAX : now - table->counted_ms_;
   const bool large = table->counts_[0].items > kExactCountLimit;
-  if (table->counted_ms_ < 0 || (!large && age > kFreshMs)) {
+  const bool changed = table->changed_.load(std::memory_order_acquire);
+  if (table->counted_ms_ < 0 || (!large && changed)) {
+    table->changed_.store(false, std::memory_order_release);
     lock.unlock();
     auto fresh = count_now(*table, *table->def());
     lock.lock();
     table->counts_ = std::move(fresh);
     table->counted_ms_ = now;
-  } else if (large && age > kLargeTableMs && !table->counting_ && scheduler_ != nullptr) {
+  } else if (large && changed && now - table->counted_ms_ > kLargeTableMs && !table->counting_ &&
+             scheduler_ != nullptr) {
     table->counting_ = true;
+    table->changed_.store(false, std::memory_order_release);
     scheduler_->post([this, table] {
       auto fresh = count_now(*table, *table->def());
       std::lock_guard guard(table->counts_mutex_);
@@ -621,6 +623,7 @@ Outcome<std::shared_ptr<const TableDef>> Engine::commit_def(Table& table, TableD
   auto shared = std::make_shared<const TableDef>(std::move(def));
   if (st.is_ok()) {
     table.set_def(shared);
+    table.changed_.store(true, std::memory_order_release);
   }
   if (after) {
     after(st.is_ok());
@@ -821,6 +824,7 @@ void Engine::backfill_step(const std::shared_ptr<Table>& table, uint32_t index_i
     finished = std::make_shared<const TableDef>(std::move(d));
   }
   Status st = store_->write(batch);
+  table->changed_.store(true, std::memory_order_release);
   if (!st.is_ok()) {
     log::error("dynamodb: index backfill of {} failed: {}", def->name, st.to_string());
   } else if (finished) {
@@ -1128,6 +1132,12 @@ Outcome<Engine::WriteResult> Engine::write(std::vector<Mutation>& ms, const Deci
   Status st = store_->write(batch);
   for (auto it = streams.rbegin(); it != streams.rend(); ++it) {
     (*it)->mu.unlock();
+  }
+  for (const Mutation& m : ms) {
+    // Mostly a read of a cache line every writer shares, not a write to it.
+    if (!m.table->changed_.load(std::memory_order_relaxed)) {
+      m.table->changed_.store(true, std::memory_order_release);
+    }
   }
   if (!st.is_ok()) {
     log::error("dynamodb: write failed: {}", st.to_string());

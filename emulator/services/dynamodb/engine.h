@@ -91,6 +91,7 @@ class Table {
   std::map<uint32_t, TableCounts> counts_;
   int64_t counted_ms_ = -1;
   bool counting_ = false;  // a background recount is queued
+  std::atomic<bool> changed_{true};  // written since the last count
 };
 
 // The parts of a stored item value.
@@ -202,9 +203,9 @@ class Engine {
   Outcome<std::shared_ptr<const TableDef>> add_index(const std::shared_ptr<Table>& table, IndexDef index,
                                                      const Json& attribute_definitions);
   Outcome<std::shared_ptr<const TableDef>> delete_index(Table& table, const std::string& index_name);
-  // Items and bytes of a table (index_id 0) or one of its indexes. Counted by a scan, at most
-  // once a second; a table past kExactCountLimit items is recounted in the background at most
-  // once a minute and its figures may lag meanwhile, as DynamoDB's do.
+  // Items and bytes of a table (index_id 0) or one of its indexes, counted by a scan when the
+  // table changed since the last count; a table past kExactCountLimit items is recounted in the
+  // background at most once a minute and its figures may lag meanwhile, as DynamoDB's do.
   TableCounts counts(const std::shared_ptr<Table>& table, uint32_t index_id);
   static constexpr int64_t kExactCountLimit = 100000;
 

@@ -190,10 +190,13 @@ void append_collection_metrics(std::string& out, const Json& p, const TableDef& 
                     {"SizeEstimateRangeGB", Json::array({0.0, 1.0})}});
 }
 
-std::vector<expr::Path> update_paths(const expr::Update& u) {
+// The paths an update touched; removed ones have no new value to return.
+std::vector<expr::Path> update_paths(const expr::Update& u, bool new_values) {
   std::vector<expr::Path> paths;
   for (const expr::UpdateAction& a : u.actions) {
-    paths.push_back(a.path);
+    if (!(new_values && a.kind == expr::ActionKind::kRemove)) {
+      paths.push_back(a.path);
+    }
   }
   return paths;
 }
@@ -222,7 +225,7 @@ Output run_single(Engine& e, Json& p, Write& w) {
     out += "\"Attributes\":";
     out += m.new_json;
   } else if ((rv == "UPDATED_OLD" || rv == "UPDATED_NEW") && w.exprs.update) {
-    const std::vector<expr::Path> paths = update_paths(*w.exprs.update);
+    const std::vector<expr::Path> paths = update_paths(*w.exprs.update, rv == "UPDATED_NEW");
     Json from = rv == "UPDATED_NEW" ? m.new_item : Json::parse(w.old_json.empty() ? "{}" : w.old_json, nullptr, false);
     Json attrs = from.is_object() ? expr::project(from, paths) : Json::object();
     if (!attrs.empty()) {
