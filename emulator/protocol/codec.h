@@ -35,7 +35,9 @@ struct ParsedRequest {
 // What a service hands back for a successful operation.
 struct OperationOutput {
   nlohmann::json result = nlohmann::json::object();
-  // The body for an output payload member of blob type, sent raw (Lambda Invoke Payload).
+  // The body for an output payload member of blob type, sent raw (Lambda Invoke Payload). For
+  // the JSON protocols (which have no payload members) the whole JSON body, already serialized;
+  // `result` is then ignored.
   std::optional<std::string> raw_payload;
   // A streamed body for an output payload member (S3 GetObject Body).
   std::shared_ptr<http::BodySource> payload_source;

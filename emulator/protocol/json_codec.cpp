@@ -86,6 +86,11 @@ http::Response serialize_json_result(const ServiceModel& m, const Operation& op,
   if (encoding == BodyEncoding::kCbor) {
     res.headers.add("Content-Type", std::string(cbor::kContentType));
     res.body = cbor::encode(out.result.is_object() ? out.result : json::object(), op.output);
+  } else if (out.raw_payload) {
+    // A JSON-protocol operation has no payload member, so a raw payload is the whole body,
+    // already serialized by the service (DynamoDB returns stored items without re-encoding them).
+    res.headers.add("Content-Type", content_type(m));
+    res.body = std::move(*out.raw_payload);
   } else {
     res.headers.add("Content-Type", content_type(m));
     res.body = out.result.is_object() ? dump(out.result) : std::string("{}");

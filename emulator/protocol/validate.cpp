@@ -139,17 +139,19 @@ class Validator {
     }
     for (const auto& m : s.members) {
       auto it = v.find(m.name);
-      std::string child = join(path, m.name);
+      // The member's path is built only for members present or missing-but-required: most
+      // members of most structures are absent (AttributeValue has ten, one set).
       if (it == v.end() || it->is_null()) {
         if (it != v.end()) v.erase(it);
         if (m.required && !(path.empty() && !skip_.empty() && m.name == skip_)) {
+          std::string child = join(path, m.name);
           missing_.push_back(path.empty() ? m.name : child);
           fail(child, "null", "Member must not be null",
                "The request must contain the parameter " + m.name + ".");
         }
         continue;
       }
-      check(*m.shape, *it, child, &m);
+      check(*m.shape, *it, join(path, m.name), &m);
     }
     // Unknown members are dropped silently by AWS's JSON front ends; keep them (harmless).
   }

@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "protocol/model.h"
+#include "services/dynamodb/provider.h"
 #include "services/events/events.h"
 #include "services/lambda/lambda.h"
 #include "services/logs/logs.h"
@@ -25,8 +26,10 @@ std::unique_ptr<Service> model_only(std::string name, std::vector<std::string> m
 // The explicit list of services. A service issue replaces its model_only(...) line with its
 // provider (no static self-registration: the linker drops unreferenced registrars).
 Registry::Registry() {
-  services_.push_back(model_only("dynamodb"));
-  services_.push_back(model_only("dynamodbstreams"));
+  auto dynamodb = std::make_unique<dynamodb::DynamoDbService>();
+  auto dynamodb_streams = std::make_unique<dynamodb::DynamoDbStreamsService>(dynamodb->engine());
+  services_.push_back(std::move(dynamodb));
+  services_.push_back(std::move(dynamodb_streams));
   services_.push_back(std::make_unique<s3::S3Provider>());
   services_.push_back(std::make_unique<sqs::SqsProvider>());
   services_.push_back(std::make_unique<sns::SnsProvider>());
@@ -113,8 +116,16 @@ void Registry::call(std::string_view model_name, std::string_view operation, nlo
   inv.op = op;
   inv.params = std::move(params);
   inv.request = std::make_shared<http::Request>();
-  inv.done = [fired, callback](Outcome<protocol::OperationOutput> out) {
-    if (!fired->exchange(true)) (*callback)(std::move(out));
+  const bool json_protocol = model->protocol == protocol::Protocol::kJson;
+  inv.done = [fired, callback, json_protocol](Outcome<protocol::OperationOutput> out) {
+    if (fired->exchange(true)) return;
+    // In-process callers get a result tree even when the service wrote its JSON body itself.
+    if (json_protocol && out.ok() && out.value().raw_payload) {
+      auto tree = nlohmann::json::parse(*out.value().raw_payload, nullptr, /*allow_exceptions=*/false);
+      out.value().result = tree.is_object() ? std::move(tree) : nlohmann::json::object();
+      out.value().raw_payload.reset();
+    }
+    (*callback)(std::move(out));
   };
   try {
     service->invoke(std::move(inv));
