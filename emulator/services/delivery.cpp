@@ -13,9 +13,6 @@ namespace sless::services {
 
 using nlohmann::json;
 
-namespace {
-
-// arn:partition:service:region:account:resource
 std::string arn_part(const std::string& arn, int index) {
   size_t start = 0;
   for (int i = 0; i < index; ++i) {
@@ -26,8 +23,6 @@ std::string arn_part(const std::string& arn, int index) {
   size_t end = index < 5 ? arn.find(':', start) : std::string::npos;
   return arn.substr(start, end == std::string::npos ? std::string::npos : end - start);
 }
-
-}  // namespace
 
 std::string arn_service(const std::string& arn) { return arn.rfind("arn:", 0) == 0 ? arn_part(arn, 2) : std::string(); }
 

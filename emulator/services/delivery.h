@@ -28,6 +28,8 @@ struct Delivery {
   std::string subject;            // SNS Subject
 };
 
+// Field `index` of arn:partition:service:region:account:resource (5: the whole resource).
+std::string arn_part(const std::string& arn, int index);
 // The service named by an ARN ("sqs", "sns", "lambda", ...), or empty.
 std::string arn_service(const std::string& arn);
 // The resource part after the last ':' (or '/': event-bus/name, log-group:name).

@@ -1,5 +1,6 @@
 #include "services/wiring.h"
 
+#include "core/clock.h"
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/time_format.h"
@@ -43,11 +44,58 @@ json eventbridge_event(const s3::ObjectEvent& e) {
                               {"reason", reason == "Put" || reason == "Post" || reason == "Copy" ? "PutObject" : reason}}}};
 }
 
+// Whether the queue, topic or function an ARN names exists, asked through the service's own
+// lookup operation. These lookups answer inline; an answer that does not come inline counts as
+// "exists" (the delivery reports the problem later).
+bool destination_exists(Registry& registry, Env& env, const s3::EventTarget& t) {
+  RequestContext ctx;
+  ctx.request_id = ids::uuid();
+  ctx.account = arn_part(t.arn, 4);
+  ctx.region = arn_part(t.arn, 3);
+  ctx.now_ms = env.clock->now_ms();
+  std::string model, op;
+  json params;
+  switch (t.kind) {
+    case s3::EventTarget::Kind::kQueue:
+      model = "sqs", op = "GetQueueUrl";
+      params = json{{"QueueName", arn_part(t.arn, 5)}, {"QueueOwnerAWSAccountId", ctx.account}};
+      break;
+    case s3::EventTarget::Kind::kTopic:
+      model = "sns", op = "GetTopicAttributes";
+      params = json{{"TopicArn", t.arn}};
+      break;
+    case s3::EventTarget::Kind::kFunction:
+      model = "lambda", op = "GetFunctionConfiguration";
+      params = json{{"FunctionName", t.arn}};
+      break;
+    default:
+      return true;
+  }
+  std::optional<bool> found;
+  registry.call(model, op, std::move(params), ctx, [&found](Outcome<protocol::OperationOutput> out) {
+    found = out.ok() || out.error().http_status >= 500;
+  });
+  return found.value_or(true);
+}
+
 }  // namespace
 
 Status connect_services(Registry& registry, Env& env) {
   Env* e = &env;
   if (auto* s3p = registry.get<s3::S3Provider>("s3")) {
+    Registry* reg = &registry;
+    s3::S3Provider::Destinations dest;
+    dest.exists = [reg, e](const s3::EventTarget& t) { return destination_exists(*reg, *e, t); };
+    dest.send_test = [e](const s3::EventTarget& t, const std::string& account, const std::string& region,
+                         std::string body) {
+      Delivery d;
+      d.account = account;
+      d.region = region;
+      d.target_arn = t.arn;
+      d.body = std::move(body);
+      deliver(*e, std::move(d), [](std::optional<ServiceError>) {});
+    };
+    s3p->set_destinations(std::move(dest));
     auto* events = registry.get<events::EventsService>("events");
     s3p->add_event_sink([e, events](const s3::EventTarget& target, const s3::ObjectEvent& event) {
       if (target.kind == s3::EventTarget::Kind::kEventBridge) {

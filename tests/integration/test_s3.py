@@ -770,7 +770,11 @@ class BucketConfig(S3Test):
                   "LambdaFunctionConfigurations": [{"Id": "thumbs",
                                                     "LambdaFunctionArn": "arn:aws:lambda:us-east-1:000000000000:function:thumb",
                                                     "Events": ["s3:ObjectRemoved:Delete"]}]}
-        self.s3.put_bucket_notification_configuration(Bucket=b, NotificationConfiguration=config)
+        # The destinations do not exist: S3 refuses them unless told to skip the check.
+        e = client_error(self.s3.put_bucket_notification_configuration, Bucket=b, NotificationConfiguration=config)
+        self.assertEqual(code(e), "InvalidArgument")
+        self.s3.put_bucket_notification_configuration(Bucket=b, NotificationConfiguration=config,
+                                                      SkipDestinationValidation=True)
         got = self.s3.get_bucket_notification_configuration(Bucket=b)
         self.assertEqual(got["QueueConfigurations"][0]["QueueArn"], "arn:aws:sqs:us-east-1:000000000000:uploads")
         self.assertTrue(got["QueueConfigurations"][0]["Id"])

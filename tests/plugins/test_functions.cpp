@@ -126,6 +126,25 @@ invocation_response flaky(const invocation_request& req) {
   return invocation_response::success(json{{"attempts", n + 1}}.dump());
 }
 
+// Sends the whole event to the queue in SINK_QUEUE_URL (tests read what a trigger delivered), and
+// reports the records that mention "FAIL" as batch item failures (SQS message ids, Kinesis and
+// DynamoDB Streams sequence numbers). Fails outright when the event says {"fail": true}.
+invocation_response forward(const invocation_request& req) {
+  json event = parse(req);
+  if (const char* url = std::getenv("SINK_QUEUE_URL")) {
+    auto out = sless::sqs().call("SendMessage", {{"QueueUrl", url}, {"MessageBody", req.payload}});
+    if (!out.ok) return invocation_response::failure(out.error_message, out.error_code);
+  }
+  json failures = json::array();
+  for (const auto& r : event.value("Records", json::array())) {
+    if (r.dump().find("FAIL") == std::string::npos) continue;
+    if (r.contains("messageId")) failures.push_back({{"itemIdentifier", r["messageId"]}});
+    if (r.contains("kinesis")) failures.push_back({{"itemIdentifier", r["kinesis"]["sequenceNumber"]}});
+    if (r.contains("dynamodb")) failures.push_back({{"itemIdentifier", r["dynamodb"]["SequenceNumber"]}});
+  }
+  return invocation_response::success(json{{"batchItemFailures", failures}}.dump());
+}
+
 }  // namespace
 
 SLESS_HANDLER(echo)
@@ -141,3 +160,4 @@ SLESS_HANDLER(sleep_ms)
 SLESS_HANDLER(allocate_forever)
 SLESS_HANDLER(call)
 SLESS_HANDLER(flaky)
+SLESS_HANDLER(forward)

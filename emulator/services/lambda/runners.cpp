@@ -22,6 +22,8 @@
 #include "core/scheduler.h"
 #include "core/time_format.h"
 #include "services/delivery.h"
+#include "services/dynamodb/engine.h"
+#include "services/dynamodb/provider.h"
 #include "services/events/pattern.h"
 #include "services/kinesis/provider.h"
 #include "services/lambda/event_sources.h"
@@ -154,6 +156,78 @@ class KinesisSource final : public StreamSource {
   std::string account_, region_, arn_;
   kinesis::ReadPosition start_;
   std::set<std::string> first_shards_;
+};
+
+// A DynamoDB stream has one shard per stream (a table's stream that is turned off and on again is a
+// new stream with its own ARN), so the source is that one shard.
+class DynamoDbStreamSource final : public StreamSource {
+ public:
+  DynamoDbStreamSource(dynamodb::Engine& engine, std::string stream_arn, bool trim_horizon)
+      : engine_(engine), arn_(std::move(stream_arn)), trim_horizon_(trim_horizon) {}
+
+  Outcome<std::vector<ShardMeta>> shards() override {
+    auto s = engine_.find_stream(arn_);
+    if (!s) return not_found();
+    return std::vector<ShardMeta>{ShardMeta{s->shard_id, {}}};
+  }
+
+  Outcome<StreamBatch> read(const std::string&, const std::string& position, size_t limit) override {
+    auto s = engine_.find_stream(arn_);
+    if (!s) return not_found();
+    uint64_t start = 0, next = 0, trimmed = 0;
+    bool enabled = true;
+    {
+      std::lock_guard lock(s->mu);
+      start = s->start_seq;
+      next = s->next_seq;
+      trimmed = s->trimmed_through;
+      enabled = s->enabled;
+    }
+    uint64_t first = std::max(start, trimmed + 1);
+    uint64_t from = first;
+    if (position.empty()) {
+      from = trim_horizon_ ? first : next;
+    } else if (position != "T") {
+      auto seq = dynamodb::parse_sequence(std::string_view(position).substr(1));
+      if (!seq) return ServiceError::internal("bad checkpoint " + position);
+      from = std::max(first, position[0] == 'A' ? *seq + 1 : *seq);
+    }
+    StreamBatch b;
+    for (auto& rec : engine_.read_stream(*s, from, limit)) {
+      StreamRecord r;
+      r.sequence_number = dynamodb::sequence_text(rec.sequence);
+      r.arrival_ms = rec.created_ms;
+      r.event = json::parse(rec.json, nullptr, false);
+      if (r.event.is_discarded()) continue;
+      r.event["eventSourceARN"] = arn_;
+      r.filter_view = r.event;
+      from = rec.sequence + 1;
+      b.records.push_back(std::move(r));
+    }
+    b.next = "@" + dynamodb::sequence_text(from);
+    b.shard_ended = !enabled && b.records.empty() && from >= next;
+    return b;
+  }
+
+  uint64_t watch(std::function<void(const std::string& shard)> on_commit) override {
+    auto s = engine_.find_stream(arn_);
+    std::string shard = s ? s->shard_id : std::string();
+    std::string arn = arn_;
+    return engine_.add_stream_listener([arn, shard, on_commit](const std::string& stream_arn, uint64_t) {
+      if (stream_arn == arn) on_commit(shard);
+    });
+  }
+  void unwatch(uint64_t id) override { engine_.remove_stream_listener(id); }
+  const char* batch_info_name() const override { return "DDBStreamBatchInfo"; }
+
+ private:
+  ServiceError not_found() const {
+    return ServiceError("ResourceNotFoundException", "Stream not found: " + arn_, 404);
+  }
+
+  dynamodb::Engine& engine_;
+  std::string arn_;
+  bool trim_horizon_;
 };
 
 // The runner of one stream mapping: a worker per shard, all on the io threads.
@@ -295,6 +369,8 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
       return;
     }
     StreamBatch batch = std::move(read).value();
+    log::debug("event source {}: shard {} from '{}': {} records, next '{}'", m_["UUID"].get<std::string>(), shard,
+               after, batch.records.size(), batch.next);
     if (batch.records.empty()) {
       std::lock_guard lock(mu_);
       ShardState& st = shards_[shard];
@@ -318,6 +394,8 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
   void process(const std::string& shard, StreamBatch batch) {
     int max_age = m_.value("MaximumRecordAgeInSeconds", -1);
     int64_t now = env_.clock->now_ms();
+    // The batch's last sequence number, taken before its records move into keep/expired.
+    std::string last = batch.records.empty() ? std::string() : batch.records.back().sequence_number;
     std::vector<StreamRecord> keep, expired;
     for (auto& r : batch.records) {
       if (max_age >= 0 && now - r.arrival_ms > int64_t{max_age} * 1000) {
@@ -330,7 +408,6 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
         keep.push_back(std::move(r));
       }
     }
-    std::string last = batch.records.empty() ? std::string() : batch.records.back().sequence_number;
     if (!expired.empty()) send_failure(shard, expired, "RecordAgeExceeded", json());
     if (keep.empty()) {
       advance(shard, last, /*reset_attempts=*/true);
@@ -365,7 +442,21 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
         }
       }
       if (ok && !first_failed.empty()) {
+        // A partial failure is an attempt too: past MaximumRetryAttempts the failed part is skipped.
         set_result("OK");
+        int max_attempts = m_.value("MaximumRetryAttempts", -1);
+        int attempts;
+        {
+          std::lock_guard lock(mu_);
+          attempts = ++shards_[shard].attempts;
+        }
+        if (max_attempts >= 0 && attempts > max_attempts) {
+          auto from = std::find_if(batch.begin(), batch.end(),
+                                   [&](const StreamRecord& r) { return r.sequence_number == first_failed; });
+          send_failure(shard, std::vector<StreamRecord>(from, batch.end()), "RetryAttemptsExhausted", answer);
+          advance(shard, last, /*reset_attempts=*/true);
+          return;
+        }
         retry_later(shard, "@" + first_failed);
         return;
       }
@@ -681,7 +772,9 @@ class SharedRunner final : public SourceRunner {
 
 }  // namespace
 
-bool runner_supported(const std::string& service) { return service == "kinesis" || service == "sqs"; }
+bool runner_supported(const std::string& service) {
+  return service == "kinesis" || service == "sqs" || service == "dynamodb";
+}
 
 bool source_exists(Env& env, const std::string& account, const std::string& region, const std::string& arn) {
   std::string service = arn_service(arn);
@@ -692,6 +785,10 @@ bool source_exists(Env& env, const std::string& account, const std::string& regi
   if (service == "kinesis") {
     auto* k = env.registry->get<kinesis::KinesisProvider>("kinesis");
     return k && k->list_shards(account, region, arn).ok();
+  }
+  if (service == "dynamodb") {
+    auto* d = env.registry->get<dynamodb::DynamoDbService>("dynamodb");
+    return d && d->engine().find_stream(arn) != nullptr;
   }
   return false;
 }
@@ -710,6 +807,13 @@ std::unique_ptr<SourceRunner> make_runner(LambdaService& lambda, Env& env, const
     auto* sqs = env.registry->get<sqs::SqsProvider>("sqs");
     if (!sqs || !sqs->queue_info(arn)) return nullptr;
     return std::make_unique<SharedRunner>(std::make_shared<SqsRunner>(lambda, env, *sqs, mapping));
+  }
+  if (service == "dynamodb") {
+    auto* d = env.registry->get<dynamodb::DynamoDbService>("dynamodb");
+    if (!d) return nullptr;
+    auto source = std::make_unique<DynamoDbStreamSource>(d->engine(), arn,
+                                                         mapping.value("StartingPosition", "LATEST") == "TRIM_HORIZON");
+    return std::make_unique<SharedRunner>(std::make_shared<StreamRunner>(lambda, env, mapping, std::move(source)));
   }
   return nullptr;
 }

@@ -313,11 +313,27 @@ void S3Provider::register_bucket_configs() {
        }));
 
   // -- notification (stored and validated; delivered through add_event_sink) --
-  sync("PutBucketNotificationConfiguration", with_bucket([change](Invocation& inv, BucketState& b) -> Out {
+  sync("PutBucketNotificationConfiguration", with_bucket([this, change](Invocation& inv, BucketState& b) -> Out {
          json config = inv.params.value("NotificationConfiguration", json::object());
          if (auto e = validate_notification(config)) return std::move(*e);
+         auto targets = notification_targets(config);
+         bool skip = inv.params.value("SkipDestinationValidation", false);
+         if (destinations_.exists && !skip) {
+           for (const auto& t : targets) {
+             if (!destinations_.exists(t)) return missing_destination(t);
+           }
+         }
          bool empty = config.empty();
-         return change(b, [&](Bucket& m) { m.notification = empty ? json() : config; });
+         Out out = change(b, [&](Bucket& m) { m.notification = empty ? json() : config; });
+         if (out.ok() && destinations_.send_test) {
+           auto meta = b.get();
+           std::string body = test_event_message(meta->name, inv.ctx.request_id, inv.ctx.now_ms).dump();
+           for (const auto& t : targets) {
+             if (t.kind == EventTarget::Kind::kFunction) continue;  // S3 tests queues and topics only
+             destinations_.send_test(t, meta->owner, meta->region, body);
+           }
+         }
+         return out;
        }));
   sync("GetBucketNotificationConfiguration", with_bucket([](Invocation&, BucketState& b) -> Out {
          auto meta = b.get();

@@ -163,6 +163,36 @@ std::optional<ServiceError> validate_notification(json& config) {
   return std::nullopt;
 }
 
+std::vector<EventTarget> notification_targets(const json& config) {
+  std::vector<EventTarget> out;
+  if (!config.is_object()) return out;
+  for (const auto& section : kSections) {
+    auto it = config.find(section.member);
+    if (it == config.end() || !it->is_array()) continue;
+    for (const auto& conf : *it) {
+      out.push_back(EventTarget{section.kind, conf.value(section.arn_member, ""), conf.value("Id", "")});
+    }
+  }
+  return out;
+}
+
+ServiceError missing_destination(const EventTarget& target) {
+  const char* what = target.kind == EventTarget::Kind::kQueue   ? "queue"
+                     : target.kind == EventTarget::Kind::kTopic ? "topic"
+                                                                 : "function";
+  return invalid("Unable to validate the following destination configurations", target.arn,
+                 std::string("The destination ") + what + " does not exist");
+}
+
+json test_event_message(const std::string& bucket, const std::string& request_id, int64_t time_ms) {
+  return json{{"Service", "Amazon S3"},
+              {"Event", "s3:TestEvent"},
+              {"Time", timefmt::iso8601_ms(time_ms)},
+              {"Bucket", bucket},
+              {"RequestId", request_id},
+              {"HostId", request_id}};
+}
+
 std::vector<EventTarget> match_notification(const json& config, const ObjectEvent& event) {
   std::vector<EventTarget> out;
   if (!config.is_object()) return out;

@@ -49,6 +49,15 @@ std::optional<ServiceError> validate_notification(nlohmann::json& config);
 // The destinations of `config` that `event` matches (event type and key prefix/suffix filters).
 std::vector<EventTarget> match_notification(const nlohmann::json& config, const ObjectEvent& event);
 
+// Every queue, topic and function that a (validated) configuration names.
+std::vector<EventTarget> notification_targets(const nlohmann::json& config);
+
+// S3's InvalidArgument for a destination that does not exist.
+ServiceError missing_destination(const EventTarget& target);
+
+// The s3:TestEvent message S3 sends to a configuration's queues and topics when it is set.
+nlohmann::json test_event_message(const std::string& bucket, const std::string& request_id, int64_t time_ms);
+
 // The S3 event message ({"Records": [...]}) for one destination, as S3 delivers it.
 nlohmann::json event_message(const EventTarget& target, const ObjectEvent& event);
 

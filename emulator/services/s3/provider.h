@@ -51,6 +51,17 @@ class S3Provider final : public Provider {
   // the change is stored. Sinks run on the io thread that made the change; register before start().
   void add_event_sink(EventSink sink);
 
+  // Where notification configurations point: `exists` is asked for each destination when a
+  // configuration is put (a missing one is S3's InvalidArgument); `send_test` delivers the
+  // s3:TestEvent that S3 sends to queues and topics then. Set before start().
+  struct Destinations {
+    std::function<bool(const EventTarget& target)> exists;
+    std::function<void(const EventTarget& target, const std::string& account, const std::string& region,
+                       std::string body)>
+        send_test;
+  };
+  void set_destinations(Destinations d) { destinations_ = std::move(d); }
+
   // Runs one lifecycle pass now (tests and the timer).
   void run_lifecycle();
 
@@ -147,6 +158,7 @@ class S3Provider final : public Provider {
   std::array<std::mutex, 64> upload_locks_;
   std::atomic<uint64_t> seq_{0};
   std::vector<EventSink> sinks_;
+  Destinations destinations_;
   std::mutex lifecycle_mu_;
   uint64_t lifecycle_timer_ = 0;
   std::atomic<bool> stopping_{false};
