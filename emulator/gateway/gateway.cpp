@@ -61,13 +61,14 @@ struct Finish {
   http::Handler::Respond respond;
 
   void operator()(http::Response res, std::string_view op) const {
+    // execute-api answers carry the API's own request id and CORS headers (its config decides).
     if (model == "s3") {
       res.headers.add("x-amz-request-id", request_id);
       res.headers.add("x-amz-id-2", request_id);
-    } else {
+    } else if (model != "execute-api") {
       res.headers.add("x-amzn-RequestId", request_id);
     }
-    add_cors(res, origin);
+    if (model != "execute-api") add_cors(res, origin);
     if (log::enabled(log::Level::kInfo)) {
       auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start).count();
       log::info("{} {} {} {}{}{} {}.{}ms {}", method, target, res.status, model, op.empty() ? "" : ".", op, us / 1000,
@@ -116,11 +117,6 @@ void Gateway::handle(http::Request req, Respond respond) {
     handle_internal(req, finish.request_id, finish.respond);
     return;
   }
-  if (req.method == "OPTIONS" && !finish.origin.empty() && req.headers.has("access-control-request-method")) {
-    finish.model = res.model;
-    finish(preflight(req), "preflight");
-    return;
-  }
   if (res.target == Target::kExecuteApi) {
     finish.model = "execute-api";
     if (execute_api_) {
@@ -129,6 +125,11 @@ void Gateway::handle(http::Request req, Respond respond) {
     } else {
       finish(json_response(404, json{{"message", "Not Found"}}), "");
     }
+    return;
+  }
+  if (req.method == "OPTIONS" && !finish.origin.empty() && req.headers.has("access-control-request-method")) {
+    finish.model = res.model;
+    finish(preflight(req), "preflight");
     return;
   }
   finish.model = res.model;
