@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "protocol/model.h"
+#include "services/apigateway/apigateway.h"
 #include "services/lambda/lambda.h"
 #include "services/logs/logs.h"
 
@@ -27,7 +28,7 @@ Registry::Registry() {
   services_.push_back(model_only("sns"));
   services_.push_back(model_only("kinesis"));
   services_.push_back(std::make_unique<lambda::LambdaService>());
-  services_.push_back(model_only("apigateway", {"apigateway", "apigatewayv2"}));
+  services_.push_back(std::make_unique<apigateway::ApiGatewayService>());
   services_.push_back(model_only("stepfunctions"));
   services_.push_back(model_only("events"));
   services_.push_back(model_only("cognito-idp"));
