@@ -118,7 +118,12 @@ Status LambdaService::load_all() {
     refresh_configs(*fn);
     std::string name = fn->doc["name"];
     functions_[account + "/" + region + "/" + name] = fn;
-    if (fn->doc["code"].contains("watch")) watch_code(account, region, name, fn->doc["code"]["watch"]);
+    if (fn->doc["code"].contains("watch") && watcher_) {
+      // mu_ is held by start(): record the path here rather than through watch_code (which locks).
+      std::string path = fn->doc["code"]["watch"];
+      watched_[path].insert(account + "/" + region + "/" + name);
+      watcher_->watch(path);
+    }
   }
   return it->status();
 }
