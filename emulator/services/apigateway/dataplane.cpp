@@ -162,12 +162,12 @@ json stringify_claims(const json& claims) {
 std::vector<std::string> token_scopes(const json& claims) {
   std::vector<std::string> out;
   if (claims.contains("scope") && claims["scope"].is_string()) {
-    for (auto s : text::split(claims["scope"].get<std::string>(), ' ')) {
+    for (auto s : text::split(claims["scope"].get_ref<const std::string&>(), ' ')) {
       if (!s.empty()) out.emplace_back(s);
     }
   } else if (claims.contains("scp")) {
     if (claims["scp"].is_string()) {
-      for (auto s : text::split(claims["scp"].get<std::string>(), ' ')) {
+      for (auto s : text::split(claims["scp"].get_ref<const std::string&>(), ' ')) {
         if (!s.empty()) out.emplace_back(s);
       }
     } else if (claims["scp"].is_array()) {
@@ -352,6 +352,11 @@ void ApiGatewayService::authorize(std::shared_ptr<Call> call) {
   }
   if (a.type != "REQUEST" && a.type != "TOKEN") {
     log::warn("authorizer type {} is not supported by sless [{}]", a.type, v.request_id);
+    finish(call, internal_error(http_api));
+    return;
+  }
+  if (a.type == "TOKEN" && identity.empty()) {
+    log::warn("TOKEN authorizer {} has no identity source [{}]", a.name, v.request_id);
     finish(call, internal_error(http_api));
     return;
   }

@@ -73,7 +73,7 @@ std::shared_ptr<Authorizer> compile_authorizer(const json& a, bool http) {
     for (const auto& s : a.value("IdentitySource", json::array())) {
       if (!s.is_string()) continue;
       // An HTTP API identity source entry may itself hold a comma-separated list.
-      for (const auto& part : text::split(s.get<std::string>(), ',')) {
+      for (const auto& part : text::split(s.get_ref<const std::string&>(), ',')) {
         if (auto src = parse_identity_source(text::trim(part))) out->identity.push_back(*src);
       }
     }
@@ -91,7 +91,8 @@ std::shared_ptr<Authorizer> compile_authorizer(const json& a, bool http) {
     out->name = str(a, "name");
     out->type = str(a, "type");
     out->function_arn = function_arn_of_uri(str(a, "authorizerUri"));
-    for (const auto& part : text::split(str(a, "identitySource"), ',')) {
+    const std::string sources = str(a, "identitySource");
+    for (const auto& part : text::split(sources, ',')) {
       if (auto src = parse_identity_source(text::trim(part))) out->identity.push_back(*src);
     }
     out->ttl_s = a.contains("authorizerResultTtlInSeconds") && a["authorizerResultTtlInSeconds"].is_number()
