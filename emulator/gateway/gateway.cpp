@@ -80,7 +80,7 @@ struct Finish {
 
 }  // namespace
 
-Gateway::Gateway(const Config& config, services::Registry& registry, Clock& clock)
+Gateway::Gateway(const Config& config, services::Registry& registry, SystemClock& clock)
     : config_(config), registry_(registry), clock_(clock) {}
 
 bool Gateway::wants_stream(const http::Request& header) {
@@ -140,6 +140,7 @@ void Gateway::handle(http::Request req, Respond respond) {
     return;
   }
   bool head = req.method == "HEAD";
+  protocol::BodyEncoding encoding = protocol::body_encoding(*model, req);  // CBOR in, CBOR out
 
   // S3 virtual-hosted style: the bucket moves from the Host into the path.
   if (!res.bucket.empty()) req.target = "/" + res.bucket + (req.target.empty() ? "/" : req.target);
@@ -155,7 +156,7 @@ void Gateway::handle(http::Request req, Respond respond) {
       if (!decoder.feed(req.body, payload) || !decoder.done()) {
         ServiceError e("IncompleteBody", "The request body is not valid aws-chunked encoding: " +
                                              (decoder.error().empty() ? std::string("truncated") : decoder.error()));
-        finish(protocol::serialize_error(*model, nullptr, e, finish.request_id, head), "");
+        finish(protocol::serialize_error(*model, nullptr, e, finish.request_id, head, encoding), "");
         return;
       }
       req.body = std::move(payload);
@@ -166,7 +167,7 @@ void Gateway::handle(http::Request req, Respond respond) {
 
   auto parsed = protocol::parse_request(*model, req);
   if (!parsed.ok()) {
-    finish(protocol::serialize_error(*model, nullptr, parsed.error(), finish.request_id, head), "");
+    finish(protocol::serialize_error(*model, nullptr, parsed.error(), finish.request_id, head, encoding), "");
     return;
   }
   const protocol::Operation* op = parsed.value().op;
@@ -187,15 +188,16 @@ void Gateway::handle(http::Request req, Respond respond) {
 
   auto fired = std::make_shared<std::atomic<bool>>(false);
   auto fin = std::make_shared<Finish>(std::move(finish));
-  inv.done = [fired, fin, model, op, head](Outcome<protocol::OperationOutput> out) {
+  inv.done = [fired, fin, model, op, head, encoding](Outcome<protocol::OperationOutput> out) {
     if (fired->exchange(true)) return;
     http::Response r;
     try {
-      r = out.ok() ? protocol::serialize_result(*model, *op, std::move(out).value(), fin->request_id)
-                   : protocol::serialize_error(*model, op, out.error(), fin->request_id, head);
+      r = out.ok() ? protocol::serialize_result(*model, *op, std::move(out).value(), fin->request_id, encoding)
+                   : protocol::serialize_error(*model, op, out.error(), fin->request_id, head, encoding);
     } catch (const std::exception& e) {
       log::error("serializing {}.{} failed: {} [{}]", model->name, op->name, e.what(), fin->request_id);
-      r = protocol::serialize_error(*model, op, ServiceError::internal("internal error"), fin->request_id, head);
+      r = protocol::serialize_error(*model, op, ServiceError::internal("internal error"), fin->request_id, head,
+                                    encoding);
     }
     (*fin)(std::move(r), op->name);
   };
@@ -204,7 +206,8 @@ void Gateway::handle(http::Request req, Respond respond) {
   } catch (const std::exception& e) {
     log::error("{}.{} threw: {} [{}]", model->name, op->name, e.what(), fin->request_id);
     if (!fired->exchange(true)) {
-      (*fin)(protocol::serialize_error(*model, op, ServiceError::internal("internal error"), fin->request_id, head),
+      (*fin)(protocol::serialize_error(*model, op, ServiceError::internal("internal error"), fin->request_id, head,
+                                       encoding),
              op->name);
     }
   }
@@ -227,6 +230,21 @@ void Gateway::handle_internal(http::Request& req, const std::string& request_id,
       res = json_response(500, json{{"error", st.to_string()}});
     } else {
       res = json_response(200, json{{"reset", service.empty() ? json("all") : json(service)}});
+    }
+  } else if (path == "/_sless/clock" && (req.method == "POST" || req.method == "GET")) {
+    // Tests move the daemon's clock forward to fire schedules, expire messages and records.
+    int64_t advance = 0;
+    for (const auto& p : http::parse_query(req.raw_query())) {
+      if (p.key == "advance_ms") advance = std::strtoll(p.value.c_str(), nullptr, 10);
+    }
+    if (advance < 0) {
+      res = json_response(400, json{{"error", "the clock only moves forward"}});
+    } else {
+      if (advance > 0) {
+        clock_.advance_ms(advance);
+        registry_.clock_changed();
+      }
+      res = json_response(200, json{{"now_ms", clock_.now_ms()}});
     }
   } else {
     res = json_response(404, json{{"error", "no such endpoint: " + req.method + " " + std::string(path)}});

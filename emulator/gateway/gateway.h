@@ -24,7 +24,7 @@ using ExecuteApiHandler = std::function<void(const std::string& api_id, http::Re
 
 class Gateway final : public http::Handler {
  public:
-  Gateway(const Config& config, services::Registry& registry, Clock& clock);
+  Gateway(const Config& config, services::Registry& registry, SystemClock& clock);
 
   bool wants_stream(const http::Request& header) override;
   void handle(http::Request request, Respond respond) override;
@@ -40,7 +40,7 @@ class Gateway final : public http::Handler {
 
   const Config& config_;
   services::Registry& registry_;
-  Clock& clock_;
+  SystemClock& clock_;
   ExecuteApiHandler execute_api_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };

@@ -15,9 +15,7 @@ extern char** environ;
 
 namespace sless::host {
 
-Launcher::Launcher(std::string binary) : binary_(std::move(binary)) {
-  spawner_ = std::thread([this] { spawner_loop(); });
-}
+Launcher::Launcher(std::string binary) : binary_(std::move(binary)) {}
 
 void Launcher::spawner_loop() {
   std::unique_lock lock(mu_);
@@ -99,6 +97,8 @@ Status Launcher::start_locked() {
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
     return Status::io_error(std::string("socketpair: ") + std::strerror(errno));
   }
+  // The spawner thread starts with the first zygote (an idle daemon runs no extra thread).
+  if (!spawner_.joinable()) spawner_ = std::thread([this] { spawner_loop(); });
   // mu_ is held by the caller; the spawner thread takes it while waiting on the condition.
   std::unique_lock<std::mutex> lock(mu_, std::adopt_lock);
   spawn_fd_ = sv[1];

@@ -50,6 +50,12 @@ struct OperationOutput {
   OperationOutput(nlohmann::json r) : result(std::move(r)) {}  // NOLINT(google-explicit-constructor)
 };
 
+// The body encoding of a JSON-protocol exchange: JSON, or CBOR when the request says
+// `Content-Type: application/x-amz-cbor-1.1` (Kinesis clients such as the AWS SDK for Java); the
+// answer, errors included, then goes back in CBOR too. Other protocols are always kNative.
+enum class BodyEncoding { kNative, kCbor };
+BodyEncoding body_encoding(const ServiceModel& model, const http::Request& request);
+
 // Parses a request for `model`: finds the operation (X-Amz-Target, Action, or the REST route),
 // builds and validates the params tree. Errors come back in the service's style
 // (UnknownOperationException, ValidationException, MissingParameter, ...).
@@ -61,12 +67,13 @@ const Operation* find_rest_operation(const ServiceModel& model, const http::Requ
 
 // Renders a successful result.
 http::Response serialize_result(const ServiceModel& model, const Operation& op, OperationOutput&& out,
-                                std::string_view request_id);
+                                std::string_view request_id, BodyEncoding encoding = BodyEncoding::kNative);
 
 // Renders an error in the protocol's shape. `op` may be null (unknown operation). `head` drops
 // the body, as HTTP HEAD responses carry none.
 http::Response serialize_error(const ServiceModel& model, const Operation* op, const ServiceError& error,
-                               std::string_view request_id, bool head = false);
+                               std::string_view request_id, bool head = false,
+                               BodyEncoding encoding = BodyEncoding::kNative);
 
 // Validates a params tree against a shape (required members, types, lengths, ranges, enums) and
 // normalizes it in place (timestamps to epoch seconds). Returns the error in `service`'s style.

@@ -32,12 +32,13 @@ Outcome<ParsedRequest> parse_json(const ServiceModel& m, const http::Request& r)
 Outcome<ParsedRequest> parse_query(const ServiceModel& m, const http::Request& r);
 Outcome<ParsedRequest> parse_rest(const ServiceModel& m, const http::Request& r);
 
-http::Response serialize_json_result(const ServiceModel& m, const Operation& op, OperationOutput&& out);
+http::Response serialize_json_result(const ServiceModel& m, const Operation& op, OperationOutput&& out,
+                                     BodyEncoding encoding);
 http::Response serialize_query_result(const ServiceModel& m, const Operation& op, OperationOutput&& out,
                                       std::string_view request_id);
 http::Response serialize_rest_result(const ServiceModel& m, const Operation& op, OperationOutput&& out);
 
-http::Response serialize_json_error(const ServiceModel& m, const ServiceError& e);
+http::Response serialize_json_error(const ServiceModel& m, const ServiceError& e, BodyEncoding encoding);
 http::Response serialize_query_error(const ServiceModel& m, const ServiceError& e, std::string_view request_id);
 http::Response serialize_rest_json_error(const ServiceModel& m, const ServiceError& e);
 http::Response serialize_rest_xml_error(const ServiceModel& m, const ServiceError& e, std::string_view request_id);

@@ -6,7 +6,10 @@
 //
 // The wire JSON already is the params tree (members by name, blobs base64, timestamps epoch
 // seconds), so parsing is one JSON parse plus validation, and serializing is one dump.
+// A body sent as application/x-amz-cbor-1.1 is decoded into the same tree (protocol/cbor.h) and
+// answered in CBOR.
 #include "core/encoding.h"
+#include "protocol/cbor.h"
 #include "protocol/internal.h"
 
 namespace sless::protocol::detail {
@@ -54,7 +57,14 @@ Outcome<ParsedRequest> parse_json(const ServiceModel& m, const http::Request& r)
   while (!body.empty() && (body.front() == ' ' || body.front() == '\n' || body.front() == '\r' || body.front() == '\t')) {
     body.remove_prefix(1);
   }
-  if (!body.empty()) {
+  if (!body.empty() && body_encoding(m, r) == BodyEncoding::kCbor) {
+    auto decoded = cbor::decode(r.body);
+    if (!decoded.ok()) return std::move(decoded).error();
+    out.params = std::move(decoded).value();
+    if (!out.params.is_object()) {
+      return ServiceError("SerializationException", "Start of structure or map found where not expected");
+    }
+  } else if (!body.empty()) {
     out.params = json::parse(body, nullptr, /*allow_exceptions=*/false);
     if (out.params.is_discarded()) {
       return ServiceError("SerializationException", "Could not parse the request body as JSON");
@@ -69,23 +79,34 @@ Outcome<ParsedRequest> parse_json(const ServiceModel& m, const http::Request& r)
   return out;
 }
 
-http::Response serialize_json_result(const ServiceModel& m, const Operation& op, OperationOutput&& out) {
+http::Response serialize_json_result(const ServiceModel& m, const Operation& op, OperationOutput&& out,
+                                     BodyEncoding encoding) {
   http::Response res;
   res.status = out.status ? out.status : 200;
-  res.headers.add("Content-Type", content_type(m));
-  res.body = out.result.is_object() ? dump(out.result) : std::string("{}");
+  if (encoding == BodyEncoding::kCbor) {
+    res.headers.add("Content-Type", std::string(cbor::kContentType));
+    res.body = cbor::encode(out.result.is_object() ? out.result : json::object(), op.output);
+  } else {
+    res.headers.add("Content-Type", content_type(m));
+    res.body = out.result.is_object() ? dump(out.result) : std::string("{}");
+  }
   for (auto& [k, v] : out.headers) res.headers.add(std::move(k), std::move(v));
   return res;
 }
 
-http::Response serialize_json_error(const ServiceModel& m, const ServiceError& e) {
+http::Response serialize_json_error(const ServiceModel& m, const ServiceError& e, BodyEncoding encoding) {
   http::Response res;
   res.status = e.http_status;
-  res.headers.add("Content-Type", content_type(m));
   json body = e.fields.is_object() ? e.fields : json::object();
   body["__type"] = error_namespace(m, e.code) + e.code;
   body["message"] = e.message;
-  res.body = dump(body);
+  if (encoding == BodyEncoding::kCbor) {
+    res.headers.add("Content-Type", std::string(cbor::kContentType));
+    res.body = cbor::encode(body, m.find_shape(e.code));
+  } else {
+    res.headers.add("Content-Type", content_type(m));
+    res.body = dump(body);
+  }
   if (m.aws_query_compatible) {
     res.headers.add("x-amzn-query-error", wire_error_code(m, e) + (e.sender_fault ? ";Sender" : ";Receiver"));
   }

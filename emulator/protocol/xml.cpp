@@ -1,5 +1,6 @@
 #include "protocol/xml.h"
 
+#include <charconv>
 #include <cmath>
 #include <cstdio>
 
@@ -74,7 +75,78 @@ std::optional<json> scalar_from_text(const Shape& s, std::string_view text) {
   }
 }
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+namespace {
+
+// nlohmann's serializer decodes every string byte by byte (UTF-8 checks, escapes); answers full
+// of base64 and digits (Kinesis GetRecords, DynamoDB items) spend most of their time there. This
+// writer copies strings that need no escaping as they are and leaves everything else (escapes,
+// non-ASCII, invalid UTF-8, floats) to nlohmann, so the output is byte for byte the same.
+bool plain(std::string_view s) {
+  for (unsigned char c : s) {
+    if (c < 0x20 || c > 0x7e || c == '"' || c == '\\') return false;
+  }
+  return true;
+}
+
+void append_string(std::string& out, const std::string& s) {
+  if (plain(s)) {
+    out.push_back('"');
+    out.append(s);
+    out.push_back('"');
+  } else {
+    out.append(json(s).dump(-1, ' ', false, json::error_handler_t::replace));
+  }
+}
+
+template <class Int>
+void append_int(std::string& out, Int v) {
+  char buf[24];
+  auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+void append_json(std::string& out, const json& j) {
+  switch (j.type()) {
+    case json::value_t::object: {
+      out.push_back('{');
+      bool first = true;
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        if (!first) out.push_back(',');
+        first = false;
+        append_string(out, it.key());
+        out.push_back(':');
+        append_json(out, it.value());
+      }
+      out.push_back('}');
+      return;
+    }
+    case json::value_t::array: {
+      out.push_back('[');
+      bool first = true;
+      for (const auto& item : j) {
+        if (!first) out.push_back(',');
+        first = false;
+        append_json(out, item);
+      }
+      out.push_back(']');
+      return;
+    }
+    case json::value_t::string: return append_string(out, j.get_ref<const std::string&>());
+    case json::value_t::boolean: out.append(j.get<bool>() ? "true" : "false"); return;
+    case json::value_t::null: out.append("null"); return;
+    case json::value_t::number_integer: return append_int(out, j.get<int64_t>());
+    case json::value_t::number_unsigned: return append_int(out, j.get<uint64_t>());
+    default: out.append(j.dump(-1, ' ', false, json::error_handler_t::replace)); return;
+  }
+}
+
+}  // namespace
+
+std::string dump(const json& j) {
+  std::string out;
+  append_json(out, j);
+  return out;
+}
 
 }  // namespace detail
 

@@ -5,8 +5,10 @@
 #include "core/log.h"
 #include "protocol/model.h"
 #include "services/apigateway/apigateway.h"
+#include "services/events/events.h"
 #include "services/lambda/lambda.h"
 #include "services/logs/logs.h"
+#include "services/kinesis/provider.h"
 
 namespace sless::services {
 namespace {
@@ -26,11 +28,11 @@ Registry::Registry() {
   services_.push_back(model_only("s3"));
   services_.push_back(model_only("sqs", {"sqs", "sqs-query"}));
   services_.push_back(model_only("sns"));
-  services_.push_back(model_only("kinesis"));
+  services_.push_back(std::make_unique<kinesis::KinesisProvider>());
   services_.push_back(std::make_unique<lambda::LambdaService>());
   services_.push_back(std::make_unique<apigateway::ApiGatewayService>());
   services_.push_back(model_only("stepfunctions"));
-  services_.push_back(model_only("events"));
+  services_.push_back(std::make_unique<events::EventsService>());
   services_.push_back(model_only("cognito-idp"));
   services_.push_back(model_only("kms"));
   services_.push_back(std::make_unique<logs::LogsService>());
@@ -47,6 +49,10 @@ Status Registry::start_all(Env& env) {
     if (!st.is_ok()) return Status::internal("service " + std::string(s->name()) + " failed to start: " + st.to_string());
   }
   return Status::ok();
+}
+
+void Registry::clock_changed() {
+  for (const auto& s : services_) s->clock_changed();
 }
 
 void Registry::stop_all() {

@@ -20,6 +20,8 @@ class Registry {
 
   Status start_all(Env& env);
   void stop_all();
+  // Tells every service that the daemon's clock jumped (tests move it forward).
+  void clock_changed();
   // Resets one service by name, or every service when name is empty. NotFound for an unknown name.
   Status reset(std::string_view name = {});
 

@@ -77,6 +77,8 @@ class Service {
   virtual Status start(Env& env) { return Status::ok(); }
   // Called once at shutdown, after the last request.
   virtual void stop() {}
+  // The daemon's clock jumped forward (POST /_sless/clock): re-arm timers from the new time.
+  virtual void clock_changed() {}
   // Wipes all state (POST /_sless/reset).
   virtual Status reset() { return Status::ok(); }
   // Whether `op` has a real implementation (else it answers 501).

@@ -219,7 +219,7 @@ void LambdaService::create_function(Invocation&& inv) {
     if (fn->doc["code"].contains("watch")) {
       std::string path = fn->doc["code"]["watch"];
       watched_[path].insert(k);
-      if (watcher_) watcher_->watch(path);
+      watcher()->watch(path);
     }
     done(OperationOutput(shown_config(shown, fn->doc)));
   });

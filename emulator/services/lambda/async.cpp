@@ -12,6 +12,7 @@
 #include "core/scheduler.h"
 #include "core/time_format.h"
 #include "services/lambda/internal.h"
+#include "services/delivery.h"
 #include "services/registry.h"
 #include "storage/keys.h"
 #include "storage/store.h"
@@ -29,24 +30,6 @@ struct LambdaService::PendingEvent {
 namespace {
 
 std::string event_key(uint64_t seq) { return key::KeyBuilder("", "").str("ev").u64(seq).take(); }
-
-// The service named by an ARN: arn:aws:<service>:...
-std::string arn_service(const std::string& arn) {
-  auto a = arn.find(':', 4);
-  auto b = a == std::string::npos ? a : arn.find(':', a + 1);
-  return a == std::string::npos || b == std::string::npos ? std::string() : arn.substr(a + 1, b - a - 1);
-}
-
-std::string arn_last(const std::string& arn) { return arn.substr(arn.rfind(':') + 1); }
-
-std::string arn_account(const std::string& arn) {
-  // arn:aws:svc:region:account:...
-  size_t pos = 0;
-  for (int i = 0; i < 4 && pos != std::string::npos; ++i) pos = arn.find(':', pos + 1);
-  if (pos == std::string::npos) return {};
-  size_t end = arn.find(':', pos + 1);
-  return arn.substr(pos + 1, end == std::string::npos ? std::string::npos : end - pos - 1);
-}
 
 }  // namespace
 
@@ -185,47 +168,29 @@ void LambdaService::run_event(uint64_t seq) {
 
 void LambdaService::deliver(const std::string& account, const std::string& region, const std::string& target_arn,
                             const json& record, const std::string& request_id) {
-  RequestContext ctx;
-  ctx.request_id = ids::uuid();
-  ctx.account = account;
-  ctx.region = region;
-  ctx.now_ms = env_->clock->now_ms();
-  std::string body = record.contains("__raw") ? record["__raw"].get<std::string>() : record.dump();
-  json attrs = record.contains("__attributes") ? record["__attributes"] : json();
-  std::string service = arn_service(target_arn);
-  auto report = [target_arn](Outcome<protocol::OperationOutput> out) {
-    if (!out.ok()) log::warn("delivery to {} failed: {}: {}", target_arn, out.error().code, out.error().message);
-  };
-  if (service == "sqs") {
-    json q{{"QueueName", arn_last(target_arn)}, {"QueueOwnerAWSAccountId", arn_account(target_arn)}};
-    env_->registry->call("sqs", "GetQueueUrl", q, ctx, [this, ctx, body, attrs, report](Outcome<protocol::OperationOutput> out) {
-      if (!out.ok()) {
-        report(std::move(out));
-        return;
-      }
-      json send{{"QueueUrl", out.value().result["QueueUrl"]}, {"MessageBody", body}};
-      if (!attrs.is_null()) send["MessageAttributes"] = attrs;
-      env_->registry->call("sqs", "SendMessage", send, ctx, report);
-    });
-  } else if (service == "sns") {
-    json pub{{"TopicArn", target_arn}, {"Message", body}};
-    if (!attrs.is_null()) pub["MessageAttributes"] = attrs;
-    env_->registry->call("sns", "Publish", pub, ctx, report);
-  } else if (service == "lambda") {
-    invoke(InternalInvoke{account, region, target_arn, body, true}, [target_arn](Outcome<host::InvokeResult> out) {
-      if (!out.ok()) log::warn("delivery to {} failed: {}", target_arn, out.error().message);
-    });
-  } else if (service == "events") {
-    bool success = record.contains("requestContext") && record["requestContext"].value("condition", "") == "Success";
-    json entry{{"Source", "lambda"},
-               {"DetailType", success ? "Lambda Function Invocation Result - Success"
-                                      : "Lambda Function Invocation Result - Failure"},
-               {"Detail", body},
-               {"EventBusName", target_arn}};
-    env_->registry->call("events", "PutEvents", json{{"Entries", json::array({entry})}}, ctx, report);
+  Delivery d;
+  d.account = account;
+  d.region = region;
+  d.target_arn = target_arn;
+  if (record.contains("__raw")) {
+    d.body = record["__raw"];
+    d.attributes = record["__attributes"];
   } else {
-    log::warn("unsupported destination {} for request {}", target_arn, request_id);
+    d.body = record.dump();
   }
+  if (arn_service(target_arn) == "events") {
+    // EventBridge destinations get the record as the detail of a Lambda result event.
+    bool success = record.contains("requestContext") && record["requestContext"].value("condition", "") == "Success";
+    d.body = json{{"source", "lambda"},
+                  {"detail-type", success ? "Lambda Function Invocation Result - Success"
+                                          : "Lambda Function Invocation Result - Failure"},
+                  {"detail", record},
+                  {"resources", json::array()}}
+                 .dump();
+  }
+  services::deliver(*env_, std::move(d), [target_arn, request_id](std::optional<ServiceError> error) {
+    if (error) log::warn("delivery of {} to {} failed: {}: {}", request_id, target_arn, error->code, error->message);
+  });
 }
 
 }  // namespace sless::services::lambda

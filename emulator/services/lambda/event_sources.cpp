@@ -6,6 +6,7 @@
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "services/delivery.h"
 #include "services/lambda/event_sources.h"
 #include "services/lambda/internal.h"
 #include "storage/keys.h"
@@ -21,12 +22,6 @@ namespace {
 
 std::string mapping_key(const std::string& account, const std::string& region, const std::string& uuid) {
   return key::KeyBuilder(account, region).str("esm").str(uuid).take();
-}
-
-std::string source_service(const std::string& arn) {
-  auto a = arn.find(':', 4);
-  auto b = a == std::string::npos ? a : arn.find(':', a + 1);
-  return a == std::string::npos || b == std::string::npos ? std::string() : arn.substr(a + 1, b - a - 1);
 }
 
 ServiceError mapping_not_found(const std::string& uuid) {
@@ -87,7 +82,7 @@ void LambdaService::start_runner_locked(const std::string& uuid) {
 
 LambdaService::Out LambdaService::create_event_source_mapping(RequestContext& ctx, Params& p) {
   std::string source = p.value("EventSourceArn", "");
-  std::string service = source_service(source);
+  std::string service = arn_service(source);
   if (service != "sqs" && service != "kinesis" && service != "dynamodb") {
     return invalid_parameter("Unsupported event source: " + (source.empty() ? std::string("(none)") : source) +
                              " (sless reads SQS queues, Kinesis streams and DynamoDB streams)");

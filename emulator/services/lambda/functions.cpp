@@ -15,6 +15,7 @@
 #include "core/encoding.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "core/scheduler.h"
 #include "host/watcher.h"
 #include "services/lambda/internal.h"
 #include "services/registry.h"
@@ -118,11 +119,10 @@ Status LambdaService::load_all() {
     refresh_configs(*fn);
     std::string name = fn->doc["name"];
     functions_[account + "/" + region + "/" + name] = fn;
-    if (fn->doc["code"].contains("watch") && watcher_) {
-      // mu_ is held by start(): record the path here rather than through watch_code (which locks).
+    if (fn->doc["code"].contains("watch")) {  // mu_ is held by start()
       std::string path = fn->doc["code"]["watch"];
       watched_[path].insert(account + "/" + region + "/" + name);
-      watcher_->watch(path);
+      watcher()->watch(path);
     }
   }
   return it->status();
@@ -363,12 +363,19 @@ Outcome<LambdaService::Resolved> LambdaService::resolve(const std::string& accou
 
 void LambdaService::watch_code(const std::string& account, const std::string& region, const std::string& name,
                                const std::string& path) {
-  if (!watcher_) return;
-  {
-    std::lock_guard lock(mu_);
-    watched_[path].insert(account + "/" + region + "/" + name);
+  std::lock_guard lock(mu_);
+  watched_[path].insert(account + "/" + region + "/" + name);
+  watcher()->watch(path);
+}
+
+host::FileWatcher* LambdaService::watcher() {
+  // The watcher thread starts with the first hot-reloaded function.
+  if (!watcher_) {
+    watcher_ = std::make_unique<host::FileWatcher>([this](const std::string& path) {
+      if (!stopping_.load()) env_->scheduler->post([this, path] { on_code_changed(path); });
+    });
   }
-  watcher_->watch(path);
+  return watcher_.get();
 }
 
 // Hot reload: the watched plugin changed. Snapshot it, check that it loads (a warm worker of the

@@ -39,9 +39,6 @@ Status LambdaService::start(Env& env) {
   launcher_ = std::make_unique<host::Launcher>(env.config->worker_binary);
   host_ = std::make_unique<host::FunctionHost>(*env.io, *launcher_, *env.registry, *env.clock);
   host_->set_log_sink(this);
-  watcher_ = std::make_unique<host::FileWatcher>([this](const std::string& path) {
-    if (!stopping_.load()) env_->scheduler->post([this, path] { on_code_changed(path); });
-  });
   {
     std::lock_guard lock(mu_);
     if (Status st = load_all(); !st.is_ok()) return st;
@@ -68,7 +65,7 @@ Status LambdaService::reset() {
   stop_mappings();
   {
     std::lock_guard lock(mu_);
-    for (const auto& [path, _] : watched_) watcher_->unwatch(path);
+    for (const auto& [path, _] : watched_) watcher()->unwatch(path);
     watched_.clear();
     functions_.clear();
   }

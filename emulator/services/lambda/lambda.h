@@ -84,6 +84,7 @@ class LambdaService final : public Provider, public host::LogSink {
   void watch_code(const std::string& account, const std::string& region, const std::string& name,
                   const std::string& path);
   void on_code_changed(const std::string& path);
+  host::FileWatcher* watcher();  // created on first use; call with mu_ held
   void probe(std::shared_ptr<const host::FunctionConfig> cfg, std::function<void(std::optional<std::string>)> done);
 
   // api.cpp
