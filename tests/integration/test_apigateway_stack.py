@@ -129,6 +129,28 @@ class ApiStackTest(unittest.TestCase):
         routes = self.d.client("apigatewayv2", access_key="AKIDEXAMPLE").get_routes(ApiId=self.http_id)["Items"]
         self.assertIn("GET /items/{id}", [r["RouteKey"] for r in routes])
 
+    def test_other_resources_and_triggers(self):
+        # A Kinesis stream and a Kinesis event: records reach the function.
+        kinesis = self.d.client("kinesis", access_key="AKIDEXAMPLE")
+        self.assertEqual(self.out["StreamName"], "Stream")
+        kinesis.put_record(StreamName="Stream", Data=b"from-the-stack", PartitionKey="k")
+        logs = self.d.client("logs", access_key="AKIDEXAMPLE")
+
+        def delivered():
+            try:
+                events = logs.filter_log_events(logGroupName="/aws/lambda/RecordFunction")["events"]
+            except logs.exceptions.ResourceNotFoundException:
+                return False
+            return any(base64.b64encode(b"from-the-stack").decode() in e["message"] for e in events)
+        harness.wait_for(delivered, timeout=20, message="the Kinesis record in RecordFunction's log")
+        # A Schedule event: an EventBridge rule targeting the function.
+        events = self.d.client("events", access_key="AKIDEXAMPLE")
+        rule = events.describe_rule(Name="RecordFunctionNightly")
+        self.assertEqual((rule["ScheduleExpression"], rule["State"]), ("cron(0 3 * * ? *)", "ENABLED"))
+        target = events.list_targets_by_rule(Rule="RecordFunctionNightly")["Targets"][0]
+        self.assertEqual((target["Arn"], target["Input"]),
+                         ("arn:aws:lambda:us-east-1:000000000000:function:RecordFunction", '{"job": "nightly"}'))
+
     # -- payload 2.0 -------------------------------------------------------------------------
 
     def test_payload_v2_shape(self):

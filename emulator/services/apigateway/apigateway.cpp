@@ -67,7 +67,7 @@ Status ApiGatewayService::reset() {
 }
 
 json ApiGatewayService::describe() const {
-  std::lock_guard lock(mu_);
+  std::shared_lock lock(mu_);
   return json{{"apis", apis_.size()}};
 }
 
@@ -104,7 +104,7 @@ Status ApiGatewayService::load_all() {
 std::shared_ptr<ApiGatewayService::ApiEntry> ApiGatewayService::find(const std::string& account,
                                                                      const std::string& region,
                                                                      const std::string& id) {
-  std::lock_guard lock(mu_);
+  std::shared_lock lock(mu_);
   auto it = apis_.find(id);
   if (it == apis_.end() || it->second->account != account || it->second->region != region) return nullptr;
   return it->second;
@@ -113,7 +113,7 @@ std::shared_ptr<ApiGatewayService::ApiEntry> ApiGatewayService::find(const std::
 std::shared_ptr<const CompiledApi> ApiGatewayService::compiled(const std::string& id) const {
   std::shared_ptr<ApiEntry> entry;
   {
-    std::lock_guard lock(mu_);
+    std::shared_lock lock(mu_);
     auto it = apis_.find(id);
     if (it == apis_.end()) return nullptr;
     entry = it->second;

@@ -20,6 +20,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <unordered_map>
@@ -105,7 +106,7 @@ class ApiGatewayService final : public Service {
   std::unordered_map<std::string, OpFn> ops_;  // "apigatewayv2/CreateApi"
   size_t op_names_ = 0;
 
-  mutable std::mutex mu_;  // guards apis_ (the map; each entry has its own lock)
+  mutable std::shared_mutex mu_;  // guards apis_ (the map; each entry has its own lock)
   std::unordered_map<std::string, std::shared_ptr<ApiEntry>> apis_;  // by API id
 
   // Lambda authorizer results by authorizer and identity, with their expiry.
