@@ -25,6 +25,7 @@ using nlohmann::json;
 namespace {
 
 constexpr size_t kMaxPayload = 10u * 1024 * 1024;
+constexpr size_t kMaxCachedAuth = 10000;  // cached authorizer answers, all APIs together
 
 http::Response error_body(int status, json body, const char* error_type = nullptr) {
   http::Response r;
@@ -460,6 +461,12 @@ void ApiGatewayService::authorize(std::shared_ptr<Call> call) {
                    int64_t now = env_->clock->now_ms();
                    if (!cache_key.empty()) {
                      std::lock_guard lock(auth_mu_);
+                     if (auth_cache_.size() >= kMaxCachedAuth) {  // drop what has expired first
+                       for (auto it = auth_cache_.begin(); it != auth_cache_.end();) {
+                         it = it->second.expires_ms <= now ? auth_cache_.erase(it) : std::next(it);
+                       }
+                       if (auth_cache_.size() >= kMaxCachedAuth) auth_cache_.clear();
+                     }
                      auth_cache_[cache_key] = CachedAuth{now + int64_t{ttl} * 1000, result};
                    }
                    apply(result, now - started);

@@ -170,7 +170,7 @@ Status check_claims(const json& claims, const std::string& issuer, const std::ve
   return Status::invalid_argument("the token's audience is not accepted");
 }
 
-JwksCache::JwksCache() : thread_([this] { run(); }) {}
+JwksCache::JwksCache() = default;
 
 JwksCache::~JwksCache() { stop(); }
 
@@ -237,6 +237,8 @@ void JwksCache::verify(std::string token, std::string issuer, std::vector<std::s
     if (it != cache_.end() && (key_for(it->second.keys, parts.value()) || now_s - it->second.fetched_s < 10)) {
       keys = it->second.keys;
     } else {
+      // The fetch thread starts with the first fetch: a daemon without JWT authorizers runs none.
+      if (!thread_.joinable()) thread_ = std::thread([this] { run(); });
       jobs_.push_back(std::move(job));
       cv_.notify_one();
       return;

@@ -1,6 +1,7 @@
 // JWT authorizers: verifies a token's signature against its issuer's JSON Web Key Set and its
 // claims (exp, nbf, iss, aud/client_id). Key sets are fetched over HTTP on the cache's own thread
-// (never on the io threads) and cached per issuer. verify() may be called from any thread.
+// (never on the io threads; the thread starts with the first fetch) and cached per issuer.
+// verify() may be called from any thread.
 #pragma once
 
 #include <condition_variable>
