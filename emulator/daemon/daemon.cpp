@@ -114,6 +114,7 @@ void Daemon::stop() {
   if (!running_) return;
   running_ = false;
   parts_->server->scheduler().cancel(parts_->flush_timer);
+  parts_->registry->drain_all();
   parts_->server->shutdown(std::chrono::duration_cast<std::chrono::milliseconds>(config_.drain_timeout));
   parts_->registry->stop_all();
   if (Status st = parts_->store->flush(); !st.is_ok()) log::error("flushing the store failed: {}", st.to_string());

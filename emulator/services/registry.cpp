@@ -9,6 +9,8 @@
 #include "services/lambda/lambda.h"
 #include "services/logs/logs.h"
 #include "services/kinesis/provider.h"
+#include "services/sns/provider.h"
+#include "services/sqs/provider.h"
 
 namespace sless::services {
 namespace {
@@ -26,8 +28,8 @@ Registry::Registry() {
   services_.push_back(model_only("dynamodb"));
   services_.push_back(model_only("dynamodbstreams"));
   services_.push_back(model_only("s3"));
-  services_.push_back(model_only("sqs", {"sqs", "sqs-query"}));
-  services_.push_back(model_only("sns"));
+  services_.push_back(std::make_unique<sqs::SqsProvider>());
+  services_.push_back(std::make_unique<sns::SnsProvider>());
   services_.push_back(std::make_unique<kinesis::KinesisProvider>());
   services_.push_back(std::make_unique<lambda::LambdaService>());
   services_.push_back(std::make_unique<apigateway::ApiGatewayService>());
@@ -53,6 +55,10 @@ Status Registry::start_all(Env& env) {
 
 void Registry::clock_changed() {
   for (const auto& s : services_) s->clock_changed();
+}
+
+void Registry::drain_all() {
+  for (const auto& s : services_) s->drain();
 }
 
 void Registry::stop_all() {

@@ -19,6 +19,7 @@ class Registry {
   ~Registry();
 
   Status start_all(Env& env);
+  void drain_all();
   void stop_all();
   // Tells every service that the daemon's clock jumped (tests move it forward).
   void clock_changed();

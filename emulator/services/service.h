@@ -75,6 +75,9 @@ class Service {
   virtual std::vector<std::string> models() const { return {std::string(name())}; }
   // Called once before the first request: open state, rebuild caches, arm timers.
   virtual Status start(Env& env) { return Status::ok(); }
+  // Called once at shutdown when the daemon stops accepting requests, before it waits for those
+  // in flight: answer parked long polls now (they would otherwise hold the drain up).
+  virtual void drain() {}
   // Called once at shutdown, after the last request.
   virtual void stop() {}
   // The daemon's clock jumped forward (POST /_sless/clock): re-arm timers from the new time.

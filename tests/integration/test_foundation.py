@@ -17,7 +17,7 @@ from harness import Daemon
 # lands, point these at an operation that stays unimplemented (see docs/services/*.md).
 UNIMPLEMENTED = {
     "json": ("stepfunctions", "list_activities", {}, "stepfunctions.ListActivities"),
-    "query": ("sns", "list_topics", {}, "sns.ListTopics"),
+    "query": ("sns", "list_platform_applications", {}, "sns.ListPlatformApplications"),
     "rest-json": ("lambda", "list_layers", {}, "lambda.ListLayers"),
     "rest-xml": ("s3", "get_bucket_accelerate_configuration", {"Bucket": "b"},
                  "s3.GetBucketAccelerateConfiguration"),
@@ -221,11 +221,12 @@ class ErrorShapes(unittest.TestCase):
         self.assertIn(b"<ErrorResponse", body)
 
     def test_sqs_query_protocol_error_shape(self):
-        status, _, body = self.d.http("POST", "/", body="Action=ListQueues&Version=2012-11-05",
+        # Every SQS operation is implemented: a missing queue shows the query error shape.
+        status, _, body = self.d.http("POST", "/", body="Action=GetQueueUrl&QueueName=missing&Version=2012-11-05",
                                       headers={"Content-Type": "application/x-www-form-urlencoded"})
-        self.assertEqual(status, 501)
-        self.assertIn(b"<Code>NotImplemented</Code>", body)
-        self.assertIn(b"<Type>Receiver</Type>", body)
+        self.assertEqual(status, 400)
+        self.assertIn(b"<Code>AWS.SimpleQueueService.NonExistentQueue</Code>", body)
+        self.assertIn(b"<Type>Sender</Type>", body)
 
     def test_rest_json_validation_error(self):
         lam = self.d.client("lambda", validate=False)

@@ -1,0 +1,92 @@
+#include <catch2/catch.hpp>
+
+#include "services/sqs/queue.h"
+#include "storage/store.h"
+
+using namespace sless::services::sqs;
+
+namespace {
+
+Message msg(uint64_t seq, std::string group = "", int64_t visible_at = 0) {
+  Message m;
+  m.seq = seq;
+  m.id = "m" + std::to_string(seq);
+  m.body = m.id;
+  m.group_id = std::move(group);
+  m.sent_ms = 1000;
+  m.visible_at_ms = visible_at;
+  return m;
+}
+
+struct Fixture {
+  std::unique_ptr<sless::storage::Store> store;
+  sless::storage::Family* fam = nullptr;
+  Fixture() {
+    sless::storage::Options o;
+    o.in_memory = true;
+    store = std::move(sless::storage::Store::open(o).value());
+    fam = store->family("sqs");
+  }
+};
+
+std::vector<std::string> bodies(const std::vector<Delivered>& got) {
+  std::vector<std::string> out;
+  for (const auto& d : got) out.push_back(d.message.body);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("standard queue receive honours visibility and counts", "[sqs]") {
+  Fixture f;
+  Queue q(1, "000000000000", "us-east-1", "q");
+  q.apply_attributes();
+  q.insert(msg(1));
+  q.insert(msg(2, "", 5000));  // delayed
+  sless::storage::WriteBatch batch;
+  std::vector<Message> dlq;
+  auto got = q.receive(2000, ReceiveOptions{10, 10, ""}, f.fam, batch, dlq, false);
+  CHECK(bodies(got) == std::vector<std::string>{"m1"});
+  auto c = q.counts(2000);
+  CHECK((c.visible == 0 && c.in_flight == 1 && c.delayed == 1));
+  CHECK(q.next_visible_after(2000) == 5000);
+  // Both visible again later; the receive count grows.
+  got = q.receive(20000, ReceiveOptions{10, 10, ""}, f.fam, batch, dlq, false);
+  // Standard queues serve in order of visibility: m2 (visible at 5 s) before m1 (at 12 s).
+  CHECK(bodies(got) == std::vector<std::string>{"m2", "m1"});
+  CHECK(got[1].message.receive_count == 2);
+}
+
+TEST_CASE("FIFO receive serves groups in order, one group in flight at a time", "[sqs]") {
+  Fixture f;
+  Queue q(1, "000000000000", "us-east-1", "q.fifo");
+  q.attributes["FifoQueue"] = "true";
+  q.apply_attributes();
+  q.insert(msg(1, "a"));
+  q.insert(msg(2, "b"));
+  q.insert(msg(3, "a"));
+  sless::storage::WriteBatch batch;
+  std::vector<Message> dlq;
+  auto got = q.receive(2000, ReceiveOptions{1, 30, ""}, f.fam, batch, dlq, false);
+  CHECK(bodies(got) == std::vector<std::string>{"m1"});
+  got = q.receive(2000, ReceiveOptions{10, 30, ""}, f.fam, batch, dlq, false);
+  CHECK(bodies(got) == std::vector<std::string>{"m2"});  // group a is blocked behind m1
+  q.erase(1);
+  got = q.receive(2000, ReceiveOptions{10, 30, ""}, f.fam, batch, dlq, false);
+  CHECK(bodies(got) == std::vector<std::string>{"m3"});
+}
+
+TEST_CASE("messages past maxReceiveCount go to the dead-letter list", "[sqs]") {
+  Fixture f;
+  Queue q(1, "000000000000", "us-east-1", "q");
+  q.attributes["RedrivePolicy"] = R"({"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:d","maxReceiveCount":1})";
+  q.apply_attributes();
+  q.insert(msg(1));
+  sless::storage::WriteBatch batch;
+  std::vector<Message> dlq;
+  CHECK(q.receive(2000, ReceiveOptions{1, 0, ""}, f.fam, batch, dlq, true).size() == 1);
+  CHECK(q.receive(2000, ReceiveOptions{1, 0, ""}, f.fam, batch, dlq, true).empty());
+  REQUIRE(dlq.size() == 1);
+  CHECK(dlq[0].id == "m1");
+  CHECK(q.size() == 0);
+}
