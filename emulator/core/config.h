@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "core/log.h"
@@ -21,6 +22,14 @@ struct Config {
   unsigned threads = 0;               // io threads; 0 = one per core
   std::string worker_binary;          // the sless executable that runs function workers
                                       // (`sless __zygote`); empty: functions cannot run
+
+  // The stack: a SAM/CloudFormation template deployed at start (empty: none), its parameter
+  // values, and its name (empty: the template's folder name).
+  std::string template_file;
+  std::map<std::string, std::string> parameter_overrides;
+  std::string stack_name;
+  // The port of the stack's first API; each further API takes the next port. 0 picks free ports.
+  int api_port = 3000;
 
   // Asynchronous Lambda invocations retry after this delay, then twice it (AWS: 1 and 2 minutes).
   int64_t lambda_retry_delay_ms = 1000;

@@ -8,8 +8,11 @@
 #include "core/log.h"
 #include "gateway/gateway.h"
 #include "http/server.h"
+#include "services/apigateway/api_port.h"
+#include "services/apigateway/apigateway.h"
 #include "services/registry.h"
 #include "services/wiring.h"
+#include "stack/stack.h"
 #include "storage/store.h"
 
 namespace sless {
@@ -17,6 +20,8 @@ namespace sless {
 namespace fs = std::filesystem;
 
 struct Daemon::Parts {
+  // The stack's API ports; declared first so that they outlive the server that calls them.
+  std::vector<std::unique_ptr<services::apigateway::ApiPortHandler>> api_handlers;
   std::unique_ptr<storage::Store> store;
   std::unique_ptr<services::Registry> registry;
   std::unique_ptr<gateway::Gateway> gateway;
@@ -70,9 +75,25 @@ Status Daemon::start() {
   if (Status st = parts_->registry->start_all(parts_->env); !st.is_ok()) return st;
   if (Status st = services::connect_services(*parts_->registry, parts_->env); !st.is_ok()) return st;
 
+  // execute-api requests (Host <id>.execute-api.<any> or /_aws/execute-api/<id>/...) go to the
+  // API Gateway's data plane.
+  if (auto* apigw = parts_->registry->get<services::apigateway::ApiGatewayService>("apigateway")) {
+    parts_->gateway->set_execute_api_handler([apigw](const std::string& id, http::Request req,
+                                                     http::Handler::Respond respond) {
+      services::apigateway::ServeOptions options;
+      std::string prefix = "/_aws/execute-api/" + id;
+      if (req.path().substr(0, prefix.size()) == prefix) options.strip_prefix = prefix;
+      apigw->serve(id, std::move(req), options, std::move(respond));
+    });
+  }
+
   parts_->server->start();
   parts_->gateway->set_started(std::chrono::steady_clock::now());
   running_ = true;
+
+  if (!config_.template_file.empty()) {
+    if (Status st = deploy_stack(); !st.is_ok()) return st;
+  }
 
   // Buffered log lines reach stderr at least every 100 ms.
   parts_->flush_tick = [this] {
@@ -104,6 +125,46 @@ void Daemon::stop() {
     fs::remove(fs::path(config_.data_dir) / "daemon.json", ec);
   }
   log::flush();
+}
+
+// Deploys the template (the io threads are running: the services answer while this waits) and
+// gives each of its APIs a port of its own.
+Status Daemon::deploy_stack() {
+  stack::StackOptions options;
+  options.template_path = config_.template_file;
+  options.parameter_overrides = config_.parameter_overrides;
+  options.stack_name = config_.stack_name;
+  options.account = "000000000000";
+  options.region = config_.region;
+  options.endpoint = endpoint();
+  auto started = std::chrono::steady_clock::now();
+  auto plan = stack::plan_stack(options, parts_->registry.get());
+  if (!plan.ok()) return plan.status();
+  auto report = stack::deploy_stack(plan.value(), *parts_->registry, *parts_->store);
+  if (!report.ok()) return report.status();
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
+  const auto& r = report.value();
+  stack_notes_.push_back("stack " + plan.value().stack_name + " (" + config_.template_file + "): " +
+                         (r.changes.empty() ? std::string("no changes") : std::to_string(r.changes.size()) + " change(s)") +
+                         ", " + std::to_string(plan.value().resources.size()) + " resources ready in " +
+                         std::to_string(ms) + " ms");
+  for (const auto& c : r.changes) stack_notes_.push_back("  " + c);
+  auto* apigw = parts_->registry->get<services::apigateway::ApiGatewayService>("apigateway");
+  std::string host = config_.host == "0.0.0.0" ? "127.0.0.1" : config_.host;
+  for (size_t i = 0; i < r.apis.size() && apigw && config_.api_port >= 0; ++i) {
+    const auto& api = r.apis[i];
+    auto handler = std::make_unique<services::apigateway::ApiPortHandler>(*apigw, api.api_id, api.stage);
+    uint16_t want = config_.api_port == 0 ? 0 : static_cast<uint16_t>(config_.api_port + i);
+    auto port = parts_->server->add_listener(config_.host, want, *handler);
+    if (!port.ok()) return Status::io_error("API " + api.logical_id + ": " + port.status().message());
+    parts_->api_handlers.push_back(std::move(handler));
+    std::string stage_path = api.stage == "$default" ? "" : api.stage + "/";
+    stack_notes_.push_back("API " + api.logical_id + " on http://" + host + ":" + std::to_string(port.value()) +
+                           "/ (also " + endpoint() + "/_aws/execute-api/" + api.api_id + "/" + stage_path + ")");
+  }
+  if (!r.outputs.empty()) stack_notes_.push_back("Outputs:");
+  for (const auto& [k, v] : r.outputs) stack_notes_.push_back("  " + k + " = " + v);
+  return Status::ok();
 }
 
 uint16_t Daemon::port() const { return config_.port; }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/clock.h"
 #include "core/config.h"
@@ -37,6 +38,8 @@ class Daemon {
   std::string endpoint() const;          // "http://127.0.0.1:4566"
   const Config& config() const { return config_; }
   services::Registry& registry();
+  // What deploying the stack did and where its APIs are served, for `sless up` to print.
+  const std::vector<std::string>& stack_notes() const { return stack_notes_; }
   SystemClock& clock() { return clock_; }
 
  private:
@@ -45,6 +48,9 @@ class Daemon {
   SystemClock clock_;
   std::unique_ptr<Parts> parts_;
   bool running_ = false;
+  std::vector<std::string> stack_notes_;
+
+  Status deploy_stack();
 };
 
 }  // namespace sless

@@ -64,13 +64,14 @@ struct Finish {
   std::string cors_path;
 
   void operator()(http::Response res, std::string_view op) const {
+    // execute-api answers carry the API's own request id and CORS headers (its config decides).
     if (model == "s3") {
       res.headers.add("x-amz-request-id", request_id);
       res.headers.add("x-amz-id-2", request_id);
-    } else {
+    } else if (model != "execute-api") {
       res.headers.add("x-amzn-RequestId", request_id);
     }
-    if (!origin.empty() && !(cors_service && cors_service->cors_headers(method, cors_path, origin, res))) {
+    if (model != "execute-api" && !origin.empty() && !(cors_service && cors_service->cors_headers(method, cors_path, origin, res))) {
       add_cors(res, origin);
     }
     if (log::enabled(log::Level::kInfo)) {
@@ -125,7 +126,7 @@ void Gateway::handle(http::Request req, Respond respond) {
   }
   bool is_preflight =
       req.method == "OPTIONS" && !finish.origin.empty() && req.headers.has("access-control-request-method");
-  if (is_preflight && res.target != Target::kService) {
+  if (is_preflight && res.target != Target::kService && res.target != Target::kExecuteApi) {
     finish.model = res.model;
     finish(preflight(req), "preflight");
     return;

@@ -77,7 +77,22 @@ Status Launcher::warm_up() {
 
 Status Launcher::start_locked() {
   if (control_ >= 0) return Status::ok();
+  if (starting_) {
+    // Another caller is starting the zygote (the wait below releases mu_): wait for its outcome.
+    std::unique_lock<std::mutex> lock(mu_, std::adopt_lock);
+    spawn_cv_.wait(lock, [this] { return !starting_ || spawner_stop_; });
+    lock.release();
+    return control_ >= 0 ? Status::ok() : Status::aborted("the zygote did not start");
+  }
   if (reader_.joinable()) reader_.join();  // a previous zygote's reader has ended
+  starting_ = true;
+  struct Started {
+    Launcher* self;
+    ~Started() {
+      self->starting_ = false;
+      self->spawn_cv_.notify_all();
+    }
+  } started{this};
   int sv[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) {
     return Status::io_error(std::string("socketpair: ") + std::strerror(errno));

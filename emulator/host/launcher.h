@@ -64,6 +64,7 @@ class Launcher {
   std::condition_variable spawn_cv_;
   bool spawn_requested_ = false;
   bool spawn_done_ = false;
+  bool starting_ = false;  // a caller is starting the zygote; others wait on spawn_cv_
   int spawn_fd_ = -1;
   int spawn_pid_ = 0;
   Status spawn_status_;

@@ -148,7 +148,17 @@ struct Server::Impl {
   std::atomic<bool> draining{false};
   uint16_t port = 0;
 
-  void do_accept();
+  // Further listeners (add_listener), each with its own handler; guarded by listeners_mu.
+  struct Listener {
+    explicit Listener(net::io_context& ioc, Handler& h) : acceptor(ioc), handler(h) {}
+    tcp::acceptor acceptor;
+    Handler& handler;
+  };
+  std::mutex listeners_mu;
+  std::vector<std::unique_ptr<Listener>> listeners;
+  bool started = false;
+
+  void do_accept(tcp::acceptor& a, Handler& h);
 };
 
 namespace {
@@ -170,7 +180,8 @@ class StreamReader final : public BodyReader {
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, Server::Impl& server) : stream_(std::move(socket)), server_(server) {
+  Session(tcp::socket&& socket, Server::Impl& server, Handler& handler)
+      : stream_(std::move(socket)), server_(server), handler_(handler) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
@@ -211,7 +222,7 @@ class Session : public std::enable_shared_from_this<Session> {
     if (ec) {
       int status = ec == bhttp::error::header_limit ? 431 : 400;
       keep_alive_ = false;
-      send(server_.handler.reject(status, ec.message()));
+      send(handler_.reject(status, ec.message()));
       return;
     }
     auto& h = header_parser_->get();
@@ -251,7 +262,7 @@ class Session : public std::enable_shared_from_this<Session> {
     // Beast reads at most the buffer's spare capacity per system call (512 bytes when it is
     // nearly empty); give bodies room for 64 KiB reads.
     buffer_.reserve(kBodyReadSize);
-    if (server_.handler.wants_stream(request_)) {
+    if (handler_.wants_stream(request_)) {
       stream_parser_.emplace(std::move(*header_parser_));
       stream_parser_->body_limit(kUnlimited);
       std::optional<uint64_t> length;
@@ -263,7 +274,7 @@ class Session : public std::enable_shared_from_this<Session> {
     }
     if (auto cl = header_parser_->content_length(); cl && *cl > server_.options.max_buffered_body) {
       keep_alive_ = false;
-      send(server_.handler.reject(413, "request body too large"));
+      send(handler_.reject(413, "request body too large"));
       return;
     }
     string_parser_.emplace(std::move(*header_parser_));
@@ -275,7 +286,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void on_body(beast::error_code ec, std::size_t) {
     if (ec == bhttp::error::body_limit) {
       keep_alive_ = false;
-      send(server_.handler.reject(413, "request body too large"));
+      send(handler_.reject(413, "request body too large"));
       return;
     }
     if (ec) {
@@ -285,7 +296,7 @@ class Session : public std::enable_shared_from_this<Session> {
         return;
       }
       keep_alive_ = false;
-      send(server_.handler.reject(400, ec.message()));
+      send(handler_.reject(400, ec.message()));
       return;
     }
     request_.body = std::move(string_parser_->get().body());
@@ -344,7 +355,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void dispatch() {
     stream_.expires_never();
     auto self = shared_from_this();
-    server_.handler.handle(std::move(request_), [self](Response res) {
+    handler_.handle(std::move(request_), [self](Response res) {
       net::post(self->stream_.get_executor(),
                 [self, res = std::move(res)]() mutable { self->send(std::move(res)); });
     });
@@ -422,6 +433,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   Server::Impl& server_;
+  Handler& handler_;
   std::string remote_;
   std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
   std::optional<bhttp::request_parser<bhttp::string_body>> string_parser_;
@@ -445,20 +457,37 @@ void StreamReader::read(ChunkHandler handler) {
 
 }  // namespace
 
-void Server::Impl::do_accept() {
-  acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+void Server::Impl::do_accept(tcp::acceptor& a, Handler& h) {
+  a.async_accept(net::make_strand(ioc), [this, &a, &h](beast::error_code ec, tcp::socket socket) {
     if (!ec) {
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Session>(std::move(socket), *this)->run();
-    } else if (ec == net::error::operation_aborted || !acceptor.is_open()) {
+      std::make_shared<Session>(std::move(socket), *this, h)->run();
+    } else if (ec == net::error::operation_aborted || !a.is_open()) {
       return;
     } else {
       log::warn("accept failed: {}", ec.message());
     }
-    if (acceptor.is_open()) do_accept();
+    if (a.is_open()) do_accept(a, h);
   });
 }
+
+namespace {
+
+Status bind_acceptor(tcp::acceptor& a, const std::string& host, uint16_t port) {
+  beast::error_code ec;
+  auto address = net::ip::make_address(host, ec);
+  if (ec) return Status::invalid_argument("invalid host address '" + host + "'");
+  tcp::endpoint ep(address, port);
+  a.open(ep.protocol(), ec);
+  if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
+  if (!ec) a.bind(ep, ec);
+  if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) return Status::io_error("cannot listen on " + host + ":" + std::to_string(port) + ": " + ec.message());
+  return Status::ok();
+}
+
+}  // namespace
 
 Server::Server(ServerOptions options, Handler& handler) : impl_(std::make_unique<Impl>(std::move(options), handler)) {}
 
@@ -467,27 +496,32 @@ Server::~Server() {
 }
 
 Status Server::listen() {
-  beast::error_code ec;
-  auto address = net::ip::make_address(impl_->options.host, ec);
-  if (ec) return Status::invalid_argument("invalid host address '" + impl_->options.host + "'");
-  tcp::endpoint ep(address, impl_->options.port);
   auto& a = impl_->acceptor;
-  a.open(ep.protocol(), ec);
-  if (!ec) a.set_option(net::socket_base::reuse_address(true), ec);
-  if (!ec) a.bind(ep, ec);
-  if (!ec) a.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) {
-    return Status::io_error("cannot listen on " + impl_->options.host + ":" + std::to_string(impl_->options.port) +
-                            ": " + ec.message());
-  }
+  if (Status st = bind_acceptor(a, impl_->options.host, impl_->options.port); !st.is_ok()) return st;
   impl_->port = a.local_endpoint().port();
   return Status::ok();
+}
+
+Result<uint16_t> Server::add_listener(const std::string& host, uint16_t port, Handler& handler) {
+  auto l = std::make_unique<Impl::Listener>(impl_->ioc, handler);
+  if (Status st = bind_acceptor(l->acceptor, host, port); !st.is_ok()) return st;
+  uint16_t bound = l->acceptor.local_endpoint().port();
+  std::lock_guard lock(impl_->listeners_mu);
+  Impl::Listener* raw = l.get();
+  impl_->listeners.push_back(std::move(l));
+  if (impl_->started) net::post(impl_->ioc, [this, raw] { impl_->do_accept(raw->acceptor, raw->handler); });
+  return bound;
 }
 
 uint16_t Server::port() const { return impl_->port; }
 
 void Server::start() {
-  impl_->do_accept();
+  impl_->do_accept(impl_->acceptor, impl_->handler);
+  {
+    std::lock_guard lock(impl_->listeners_mu);
+    impl_->started = true;
+    for (auto& l : impl_->listeners) impl_->do_accept(l->acceptor, l->handler);
+  }
   unsigned n = impl_->options.threads ? impl_->options.threads : 1;
   for (unsigned i = 0; i < n; ++i) {
     impl_->threads.emplace_back([this] {
@@ -511,6 +545,8 @@ void Server::shutdown(std::chrono::milliseconds drain) {
   net::post(impl_->ioc, [this] {
     beast::error_code ec;
     impl_->acceptor.close(ec);
+    std::lock_guard lock(impl_->listeners_mu);
+    for (auto& l : impl_->listeners) l->acceptor.close(ec);
   });
   auto deadline = std::chrono::steady_clock::now() + drain;
   while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {

@@ -53,6 +53,9 @@ class Server {
   // Binds and listens. After success port() tells the bound port.
   Status listen();
   uint16_t port() const;
+  // Listens on one more address with its own handler (the API Gateway's own ports), served by
+  // the same io threads. Before or after start(); closed by shutdown(). Returns the bound port.
+  Result<uint16_t> add_listener(const std::string& host, uint16_t port, Handler& handler);
   // Starts the io threads (returns at once).
   void start();
   // Stops accepting, waits up to `drain` for requests in flight, then stops the io threads.

@@ -19,10 +19,65 @@
 #include "daemon/daemon.h"
 #include "host/worker.h"
 #include "http/client.h"
+#include "services/registry.h"
+#include "stack/stack.h"
 
 namespace {
 
 using sless::Config;
+
+// --parameter-overrides: "Key=Value" words (several per argument, space separated, as SAM takes
+// them) or "ParameterKey=Key,ParameterValue=Value".
+bool parse_overrides(const std::vector<std::string>& args, std::map<std::string, std::string>& out) {
+  for (const auto& arg : args) {
+    size_t pos = 0;
+    while (pos < arg.size()) {
+      size_t end = arg.find(' ', pos);
+      std::string word = arg.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+      pos = end == std::string::npos ? arg.size() : end + 1;
+      if (word.empty()) continue;
+      if (word.rfind("ParameterKey=", 0) == 0) {
+        auto comma = word.find(",ParameterValue=");
+        if (comma == std::string::npos) return false;
+        out[word.substr(13, comma - 13)] = word.substr(comma + 16);
+        continue;
+      }
+      auto eq = word.find('=');
+      if (eq == std::string::npos || eq == 0) return false;
+      out[word.substr(0, eq)] = word.substr(eq + 1);
+    }
+  }
+  return true;
+}
+
+// The template `up` and `validate` use: --template, else ./template.yaml (or .yml/.json) if present.
+std::string find_template(const std::string& given) {
+  if (!given.empty()) return given;
+  for (const char* name : {"template.yaml", "template.yml", "template.json"}) {
+    if (std::filesystem::exists(name)) return name;
+  }
+  return {};
+}
+
+int run_validate(const std::string& file, const std::map<std::string, std::string>& overrides, const std::string& region) {
+  if (file.empty()) {
+    std::fprintf(stderr, "sless validate: no template (give --template FILE or run in a folder with template.yaml)\n");
+    return 2;
+  }
+  sless::stack::StackOptions options;
+  options.template_path = file;
+  options.parameter_overrides = overrides;
+  options.region = region;
+  sless::services::Registry registry;
+  auto plan = sless::stack::plan_stack(options, &registry);
+  if (!plan.ok()) {
+    std::fprintf(stderr, "%s\n", plan.status().message().c_str());
+    return 1;
+  }
+  std::printf("%s: valid, %zu resources\n", file.c_str(), plan.value().resources.size());
+  for (const auto& r : plan.value().resources) std::printf("  %s (%s)\n", r.logical_id.c_str(), r.type.c_str());
+  return 0;
+}
 
 int run_up(Config config, const std::string& level) {
   sless::log::Level l;
@@ -53,8 +108,10 @@ int run_up(Config config, const std::string& level) {
     return 1;
   }
   const Config& c = daemon.config();
-  std::printf("sless %s listening on %s (%s)\nready\n", SLESS_VERSION, daemon.endpoint().c_str(),
+  std::printf("sless %s listening on %s (%s)\n", SLESS_VERSION, daemon.endpoint().c_str(),
               c.in_memory ? "in memory" : ("data dir " + c.data_dir).c_str());
+  for (const auto& line : daemon.stack_notes()) std::printf("%s\n", line.c_str());
+  std::printf("ready\n");
   std::fflush(stdout);
 
   int sig = 0;
@@ -197,6 +254,15 @@ int main(int argc, char** argv) {
   up->add_option("--lambda-retry-delay-ms", config.lambda_retry_delay_ms,
                  "Delay before an asynchronous invocation is retried (then twice it)")
       ->envname("SLESS_LAMBDA_RETRY_DELAY_MS")->capture_default_str();
+  std::string template_file;
+  std::vector<std::string> overrides;
+  up->add_option("-t,--template", template_file, "SAM/CloudFormation template to deploy (default ./template.yaml)")
+      ->envname("SLESS_TEMPLATE");
+  up->add_option("--parameter-overrides", overrides, "Template parameters: Key=Value ...");
+  up->add_option("--stack-name", config.stack_name, "Stack name (default: the template's folder name)");
+  up->add_option("--api-port", config.api_port,
+                 "Port of the stack's first API; further APIs take the next ports (0 picks free ports, -1 none)")
+      ->envname("SLESS_API_PORT")->capture_default_str();
   up->add_option("--threads", config.threads, "I/O threads (0 = one per core)")->envname("SLESS_THREADS")->capture_default_str();
 
   std::string status_dir = ".sless";
@@ -221,10 +287,32 @@ int main(int argc, char** argv) {
   logs->add_option("--data-dir", logs_dir, "Data dir of the daemon to ask")->envname("SLESS_DATA_DIR")->capture_default_str();
   logs->add_option("--endpoint", logs_endpoint, "Ask this endpoint instead (http://host:port)");
 
+  std::string validate_file, validate_region = "us-east-1";
+  std::vector<std::string> validate_overrides;
+  auto* validate = app.add_subcommand("validate", "Check a template without starting anything");
+  validate->add_option("-t,--template", validate_file, "Template (default ./template.yaml)");
+  validate->add_option("--parameter-overrides", validate_overrides, "Template parameters: Key=Value ...");
+  validate->add_option("--region", validate_region, "Region (for AWS::Region)")->capture_default_str();
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   CLI11_PARSE(app, argc, argv);
-  if (up->parsed()) return run_up(config, level);
+  if (up->parsed()) {
+    config.template_file = find_template(template_file);
+    if (!parse_overrides(overrides, config.parameter_overrides)) {
+      std::fprintf(stderr, "sless: --parameter-overrides takes Key=Value words\n");
+      return 2;
+    }
+    return run_up(config, level);
+  }
+  if (validate->parsed()) {
+    std::map<std::string, std::string> parsed;
+    if (!parse_overrides(validate_overrides, parsed)) {
+      std::fprintf(stderr, "sless: --parameter-overrides takes Key=Value words\n");
+      return 2;
+    }
+    return run_validate(find_template(validate_file), parsed, validate_region);
+  }
   if (status->parsed()) return run_status(status_dir, status_endpoint, status_json);
   if (logs->parsed()) {
     return run_logs(logs_function, endpoint_from(logs_dir, logs_endpoint), logs_region, logs_account, logs_follow,

@@ -4,6 +4,7 @@
 
 #include "core/log.h"
 #include "protocol/model.h"
+#include "services/apigateway/apigateway.h"
 #include "services/dynamodb/provider.h"
 #include "services/events/events.h"
 #include "services/lambda/lambda.h"
@@ -35,7 +36,7 @@ Registry::Registry() {
   services_.push_back(std::make_unique<sns::SnsProvider>());
   services_.push_back(std::make_unique<kinesis::KinesisProvider>());
   services_.push_back(std::make_unique<lambda::LambdaService>());
-  services_.push_back(model_only("apigateway", {"apigateway", "apigatewayv2"}));
+  services_.push_back(std::make_unique<apigateway::ApiGatewayService>());
   services_.push_back(model_only("stepfunctions"));
   services_.push_back(std::make_unique<events::EventsService>());
   services_.push_back(model_only("cognito-idp"));

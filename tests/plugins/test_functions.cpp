@@ -145,8 +145,52 @@ invocation_response forward(const invocation_request& req) {
   return invocation_response::success(json{{"batchItemFailures", failures}}.dump());
 }
 
+// API Gateway: answers 200 with the event it received as a JSON body.
+invocation_response http_echo(const invocation_request& req) {
+  json out{{"statusCode", 200}, {"headers", {{"content-type", "application/json"}}}, {"body", parse(req).dump()}};
+  return invocation_response::success(out.dump());
+}
+
+// API Gateway: the request body (base64-decoded when it came so) is the function's answer as is,
+// so a test decides the proxy response, malformed ones included.
+invocation_response http_respond(const invocation_request& req) {
+  json event = parse(req);
+  return invocation_response::success(event.value("body", std::string()));
+}
+
+// A Lambda authorizer. The token (TOKEN events), or the first identity source value, decides:
+// "allow" / "deny" give an IAM policy with that effect, "unauthorized" fails with Unauthorized,
+// anything else fails. Simple responses ({"isAuthorized"}) when the event asks for
+// version 2.0 and the token starts with "simple-". The context counts this worker's calls.
+invocation_response authorize(const invocation_request& req) {
+  static int calls = 0;
+  ++calls;
+  json event = parse(req);
+  std::string token = event.value("authorizationToken", std::string());
+  if (token.empty() && event.contains("identitySource")) {
+    const json& ids = event["identitySource"];
+    token = ids.is_array() && !ids.empty() ? ids[0].get<std::string>() : ids.is_string() ? ids.get<std::string>() : "";
+  }
+  if (token.rfind("Bearer ", 0) == 0) token.erase(0, 7);
+  json context{{"user", "ada"}, {"calls", calls}};
+  if (token.rfind("simple-", 0) == 0) {
+    return invocation_response::success(json{{"isAuthorized", token == "simple-allow"}, {"context", context}}.dump());
+  }
+  if (token == "unauthorized") return invocation_response::failure("Unauthorized", "Unauthorized");
+  if (token != "allow" && token != "deny") return invocation_response::failure("bad token", "Error");
+  std::string arn = event.value("methodArn", event.value("routeArn", std::string()));
+  json policy{{"Version", "2012-10-17"},
+              {"Statement", json::array({json{{"Action", "execute-api:Invoke"},
+                                              {"Effect", token == "allow" ? "Allow" : "Deny"},
+                                              {"Resource", arn.substr(0, arn.find('/')) + "/*"}}})}};
+  return invocation_response::success(json{{"principalId", "user-1"}, {"policyDocument", policy}, {"context", context}}.dump());
+}
+
 }  // namespace
 
+SLESS_HANDLER(http_echo)
+SLESS_HANDLER(http_respond)
+SLESS_HANDLER(authorize)
 SLESS_HANDLER(echo)
 SLESS_HANDLER(record)
 SLESS_HANDLER(env)

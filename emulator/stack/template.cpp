@@ -1,0 +1,122 @@
+#include "stack/template.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdlib>
+#include <regex>
+
+namespace sless::stack {
+
+using nlohmann::json;
+
+namespace {
+
+std::string escape_pointer(const std::string& key) {
+  std::string out;
+  for (char c : key) {
+    if (c == '~') {
+      out += "~0";
+    } else if (c == '/') {
+      out += "~1";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+// A plain (unquoted) scalar as YAML 1.2's core schema reads it.
+json plain_scalar(const std::string& s) {
+  static const std::regex kInt(R"(^[-+]?[0-9]+$)");
+  static const std::regex kFloat(R"(^[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$)");
+  if (s == "true" || s == "True" || s == "TRUE") return true;
+  if (s == "false" || s == "False" || s == "FALSE") return false;
+  if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
+  if (std::regex_match(s, kInt) && s.size() < 19) {
+    // Leading zeros (zip codes, ids) stay strings, as CloudFormation keeps them.
+    std::string digits = (s[0] == '-' || s[0] == '+') ? s.substr(1) : s;
+    if (digits.size() > 1 && digits[0] == '0') return s;
+    return std::strtoll(s.c_str(), nullptr, 10);
+  }
+  if (std::regex_match(s, kFloat)) return std::strtod(s.c_str(), nullptr);
+  return s;
+}
+
+struct Converter {
+  std::map<std::string, int>* lines;
+
+  json convert(const YAML::Node& node, const std::string& pointer) {
+    json value = convert_untagged(node, pointer);
+    const std::string& tag = node.Tag();
+    if (tag.size() < 2 || tag[0] != '!' || tag == "!") return value;
+    std::string name = tag.substr(1);
+    if (name == "Ref") return json{{"Ref", value}};
+    if (name == "Condition") return json{{"Condition", value}};
+    if (name == "GetAtt" && value.is_string()) {
+      std::string s = value.get<std::string>();
+      auto dot = s.find('.');
+      if (dot == std::string::npos) return json{{"Fn::GetAtt", json::array({s})}};
+      return json{{"Fn::GetAtt", json::array({s.substr(0, dot), s.substr(dot + 1)})}};
+    }
+    return json{{"Fn::" + name, value}};
+  }
+
+  json convert_untagged(const YAML::Node& node, const std::string& pointer) {
+    switch (node.Type()) {
+      case YAML::NodeType::Null:
+        return nullptr;
+      case YAML::NodeType::Scalar:
+        // Quoted scalars (and short-form tagged ones) stay strings.
+        if (node.Tag() == "?") return plain_scalar(node.Scalar());
+        return node.Scalar();
+      case YAML::NodeType::Sequence: {
+        json arr = json::array();
+        size_t i = 0;
+        for (const auto& child : node) {
+          arr.push_back(convert(child, pointer + "/" + std::to_string(i)));
+          ++i;
+        }
+        return arr;
+      }
+      case YAML::NodeType::Map: {
+        json obj = json::object();
+        for (const auto& kv : node) {
+          std::string key = kv.first.as<std::string>();
+          std::string child = pointer + "/" + escape_pointer(key);
+          (*lines)[child] = kv.first.Mark().line + 1;
+          obj[key] = convert(kv.second, child);
+        }
+        return obj;
+      }
+      default:
+        return nullptr;
+    }
+  }
+};
+
+}  // namespace
+
+int TemplateDoc::line_of(std::string pointer) const {
+  for (;;) {
+    auto it = lines.find(pointer);
+    if (it != lines.end()) return it->second;
+    auto slash = pointer.rfind('/');
+    if (slash == std::string::npos || pointer.empty()) return 0;
+    pointer.resize(slash);
+  }
+}
+
+Result<TemplateDoc> parse_template(const std::string& text) {
+  TemplateDoc doc;
+  try {
+    YAML::Node node = YAML::Load(text);
+    Converter conv{&doc.lines};
+    doc.root = conv.convert(node, "");
+  } catch (const YAML::Exception& e) {
+    return Status::invalid_argument("line " + std::to_string(e.mark.line + 1) + ": " + e.msg);
+  }
+  if (!doc.root.is_object()) return Status::invalid_argument("the template is not a mapping");
+  return doc;
+}
+
+}  // namespace sless::stack
