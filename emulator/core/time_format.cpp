@@ -72,7 +72,18 @@ std::string rfc822(int64_t ms) {
   return buf;
 }
 
-std::optional<int64_t> parse(std::string_view text) {
+namespace {
+
+// The instants parse() accepts: years 0000-9999, what the formatters write and read back.
+constexpr int64_t kMinMs = -62167219200000;   // 0000-01-01T00:00:00Z
+constexpr int64_t kEndMs = 253402300800000;   // 10000-01-01T00:00:00Z
+
+std::optional<int64_t> in_range(std::optional<int64_t> ms) {
+  if (ms && (*ms < kMinMs || *ms >= kEndMs)) return std::nullopt;
+  return ms;
+}
+
+std::optional<int64_t> parse_any(std::string_view text) {
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
   while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
   if (text.empty()) {
@@ -86,7 +97,8 @@ std::optional<int64_t> parse(std::string_view text) {
   if (numeric) {
     double v = 0;
     auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec == std::errc() && p == text.data() + text.size()) {
+    // Out-of-range values never reach the integer conversion (which would be undefined).
+    if (ec == std::errc() && p == text.data() + text.size() && v >= kMinMs / 1000.0 && v < kEndMs / 1000.0) {
       return static_cast<int64_t>(v * 1000.0 + (v >= 0 ? 0.5 : -0.5));
     }
     return std::nullopt;
@@ -106,5 +118,9 @@ std::optional<int64_t> parse(std::string_view text) {
   }
   return std::nullopt;
 }
+
+}  // namespace
+
+std::optional<int64_t> parse(std::string_view text) { return in_range(parse_any(text)); }
 
 }  // namespace sless::timefmt

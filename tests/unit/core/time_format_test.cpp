@@ -1,0 +1,25 @@
+// Timestamp parsing at the edges: what parses must be writable and read back the same.
+#include <catch2/catch.hpp>
+
+#include "core/time_format.h"
+
+using namespace sless;
+
+TEST_CASE("timefmt: epoch seconds outside years 0000-9999 are rejected, not converted", "[core][time]") {
+  // Found by fuzz_text: 2.0e19 ms does not fit int64; the conversion was undefined.
+  CHECK_FALSE(timefmt::parse("20211299999999999").has_value());
+  CHECK_FALSE(timefmt::parse("1e300").has_value());
+  CHECK_FALSE(timefmt::parse("-1e300").has_value());
+  CHECK_FALSE(timefmt::parse("253402300800").has_value());  // 10000-01-01
+  CHECK_FALSE(timefmt::parse("-62167219201").has_value());  // before 0000-01-01
+  CHECK(timefmt::parse("253402300799") == 253402300799000);
+  CHECK(timefmt::parse("-62167219200") == -62167219200000);
+  CHECK(timefmt::parse("1714566896.5") == 1714566896500);
+}
+
+TEST_CASE("timefmt: the extreme instants round-trip through ISO 8601", "[core][time]") {
+  for (int64_t ms : {int64_t{-62167219200000}, int64_t{0}, int64_t{253402300799999}}) {
+    CHECK(timefmt::parse(timefmt::iso8601_ms(ms)) == ms);
+  }
+  CHECK(timefmt::iso8601_ms(253402300799999) == "9999-12-31T23:59:59.999Z");
+}
