@@ -20,8 +20,40 @@ std::tm to_tm(int64_t ms) {
 
 int millis(int64_t ms) { return static_cast<int>(((ms % 1000) + 1000) % 1000); }
 
+// date::parse (3.0.1) converts its seconds variable even when reading the seconds failed, and
+// that variable is uninitialized then: undefined behaviour (found by fuzz_text). So a format with
+// %S is tried only when its seconds will read: in H:M:S formats the character after the text's
+// second ':' (where %S starts once the fields before it matched) is a digit or '.'; the basic
+// format must have its exact shape.
+bool seconds_readable(std::string_view text, std::string_view fmt) {
+  if (fmt.find("%S") == std::string_view::npos) {
+    return true;
+  }
+  auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  if (fmt.find("%M%S") != std::string_view::npos) {
+    if (text.size() != 16 || text[8] != 'T' || text[15] != 'Z') {
+      return false;
+    }
+    for (size_t i = 0; i < 15; ++i) {
+      if (i != 8 && !digit(text[i])) {
+        return false;
+      }
+    }
+    return true;
+  }
+  auto first = text.find(':');
+  auto second = first == std::string_view::npos ? first : text.find(':', first + 1);
+  if (second == std::string_view::npos) {
+    return true;  // parsing stops at the missing ':' before %S
+  }
+  return second + 1 < text.size() && (digit(text[second + 1]) || text[second + 1] == '.');
+}
+
 template <class Fmt>
 std::optional<int64_t> try_parse(std::string_view text, const char* fmt) {
+  if (!seconds_readable(text, fmt)) {
+    return std::nullopt;
+  }
   std::istringstream in{std::string(text)};
   Fmt tp;
   in >> date::parse(fmt, tp);

@@ -23,3 +23,16 @@ TEST_CASE("timefmt: the extreme instants round-trip through ISO 8601", "[core][t
   }
   CHECK(timefmt::iso8601_ms(253402300799999) == "9999-12-31T23:59:59.999Z");
 }
+
+TEST_CASE("timefmt: text whose seconds field is missing or malformed is rejected", "[core][time]") {
+  // Found by fuzz_text: date::parse read an uninitialized seconds value when %S did not match.
+  CHECK_FALSE(timefmt::parse("20240527T499Z").has_value());
+  CHECK_FALSE(timefmt::parse("2024-05-01T12:34:Z").has_value());
+  CHECK_FALSE(timefmt::parse("2024-05-01T12:34:").has_value());
+  CHECK_FALSE(timefmt::parse("Wed, 01 May 2024 12:34:xx GMT").has_value());
+  CHECK(timefmt::parse("20240501T123456Z") == 1714566896000);
+  CHECK(timefmt::parse("2024-05-01T12:34:56.5+02:00") == 1714559696500);
+  CHECK(timefmt::parse("2024-05-01T12:34Z") == 1714566840000);
+  CHECK(timefmt::parse("Wed, 01 May 2024 12:34:56 GMT") == 1714566896000);
+  CHECK(timefmt::parse("Wednesday, 01-May-24 12:34:56 GMT") == 1714566896000);
+}
