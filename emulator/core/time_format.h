@@ -18,9 +18,10 @@ std::string rfc822(int64_t epoch_ms);
 // "20240501T123456Z" (SigV4's basic format).
 std::string iso8601_basic(int64_t epoch_ms);
 
-// Parses ISO 8601 (with or without fraction, 'Z' or an offset, basic or extended), RFC 822 /
-// HTTP dates, or epoch seconds (integer or fractional). Returns milliseconds since the epoch;
-// nullopt for malformed text and for instants outside the years 0000-9999.
+// Parses ISO 8601 (with or without fraction, 'Z' or an offset, basic or extended), RFC 1123 /
+// RFC 850 HTTP dates (GMT), or epoch seconds (integer or fractional). Returns milliseconds since
+// the epoch (finer fractions truncated); nullopt for malformed text and for instants outside the
+// years 0000-9999.
 std::optional<int64_t> parse(std::string_view text);
 
 }  // namespace sless::timefmt
