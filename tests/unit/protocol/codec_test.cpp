@@ -268,3 +268,42 @@ TEST_CASE("rest-json: API Gateway v2 camelCase names map to members both ways", 
   CHECK(routes.value().op->name == "GetRoute");
   CHECK(routes.value().params["RouteId"] == "r9");
 }
+
+namespace {
+
+// A DynamoDB PutItem whose attribute nests `levels` lists deep: {"L":[{"L":[ ... {"S":"x"} ]}]}.
+Request nested_put_item(int levels) {
+  std::string item = R"({"S":"x"})";
+  std::string body = R"({"TableName":"t","Item":{"a":)";
+  for (int i = 0; i < levels; ++i) body += R"({"L":[)";
+  body += item;
+  for (int i = 0; i < levels; ++i) body += "]}";
+  body += "}}";
+  Request r = rest("POST", "/", std::move(body));
+  r.headers.add("X-Amz-Target", "DynamoDB_20120810.PutItem");
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("json: bodies nesting deeper than the limit are refused before anything walks them", "[protocol][json]") {
+  // Found while writing fuzz_request: 100,000 levels (800 KB) overflowed the stack in validation,
+  // and 2,000 levels took seconds and ~100 MB (each level copied the path of the one above).
+  auto deep = parse_request(model("dynamodb"), nested_put_item(100000));
+  REQUIRE_FALSE(deep.ok());
+  CHECK(deep.error().code == "SerializationException");
+  CHECK(deep.error().message == "The request body nests deeper than 512 levels");
+  CHECK_FALSE(parse_request(model("dynamodb"), nested_put_item(300)).ok());
+  // DynamoDB's own limit (32 levels of documents) is well inside.
+  auto ok = parse_request(model("dynamodb"), nested_put_item(40));
+  CHECK(ok.ok());
+  // Brackets inside strings do not count.
+  Request r = rest("POST", "/", R"({"TableName":"t","Item":{"a":{"S":")" + std::string(1000, '[') + R"(\"{"}}})");
+  r.headers.add("X-Amz-Target", "DynamoDB_20120810.PutItem");
+  CHECK(parse_request(model("dynamodb"), r).ok());
+  // REST-JSON bodies too.
+  std::string deep_json = R"({"name":)" + std::string(1000, '[') + std::string(1000, ']') + "}";
+  auto rest_deep = parse_request(model("apigatewayv2"), rest("POST", "/v2/apis", deep_json));
+  REQUIRE_FALSE(rest_deep.ok());
+  CHECK(rest_deep.error().code == "SerializationException");
+}
