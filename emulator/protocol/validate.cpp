@@ -210,9 +210,11 @@ class Validator {
       case ShapeType::kLong:
       case ShapeType::kBigInteger:
         if (!v.is_number_integer()) {
-          // Integral floats ("5.0") are accepted as integers by AWS's parsers.
-          if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>()) {
-            v = static_cast<long long>(v.get<double>());
+          // Integral floats ("5.0") are accepted as integers by AWS's parsers; beyond 64 bits
+          // (1e300) they are not integers (and converting them would be undefined).
+          double d = v.is_number_float() ? v.get<double>() : 0.5;
+          if (std::floor(d) == d && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+            v = static_cast<long long>(d);
           } else {
             return type_fail(path, v, "Integer");
           }

@@ -307,3 +307,19 @@ TEST_CASE("json: bodies nesting deeper than the limit are refused before anythin
   REQUIRE_FALSE(rest_deep.ok());
   CHECK(rest_deep.error().code == "SerializationException");
 }
+
+TEST_CASE("json: integral floats beyond 64 bits are not integers", "[protocol][json]") {
+  // Found with a hand-made fuzz_request input: 1e300 was converted to long long (undefined
+  // behaviour under UBSan).
+  Request big = rest("POST", "/", R"({"TableName":"t","Limit":1e300})");
+  big.headers.add("X-Amz-Target", "DynamoDB_20120810.Query");
+  auto p = parse_request(model("dynamodb"), big);
+  REQUIRE_FALSE(p.ok());
+  CHECK(p.error().code == "SerializationException");
+  Request five = rest("POST", "/", R"({"TableName":"t","Limit":5.0})");
+  five.headers.add("X-Amz-Target", "DynamoDB_20120810.Query");
+  auto q = parse_request(model("dynamodb"), five);
+  REQUIRE(q.ok());
+  CHECK(q.value().params["Limit"].is_number_integer());
+  CHECK(q.value().params["Limit"] == 5);
+}
