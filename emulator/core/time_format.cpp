@@ -11,7 +11,8 @@ namespace sless::timefmt {
 namespace {
 
 std::tm to_tm(int64_t ms) {
-  time_t secs = static_cast<time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  // Floor division that cannot overflow (ms - 999 would, near INT64_MIN).
+  time_t secs = static_cast<time_t>(ms / 1000 - (ms % 1000 < 0 ? 1 : 0));
   std::tm tm{};
   gmtime_r(&secs, &tm);
   return tm;
@@ -57,10 +58,6 @@ std::string rfc822(int64_t ms) {
 }
 
 namespace {
-
-// The instants parse() accepts: years 0000-9999, what the formatters write and read back.
-constexpr int64_t kMinMs = -62167219200000;   // 0000-01-01T00:00:00Z
-constexpr int64_t kEndMs = 253402300800000;   // 10000-01-01T00:00:00Z
 
 std::optional<int64_t> in_range(std::optional<int64_t> ms) {
   if (ms && (*ms < kMinMs || *ms >= kEndMs)) return std::nullopt;

@@ -239,7 +239,12 @@ class Validator {
         }
         return;
       case ShapeType::kTimestamp:
-        if (v.is_number()) return;
+        if (v.is_number()) {
+          // Epoch seconds, within the years timefmt reads and writes.
+          double ms = v.get<double>() * 1000.0;
+          if (ms >= static_cast<double>(timefmt::kMinMs) && ms < static_cast<double>(timefmt::kEndMs)) return;
+          return type_fail(path, v, "Timestamp");
+        }
         if (v.is_string()) {
           if (auto ms = timefmt::parse(v.get<std::string>())) {
             v = static_cast<double>(*ms) / 1000.0;

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "core/time_format.h"
 #include "protocol/codec.h"
 #include "protocol/model.h"
 
@@ -322,4 +323,24 @@ TEST_CASE("json: integral floats beyond 64 bits are not integers", "[protocol][j
   REQUIRE(q.ok());
   CHECK(q.value().params["Limit"].is_number_integer());
   CHECK(q.value().params["Limit"] == 5);
+}
+
+TEST_CASE("timestamps outside the years 0000-9999 are refused on the way in and clamped on the way out",
+          "[protocol][json][rest-xml]") {
+  // Found while writing fuzz_request: 1e300 seconds passed validation, and formatting it
+  // overflowed in timefmt (INT64_MIN - 999).
+  Request r = rest("POST", "/", R"({"StreamName":"s","ShardId":"i","ShardIteratorType":"AT_TIMESTAMP","Timestamp":1e300})");
+  r.headers.add("X-Amz-Target", "Kinesis_20131202.GetShardIterator");
+  auto p = parse_request(model("kinesis"), r);
+  REQUIRE_FALSE(p.ok());
+  CHECK(p.error().code == "SerializationException");
+
+  const auto& m = model("s3");
+  for (double secs : {1e300, -1e300}) {
+    OperationOutput head(json{{"LastModified", secs}});
+    auto h = serialize_result(m, *m.find_operation("HeadObject"), std::move(head), "r");
+    CHECK(h.headers.get("Last-Modified").value_or("") ==
+          (secs > 0 ? "Fri, 31 Dec 9999 23:59:59 GMT" : "Sat, 01 Jan 0000 00:00:00 GMT"));
+  }
+  CHECK(sless::timefmt::iso8601_ms(INT64_MIN).size() > 0);
 }
