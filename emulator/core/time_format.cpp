@@ -4,7 +4,6 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <sstream>
 
 #include <date/date.h>
 
@@ -12,28 +11,14 @@ namespace sless::timefmt {
 namespace {
 
 std::tm to_tm(int64_t ms) {
-  time_t secs = static_cast<time_t>(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+  // Floor division that cannot overflow (ms - 999 would, near INT64_MIN).
+  time_t secs = static_cast<time_t>(ms / 1000 - (ms % 1000 < 0 ? 1 : 0));
   std::tm tm{};
   gmtime_r(&secs, &tm);
   return tm;
 }
 
 int millis(int64_t ms) { return static_cast<int>(((ms % 1000) + 1000) % 1000); }
-
-template <class Fmt>
-std::optional<int64_t> try_parse(std::string_view text, const char* fmt) {
-  std::istringstream in{std::string(text)};
-  Fmt tp;
-  in >> date::parse(fmt, tp);
-  if (in.fail()) {
-    return std::nullopt;
-  }
-  in.peek();
-  if (!in.eof()) {
-    return std::nullopt;
-  }
-  return std::chrono::duration_cast<std::chrono::milliseconds>(tp.time_since_epoch()).count();
-}
 
 }  // namespace
 
@@ -72,7 +57,144 @@ std::string rfc822(int64_t ms) {
   return buf;
 }
 
-std::optional<int64_t> parse(std::string_view text) {
+namespace {
+
+std::optional<int64_t> in_range(std::optional<int64_t> ms) {
+  if (ms && (*ms < kMinMs || *ms >= kEndMs)) return std::nullopt;
+  return ms;
+}
+
+// The text formats, read strictly. (date::parse 3.0.1 reads uninitialized values and negates
+// INT64_MIN on some malformed input, found by fuzz_text; date still does the calendar.)
+//   ISO 8601   YYYY-MM-DD, YYYY-MM-DDTHH:MM[:SS[.fraction]](Z|+HH:MM|+HHMM|-..), YYYYMMDDTHHMMSSZ
+//   RFC 1123   Wed, 01 May 2024 12:34:56 GMT   (weekday optional; GMT, UTC or UT)
+//   RFC 850    Wednesday, 01-May-24 12:34:56 GMT
+class Reader {
+ public:
+  explicit Reader(std::string_view text) : s_(text) {}
+
+  bool at_end() const { return i_ == s_.size(); }
+
+  std::optional<int64_t> iso8601() {
+    int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0, ms = 0;
+    if (!digits(4, y)) return std::nullopt;
+    if (!lit('-')) {  // basic: YYYYMMDDTHHMMSSZ
+      if (!digits(2, mo) || !digits(2, d) || !lit('T') || !digits(2, h) || !digits(2, mi) || !digits(2, sec) ||
+          !lit('Z')) {
+        return std::nullopt;
+      }
+      return instant(y, mo, d, h, mi, sec, 0, 0);
+    }
+    if (!digits(2, mo) || !lit('-') || !digits(2, d)) return std::nullopt;
+    if (at_end()) return instant(y, mo, d, 0, 0, 0, 0, 0);
+    if (!lit('T') || !digits(2, h) || !lit(':') || !digits(2, mi)) return std::nullopt;
+    if (lit(':')) {
+      if (!digits(2, sec)) return std::nullopt;
+      if (lit('.') && !fraction(ms)) return std::nullopt;
+    }
+    int offset = 0;
+    if (!lit('Z')) {
+      int sign = lit('+') ? 1 : lit('-') ? -1 : 0;
+      int oh = 0, om = 0;
+      if (sign == 0 || !digits(2, oh)) return std::nullopt;
+      lit(':');  // +HH:MM or +HHMM
+      if (!digits(2, om) || oh > 23 || om > 59) return std::nullopt;
+      offset = sign * (oh * 60 + om);
+    }
+    return instant(y, mo, d, h, mi, sec, ms, offset);
+  }
+
+  std::optional<int64_t> http_date() {
+    static constexpr std::string_view kDays[] = {"Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"};
+    static constexpr std::string_view kLongDays[] = {"Monday", "Tuesday", "Wednesday", "Thursday",
+                                                     "Friday", "Saturday", "Sunday"};
+    bool rfc850 = false;
+    if (one_of(kLongDays) >= 0) {
+      rfc850 = true;
+    } else if (one_of(kDays) < 0 && !(i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9')) {
+      return std::nullopt;
+    }
+    if (i_ > 0 && (!lit(',') || !lit(' '))) return std::nullopt;
+    int d = 0, y = 0, h = 0, mi = 0, sec = 0;
+    if (!digits(2, d) && !digits(1, d)) return std::nullopt;
+    char sep = rfc850 ? '-' : ' ';
+    if (!lit(sep)) return std::nullopt;
+    static constexpr std::string_view kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
+                                                   "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
+    int mo = one_of(kMonths) + 1;
+    if (mo == 0 || !lit(sep)) return std::nullopt;
+    if (rfc850) {
+      if (!digits(2, y)) return std::nullopt;
+      y += y < 69 ? 2000 : 1900;  // POSIX's two-digit years
+    } else if (!digits(4, y)) {
+      return std::nullopt;
+    }
+    if (!lit(' ') || !digits(2, h) || !lit(':') || !digits(2, mi) || !lit(':') || !digits(2, sec) || !lit(' ')) {
+      return std::nullopt;
+    }
+    static constexpr std::string_view kZones[] = {"GMT", "UTC", "UT"};
+    if (one_of(kZones) < 0) return std::nullopt;
+    return instant(y, mo, d, h, mi, sec, 0, 0);
+  }
+
+ private:
+  bool lit(char c) {
+    if (i_ < s_.size() && s_[i_] == c) {
+      ++i_;
+      return true;
+    }
+    return false;
+  }
+
+  // Exactly n digits.
+  bool digits(size_t n, int& out) {
+    if (s_.size() - i_ < n) return false;
+    int v = 0;
+    for (size_t k = 0; k < n; ++k) {
+      char c = s_[i_ + k];
+      if (c < '0' || c > '9') return false;
+      v = v * 10 + (c - '0');
+    }
+    i_ += n;
+    out = v;
+    return true;
+  }
+
+  // One or more digits of a fraction of a second; milliseconds kept, the rest truncated.
+  bool fraction(int& ms) {
+    size_t start = i_;
+    ms = 0;
+    for (; i_ < s_.size() && s_[i_] >= '0' && s_[i_] <= '9'; ++i_) {
+      if (i_ - start < 3) ms = ms * 10 + (s_[i_] - '0');
+    }
+    for (size_t k = i_ - start; k < 3; ++k) ms *= 10;
+    return i_ > start;
+  }
+
+  template <size_t N>
+  int one_of(const std::string_view (&words)[N]) {
+    for (size_t k = 0; k < N; ++k) {
+      if (s_.substr(i_, words[k].size()) == words[k]) {
+        i_ += words[k].size();
+        return static_cast<int>(k);
+      }
+    }
+    return -1;
+  }
+
+  static std::optional<int64_t> instant(int y, int mo, int d, int h, int mi, int sec, int ms, int offset_minutes) {
+    date::year_month_day ymd{date::year{y}, date::month{static_cast<unsigned>(mo)}, date::day{static_cast<unsigned>(d)}};
+    if (!ymd.ok() || h > 23 || mi > 59 || sec > 59) return std::nullopt;
+    int64_t days = date::sys_days{ymd}.time_since_epoch().count();
+    int64_t secs = ((days * 24 + h) * 60 + mi) * 60 + sec - int64_t{offset_minutes} * 60;
+    return secs * 1000 + ms;
+  }
+
+  std::string_view s_;
+  size_t i_ = 0;
+};
+
+std::optional<int64_t> parse_any(std::string_view text) {
   while (!text.empty() && text.front() == ' ') text.remove_prefix(1);
   while (!text.empty() && text.back() == ' ') text.remove_suffix(1);
   if (text.empty()) {
@@ -86,25 +208,25 @@ std::optional<int64_t> parse(std::string_view text) {
   if (numeric) {
     double v = 0;
     auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-    if (ec == std::errc() && p == text.data() + text.size()) {
+    // Out-of-range values never reach the integer conversion (which would be undefined).
+    if (ec == std::errc() && p == text.data() + text.size() && v >= kMinMs / 1000.0 && v < kEndMs / 1000.0) {
       return static_cast<int64_t>(v * 1000.0 + (v >= 0 ? 0.5 : -0.5));
     }
-    return std::nullopt;
-  }
-  using Ms = date::sys_time<std::chrono::milliseconds>;
-  for (const char* fmt : {"%Y-%m-%dT%H:%M:%SZ", "%Y-%m-%dT%H:%M:%S%Ez", "%Y-%m-%dT%H:%M:%S%z",
-                          "%Y-%m-%dT%H:%MZ", "%Y%m%dT%H%M%SZ", "%Y-%m-%d"}) {
-    if (auto v = try_parse<Ms>(text, fmt)) {
-      return v;
+    if (ec != std::errc() || text.size() <= 4 || p != text.data() + 4 || *p != '-') {
+      return std::nullopt;  // not "YYYY-MM-DD" either
     }
   }
-  for (const char* fmt : {"%a, %d %b %Y %H:%M:%S GMT", "%a, %d %b %Y %H:%M:%S %Z",
-                          "%d %b %Y %H:%M:%S GMT", "%A, %d-%b-%y %H:%M:%S GMT"}) {
-    if (auto v = try_parse<date::sys_seconds>(text, fmt)) {
-      return v;
-    }
+  Reader r{text};
+  auto v = r.iso8601();
+  if (!v) {
+    r = Reader{text};
+    v = r.http_date();
   }
-  return std::nullopt;
+  return v && r.at_end() ? v : std::nullopt;
 }
+
+}  // namespace
+
+std::optional<int64_t> parse(std::string_view text) { return in_range(parse_any(text)); }
 
 }  // namespace sless::timefmt

@@ -27,6 +27,16 @@ std::optional<nlohmann::json> scalar_from_text(const Shape& shape, std::string_v
 // JSON dump that never throws on invalid UTF-8.
 std::string dump(const nlohmann::json& j);
 
+// Client JSON nests at most this deep. Validation, serialization and providers walk trees
+// recursively, so an unbounded depth would let one request exhaust a thread's stack.
+constexpr int kMaxJsonDepth = 512;
+
+// Parses client JSON (a body, a jsonvalue header): a discarded value when it is malformed or
+// nests deeper than kMaxJsonDepth (then *too_deep is set).
+nlohmann::json parse_client_json(std::string_view text, bool* too_deep);
+// The SerializationException for a body that did not parse.
+ServiceError json_body_error(bool too_deep);
+
 // Per-protocol entry points behind codec.h.
 Outcome<ParsedRequest> parse_json(const ServiceModel& m, const http::Request& r);
 Outcome<ParsedRequest> parse_query(const ServiceModel& m, const http::Request& r);

@@ -65,9 +65,10 @@ Outcome<ParsedRequest> parse_json(const ServiceModel& m, const http::Request& r)
       return ServiceError("SerializationException", "Start of structure or map found where not expected");
     }
   } else if (!body.empty()) {
-    out.params = json::parse(body, nullptr, /*allow_exceptions=*/false);
+    bool too_deep = false;
+    out.params = parse_client_json(body, &too_deep);
     if (out.params.is_discarded()) {
-      return ServiceError("SerializationException", "Could not parse the request body as JSON");
+      return json_body_error(too_deep);
     }
     if (!out.params.is_object()) {
       return ServiceError("SerializationException", "Start of structure or map found where not expected");
@@ -77,6 +78,38 @@ Outcome<ParsedRequest> parse_json(const ServiceModel& m, const http::Request& r)
     if (auto err = validate(m, *op->input, out.params)) return std::move(*err);
   }
   return out;
+}
+
+json parse_client_json(std::string_view text, bool* too_deep) {
+  // Brackets outside strings give the depth; malformed text fails in the parser either way.
+  int depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    char c = text[i];
+    if (in_string) {
+      if (c == '\\') {
+        ++i;
+      } else if (c == '"') {
+        in_string = false;
+      }
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth) {
+        *too_deep = true;
+        return json(json::value_t::discarded);
+      }
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return json::parse(text, nullptr, /*allow_exceptions=*/false);
+}
+
+ServiceError json_body_error(bool too_deep) {
+  return ServiceError("SerializationException",
+                      too_deep ? "The request body nests deeper than " + std::to_string(kMaxJsonDepth) + " levels"
+                               : std::string("Could not parse the request body as JSON"));
 }
 
 http::Response serialize_json_result(const ServiceModel& m, const Operation& op, OperationOutput&& out,

@@ -194,7 +194,8 @@ std::optional<ServiceError> bind_text(const Member& m, std::string_view text, js
   }
   if (m.json_value) {
     auto decoded = enc::base64_decode(text);
-    json j = decoded ? json::parse(*decoded, nullptr, false) : json(json::value_t::discarded);
+    bool too_deep = false;
+    json j = decoded ? parse_client_json(*decoded, &too_deep) : json(json::value_t::discarded);
     if (j.is_discarded()) {
       return ServiceError("SerializationException", "Header " + m.location_name + " is not base64-encoded JSON");
     }
@@ -320,9 +321,10 @@ Outcome<ParsedRequest> parse_rest(const ServiceModel& m, const http::Request& r)
           if (!doc.ok()) return std::move(doc).error();
           params[pm->name] = std::move(doc).value();
         } else {
-          json j = json::parse(r.body, nullptr, false);
+          bool too_deep = false;
+          json j = parse_client_json(r.body, &too_deep);
           if (j.is_discarded() || !j.is_object()) {
-            return ServiceError("SerializationException", "Could not parse the request body as JSON");
+            return json_body_error(too_deep);
           }
           if (m.json_renames) rename_json(ps, j, /*to_wire=*/false);
           params[pm->name] = std::move(j);
@@ -331,9 +333,10 @@ Outcome<ParsedRequest> parse_rest(const ServiceModel& m, const http::Request& r)
       // blob payloads stay in the request body for the service.
     }
   } else if (!r.body.empty() && m.protocol == Protocol::kRestJson) {
-    json j = json::parse(r.body, nullptr, false);
+    bool too_deep = false;
+    json j = parse_client_json(r.body, &too_deep);
     if (j.is_discarded() || !j.is_object()) {
-      return ServiceError("SerializationException", "Could not parse the request body as JSON");
+      return json_body_error(too_deep);
     }
     if (m.json_renames) rename_json(in, j, /*to_wire=*/false);
     for (const auto& mem : in.members) {

@@ -212,9 +212,11 @@ class Validator {
       case ShapeType::kLong:
       case ShapeType::kBigInteger:
         if (!v.is_number_integer()) {
-          // Integral floats ("5.0") are accepted as integers by AWS's parsers.
-          if (v.is_number_float() && std::floor(v.get<double>()) == v.get<double>()) {
-            v = static_cast<long long>(v.get<double>());
+          // Integral floats ("5.0") are accepted as integers by AWS's parsers; beyond 64 bits
+          // (1e300) they are not integers (and converting them would be undefined).
+          double d = v.is_number_float() ? v.get<double>() : 0.5;
+          if (std::floor(d) == d && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
+            v = static_cast<long long>(d);
           } else {
             return type_fail(path, v, "Integer");
           }
@@ -239,7 +241,12 @@ class Validator {
         }
         return;
       case ShapeType::kTimestamp:
-        if (v.is_number()) return;
+        if (v.is_number()) {
+          // Epoch seconds, within the years timefmt reads and writes.
+          double ms = v.get<double>() * 1000.0;
+          if (ms >= static_cast<double>(timefmt::kMinMs) && ms < static_cast<double>(timefmt::kEndMs)) return;
+          return type_fail(path, v, "Timestamp");
+        }
         if (v.is_string()) {
           if (auto ms = timefmt::parse(v.get<std::string>())) {
             v = static_cast<double>(*ms) / 1000.0;

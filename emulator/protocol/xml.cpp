@@ -1,5 +1,6 @@
 #include "protocol/xml.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -24,7 +25,12 @@ TimestampFormat timestamp_format(const Shape& shape, const Member* ref, Timestam
 }
 
 std::string format_timestamp(double secs, TimestampFormat f) {
-  auto ms = static_cast<int64_t>(std::llround(secs * 1000.0));
+  // A value beyond the years 0000-9999 (a provider's arithmetic) is written as the nearest
+  // instant the formats hold; llround of a larger one would be unspecified.
+  double clamped = std::isnan(secs) ? 0.0
+                                    : std::clamp(secs * 1000.0, static_cast<double>(timefmt::kMinMs),
+                                                 static_cast<double>(timefmt::kEndMs - 1));
+  auto ms = static_cast<int64_t>(std::llround(clamped));
   switch (f) {
     case TimestampFormat::kIso8601: return timefmt::iso8601_ms(ms);
     case TimestampFormat::kRfc822: return timefmt::rfc822(ms);

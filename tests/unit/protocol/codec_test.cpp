@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "core/time_format.h"
 #include "protocol/codec.h"
 #include "protocol/model.h"
 
@@ -267,4 +268,79 @@ TEST_CASE("rest-json: API Gateway v2 camelCase names map to members both ways", 
   REQUIRE(routes.ok());
   CHECK(routes.value().op->name == "GetRoute");
   CHECK(routes.value().params["RouteId"] == "r9");
+}
+
+namespace {
+
+// A DynamoDB PutItem whose attribute nests `levels` lists deep: {"L":[{"L":[ ... {"S":"x"} ]}]}.
+Request nested_put_item(int levels) {
+  std::string item = R"({"S":"x"})";
+  std::string body = R"({"TableName":"t","Item":{"a":)";
+  for (int i = 0; i < levels; ++i) body += R"({"L":[)";
+  body += item;
+  for (int i = 0; i < levels; ++i) body += "]}";
+  body += "}}";
+  Request r = rest("POST", "/", std::move(body));
+  r.headers.add("X-Amz-Target", "DynamoDB_20120810.PutItem");
+  return r;
+}
+
+}  // namespace
+
+TEST_CASE("json: bodies nesting deeper than the limit are refused before anything walks them", "[protocol][json]") {
+  // Found while writing fuzz_request: 100,000 levels (800 KB) overflowed the stack in validation,
+  // and 2,000 levels took seconds and ~100 MB (each level copied the path of the one above).
+  auto deep = parse_request(model("dynamodb"), nested_put_item(100000));
+  REQUIRE_FALSE(deep.ok());
+  CHECK(deep.error().code == "SerializationException");
+  CHECK(deep.error().message == "The request body nests deeper than 512 levels");
+  CHECK_FALSE(parse_request(model("dynamodb"), nested_put_item(300)).ok());
+  // DynamoDB's own limit (32 levels of documents) is well inside.
+  auto ok = parse_request(model("dynamodb"), nested_put_item(40));
+  CHECK(ok.ok());
+  // Brackets inside strings do not count.
+  Request r = rest("POST", "/", R"({"TableName":"t","Item":{"a":{"S":")" + std::string(1000, '[') + R"(\"{"}}})");
+  r.headers.add("X-Amz-Target", "DynamoDB_20120810.PutItem");
+  CHECK(parse_request(model("dynamodb"), r).ok());
+  // REST-JSON bodies too.
+  std::string deep_json = R"({"name":)" + std::string(1000, '[') + std::string(1000, ']') + "}";
+  auto rest_deep = parse_request(model("apigatewayv2"), rest("POST", "/v2/apis", deep_json));
+  REQUIRE_FALSE(rest_deep.ok());
+  CHECK(rest_deep.error().code == "SerializationException");
+}
+
+TEST_CASE("json: integral floats beyond 64 bits are not integers", "[protocol][json]") {
+  // Found with a hand-made fuzz_request input: 1e300 was converted to long long (undefined
+  // behaviour under UBSan).
+  Request big = rest("POST", "/", R"({"TableName":"t","Limit":1e300})");
+  big.headers.add("X-Amz-Target", "DynamoDB_20120810.Query");
+  auto p = parse_request(model("dynamodb"), big);
+  REQUIRE_FALSE(p.ok());
+  CHECK(p.error().code == "SerializationException");
+  Request five = rest("POST", "/", R"({"TableName":"t","Limit":5.0})");
+  five.headers.add("X-Amz-Target", "DynamoDB_20120810.Query");
+  auto q = parse_request(model("dynamodb"), five);
+  REQUIRE(q.ok());
+  CHECK(q.value().params["Limit"].is_number_integer());
+  CHECK(q.value().params["Limit"] == 5);
+}
+
+TEST_CASE("timestamps outside the years 0000-9999 are refused on the way in and clamped on the way out",
+          "[protocol][json][rest-xml]") {
+  // Found while writing fuzz_request: 1e300 seconds passed validation, and formatting it
+  // overflowed in timefmt (INT64_MIN - 999).
+  Request r = rest("POST", "/", R"({"StreamName":"s","ShardId":"i","ShardIteratorType":"AT_TIMESTAMP","Timestamp":1e300})");
+  r.headers.add("X-Amz-Target", "Kinesis_20131202.GetShardIterator");
+  auto p = parse_request(model("kinesis"), r);
+  REQUIRE_FALSE(p.ok());
+  CHECK(p.error().code == "SerializationException");
+
+  const auto& m = model("s3");
+  for (double secs : {1e300, -1e300}) {
+    OperationOutput head(json{{"LastModified", secs}});
+    auto h = serialize_result(m, *m.find_operation("HeadObject"), std::move(head), "r");
+    CHECK(h.headers.get("Last-Modified").value_or("") ==
+          (secs > 0 ? "Fri, 31 Dec 9999 23:59:59 GMT" : "Sat, 01 Jan 0000 00:00:00 GMT"));
+  }
+  CHECK(sless::timefmt::iso8601_ms(INT64_MIN).size() > 0);
 }
