@@ -26,6 +26,7 @@
 
 #include "core/encoding.h"
 #include "core/log.h"
+#include "http/h2_session.h"
 
 namespace sless::http {
 namespace {
@@ -188,7 +189,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void run() {
-    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_read_header, shared_from_this()));
+    net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_sniff, shared_from_this()));
   }
 
   void read_chunk(BodyReader::ChunkHandler handler) {
@@ -197,6 +198,32 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
  private:
+  // The first bytes of a connection tell HTTP/1.x from HTTP/2 with prior knowledge (h2c), which
+  // goes to its own session (h2_session.cpp).
+  void do_sniff() {
+    stream_.expires_after(server_.options.idle_timeout);
+    stream_.async_read_some(buffer_.prepare(4096), [self = shared_from_this()](beast::error_code ec, std::size_t n) {
+      if (ec) {
+        self->do_close();
+        return;
+      }
+      self->buffer_.commit(n);
+      std::string_view got(static_cast<const char*>(self->buffer_.data().data()), self->buffer_.size());
+      std::string_view preface = detail::kH2Preface;
+      size_t common = std::min(got.size(), preface.size());
+      if (got.substr(0, common) != preface.substr(0, common)) {
+        self->do_read_header();
+      } else if (got.size() < preface.size()) {
+        self->do_sniff();
+      } else {
+        self->stream_.expires_never();
+        detail::H2Limits limits{self->server_.options.max_buffered_body, self->server_.options.idle_timeout};
+        detail::serve_h2(self->stream_.release_socket(), std::string(got), self->handler_, limits,
+                         self->server_.in_flight, self->remote_);
+      }
+    });
+  }
+
   void do_read_header() {
     if (server_.draining.load()) {
       do_close();

@@ -3,6 +3,7 @@ see them (unknown operation, validation error, unimplemented operation), malform
 requests, and graceful shutdown."""
 import json
 import os
+import shutil
 import socket
 import subprocess
 import time
@@ -321,6 +322,40 @@ class HttpRobustness(unittest.TestCase):
             "Origin": "http://localhost:3000", "X-Amz-Target": "AWSStepFunctions.ListActivities",
             "Content-Type": "application/x-amz-json-1.0"})
         self.assertEqual(headers.get("access-control-allow-origin"), "*")
+
+
+    def curl_h2(self, *args):
+        out = subprocess.run(["curl", "-sS", "--http2-prior-knowledge", "-o", "-", "-w", "\n%{http_version} %{http_code}",
+                              *args], capture_output=True, text=True, timeout=20)
+        self.assertEqual(out.returncode, 0, out.stderr)
+        body, _, last = out.stdout.rpartition("\n")
+        version, code = last.split()
+        return version, int(code), body
+
+    @unittest.skipUnless(shutil.which("curl"), "curl is not installed")
+    def test_http2_prior_knowledge(self):
+        # Clients that speak HTTP/2 to an http:// endpoint (the JS SDK's Kinesis client) are served too.
+        base = f"http://127.0.0.1:{self.d.port}"
+        version, code, body = self.curl_h2(base + "/_sless/health")
+        self.assertEqual((version, code), ("2", 200))
+        self.assertIn("services", json.loads(body))
+        version, code, body = self.curl_h2(
+            "-X", "POST", "-H", "X-Amz-Target: DynamoDB_20120810.CreateTable",
+            "-H", "Content-Type: application/x-amz-json-1.0",
+            "--data", json.dumps({"TableName": "h2-table", "BillingMode": "PAY_PER_REQUEST",
+                                  "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],
+                                  "AttributeDefinitions": [{"AttributeName": "id", "AttributeType": "S"}]}),
+            base + "/")
+        self.assertEqual(code, 200, body)
+        self.assertEqual(json.loads(body)["TableDescription"]["TableName"], "h2-table")
+        # Errors in their protocol's shape (curl 7.88 cannot reuse a prior-knowledge connection;
+        # the JS SDK test sends many requests over one).
+        version, code, body = self.curl_h2(
+            "-X", "POST", "-H", "X-Amz-Target: DynamoDB_20120810.DescribeTable",
+            "-H", "Content-Type: application/x-amz-json-1.0", "--data", '{"TableName": "missing-table"}', base + "/")
+        self.assertEqual(code, 400)
+        self.assertIn("ResourceNotFoundException", json.loads(body)["__type"])
+        self.assertTrue(self.alive())
 
 
 class Shutdown(unittest.TestCase):

@@ -46,7 +46,7 @@ class KinesisJsSdk(unittest.TestCase):
                               capture_output=True, text=True, timeout=120)
         self.assertEqual(proc.returncode, 0, proc.stdout + proc.stderr)
         checks = [line.split()[1] for line in proc.stdout.splitlines() if line.startswith("ok ")]
-        self.assertEqual(checks, ["waiter", "put-get", "ordering", "errors", "cbor-records", "cbor-errors"])
+        self.assertEqual(checks, ["waiter", "put-get", "ordering", "errors", "http1", "cbor-records", "cbor-errors"])
         self.assertIn("all ok", proc.stdout)
 
 

@@ -2,7 +2,7 @@
 // format (application/x-amz-cbor-1.1) spoken with @smithy/core's CBOR codec, against a running
 // sless. Usage: node kinesis.mjs <endpoint>. Prints "ok <check>" per check; exits non-zero on
 // the first failure. The client speaks JSON 1.1 (this SDK version's default protocol for
-// Kinesis) over HTTP/1.1 (its default handler would open HTTP/2, which sless does not serve).
+// Kinesis) over its default handler, HTTP/2 without TLS (h2c); one check uses HTTP/1.1.
 import assert from "node:assert/strict";
 
 import {
@@ -26,7 +26,13 @@ const client = new KinesisClient({
   region: "us-east-1",
   credentials: { accessKeyId: "AKIDSLESSTEST", secretAccessKey: "sless-secret" },
   maxAttempts: 1,
-  // The Kinesis client defaults to HTTP/2 (for SubscribeToShard); sless serves HTTP/1.1.
+});
+// The same client over HTTP/1.1, as configured by users who pass a NodeHttpHandler.
+const http1 = new KinesisClient({
+  endpoint,
+  region: "us-east-1",
+  credentials: { accessKeyId: "AKIDSLESSTEST", secretAccessKey: "sless-secret" },
+  maxAttempts: 1,
   requestHandler: new NodeHttpHandler(),
 });
 const encoder = new TextEncoder();
@@ -97,6 +103,10 @@ async function sdk() {
   await assert.rejects(client.send(new DescribeStreamCommand({ StreamName: "nope" })),
     (e) => e instanceof ResourceNotFoundException && /nope/.test(e.message));
   console.log("ok errors");
+
+  const shards = await http1.send(new ListShardsCommand({ StreamName: "js-stream" }));
+  assert.equal(shards.Shards.length, 2);
+  console.log("ok http1");
 }
 
 // One Kinesis call in CBOR, as the AWS SDK for Java makes it.
@@ -158,6 +168,8 @@ try {
   await sdk();
   await wire();
   console.log("all ok");
+  client.destroy();
+  http1.destroy();
 } catch (e) {
   console.error(e);
   process.exit(1);
