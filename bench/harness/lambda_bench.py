@@ -53,7 +53,12 @@ def plugin_path(aws: a.Aws) -> Path:
 
 
 def deploy(aws: a.Aws, name: str, handler: str, environment: dict | None = None, timeout_s: int = 30) -> str:
+    """Creates the function (or returns the one an earlier scenario of the same run created)."""
     lam = aws.client("lambda")
+    try:
+        return lam.get_function_configuration(FunctionName=name)["FunctionArn"]
+    except lam.exceptions.ResourceNotFoundException:
+        pass
     arn = lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler=handler,
                               Timeout=timeout_s, Environment={"Variables": environment or {}},
                               Code={"S3Bucket": "hot-reload", "S3Key": str(plugin_path(aws))})["FunctionArn"]

@@ -85,7 +85,7 @@ def _ratio_text(value) -> str:
     return f"{value:.2f}x" if value >= 0.1 else f"{value:.2g}x"
 
 
-def _metric_value(value, unit: str) -> str:
+def metric_value(value, unit: str) -> str:
     return f"{value:,.1f} {unit}".strip() if isinstance(value, float) else f"{value:,} {unit}".strip()
 
 
@@ -98,7 +98,7 @@ def _print_metrics(name: str, by_target: dict) -> None:
             print(f"   {target:<11}{numbers.get('status', 'not run')}")
             continue
         for metric, (value, unit) in numbers["metrics"].items():
-            print(f"   {target:<11}{metric:<34}{_metric_value(value, unit):>16}")
+            print(f"   {target:<11}{metric:<34}{metric_value(value, unit):>16}")
         print(f"   {target:<11}verified {'yes' if numbers['verified'] else 'NO'} ({numbers['verify_detail']})")
 
 
@@ -168,7 +168,7 @@ def markdown_report(report: dict) -> str:
     for scenario, by_target in results.items():
         for target, numbers in by_target.items():
             if "metrics" in numbers:
-                custom += [f"| {scenario} | {target} | {metric} | {_metric_value(value, unit)} |"
+                custom += [f"| {scenario} | {target} | {metric} | {metric_value(value, unit)} |"
                            for metric, (value, unit) in numbers["metrics"].items()]
                 continue
             if "rps" not in numbers:
