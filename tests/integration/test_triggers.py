@@ -260,6 +260,10 @@ class Triggers(unittest.TestCase):
         with self.assertRaises(f.lam.exceptions.ClientError):
             f.lam.update_event_source_mapping(UUID=m["UUID"], ParallelizationFactor=11)
         self.assertEqual(f.lam.get_event_source_mapping(UUID=m["UUID"])["ParallelizationFactor"], 4)
+        # Queues have no shards to parallelize.
+        _, queue_arn = f.queue(f.unique("no-par"))
+        with self.assertRaises(f.lam.exceptions.InvalidParameterValueException):
+            f.lam.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=fn, ParallelizationFactor=2)
 
     def test_dynamodb_stream_parallelization_factor_keeps_order_per_item(self):
         f = self.f
