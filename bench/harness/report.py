@@ -85,9 +85,29 @@ def _ratio_text(value) -> str:
     return f"{value:.2f}x" if value >= 0.1 else f"{value:.2g}x"
 
 
+def metric_value(value, unit: str) -> str:
+    return f"{value:,.1f} {unit}".strip() if isinstance(value, float) else f"{value:,} {unit}".strip()
+
+
+def _print_metrics(name: str, by_target: dict) -> None:
+    """A custom scenario (bench/harness/lambda_bench.py): one line per metric and target."""
+    print()
+    print(f"== {name}: {SCENARIOS[name].summary}")
+    for target, numbers in by_target.items():
+        if "metrics" not in numbers:
+            print(f"   {target:<11}{numbers.get('status', 'not run')}")
+            continue
+        for metric, (value, unit) in numbers["metrics"].items():
+            print(f"   {target:<11}{metric:<34}{metric_value(value, unit):>16}")
+        print(f"   {target:<11}verified {'yes' if numbers['verified'] else 'NO'} ({numbers['verify_detail']})")
+
+
 def print_tables(results: dict, ratios: dict, targets: dict, settings_line: str) -> None:
     not_run = []
     for name, by_target in results.items():
+        if any("metrics" in numbers for numbers in by_target.values()):
+            _print_metrics(name, by_target)
+            continue
         if not any("rps" in numbers for numbers in by_target.values()):
             not_run.append(name)
             continue
@@ -144,8 +164,13 @@ def markdown_report(report: dict) -> str:
     lines += ["| scenario | target | req/s | p50 ms | p99 ms | errors | server CPU µs/req | RSS after, MiB "
               "| other load | verified | sless ÷ target, req/s |",
               "|---|---|--:|--:|--:|--:|--:|--:|--:|---|--:|"]
+    custom = []
     for scenario, by_target in results.items():
         for target, numbers in by_target.items():
+            if "metrics" in numbers:
+                custom += [f"| {scenario} | {target} | {metric} | {metric_value(value, unit)} |"
+                           for metric, (value, unit) in numbers["metrics"].items()]
+                continue
             if "rps" not in numbers:
                 lines.append(f"| {scenario} | {target} | {numbers.get('status', 'not run')} | | | | | | | | |")
                 continue
@@ -161,6 +186,8 @@ def markdown_report(report: dict) -> str:
                 f"| {numbers['server_cpu_us_per_request']:,.0f} | {numbers['server_rss_bytes'] / MIB:.0f} "
                 f"| {_other_text(numbers)} | {'yes' if numbers['verified'] else 'no'} | {shown} |")
 
+    if custom:
+        lines += ["", "| scenario | target | measure | value |", "|---|---|---|--:|"] + custom
     against_nginx = {scenario: by_peer["nginx"]["rps"] for scenario, by_peer in ratios.items() if "nginx" in by_peer}
     lines += ["", "sless ÷ nginx fixed200, req/s: " + (
         ", ".join(f"{scenario} {_ratio_text(value)}" for scenario, value in against_nginx.items())

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import aws as a
+from . import lambda_bench
 
 DYNAMODB = ("sless", "moto", "dynalite")
 KINESIS = ("sless", "moto", "kinesalite")
@@ -32,6 +33,9 @@ class Scenario:
     setup: Callable[[a.Aws], dict]
     verify: Callable[[a.Aws, dict, dict, int], Verdict]
     payload_bytes: int = 0  # request body size, for MB/s
+    # A measurement that is not one wrk run (lambda_bench.Run -> {"metrics": ..., "verified": ...}); setup and
+    # verify are then unused.
+    custom: Callable[[lambda_bench.Run], dict] | None = None
 
     @property
     def script(self) -> str:
@@ -168,6 +172,19 @@ def setup_s3_get(aws):
     return {"bucket": "bench-get-1k", "keys": GET_OBJECTS, "size": 1024}
 
 
+# --- Lambda (sless only: moto_server runs functions only in Docker) ---------------------------------------------
+
+LAMBDA = ("sless",)
+
+
+def no_setup(aws):
+    return {}
+
+
+def not_verified_here(aws, args, counters, connections):
+    return False, "custom measurement"
+
+
 # --- the list ---------------------------------------------------------------------------------------------------
 
 def check_answers(what):
@@ -193,6 +210,14 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              check_answers("had 1024 bytes")),
     Scenario("s3_put_1m", "S3 PutObject, 1 MiB, a new key per request", S3, bucket_setup("bench-put-1m"),
              verify_objects, payload_bytes=MIB),
+    Scenario("lambda_invoke", "Lambda Invoke (sync) of an echo function, ~100-byte event", LAMBDA,
+             lambda_bench.setup_invoke, check_answers("echoed the event")),
+    Scenario("lambda_overhead", "Invoke minus GetAccountSettings of the same size, p50, wrk -t1 -c1", LAMBDA,
+             no_setup, not_verified_here, custom=lambda_bench.measure_overhead),
+    Scenario("lambda_cold", "a new worker's start after UpdateFunctionConfiguration", LAMBDA, no_setup,
+             not_verified_here, custom=lambda_bench.measure_cold),
+    Scenario("lambda_pipeline", "SQS -> function -> DynamoDB BatchWriteItem, messages/s", LAMBDA, no_setup,
+             not_verified_here, custom=lambda_bench.measure_pipeline),
     Scenario("fixed200", "GET of a fixed 200 \"ok\" (the HTTP ceiling)", ("nginx",), lambda aws: {},
              check_answers("were \"ok\"")),
 )}

@@ -87,6 +87,11 @@ function M.base64(data)
   return table.concat(out)
 end
 
+-- The small JSON event of the Lambda scenarios (about 100 bytes), unique per request.
+function M.lambda_event(writer, n)
+  return string.format('{"order":"%s-%d","items":3,"shipping":"express","note":"leave at the door"}', writer, n)
+end
+
 -- A check (see M.run) passing 200 answers that contain marker and failing those that do not.
 function M.body_contains(marker)
   return function(status, body)

@@ -37,13 +37,29 @@ class Fixture:
         arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         return url, arn
 
-    def forwarder(self, name):
+    def forwarder(self, name, **variables):
         """A function that forwards its events to a new sink queue; returns (function arn, sink url)."""
         sink, _ = self.queue(name + "-sink")
         fn = self.lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler="forward",
                                       Code={"S3Bucket": "hot-reload", "S3Key": PLUGIN}, Timeout=5,
-                                      Environment={"Variables": {"SINK_QUEUE_URL": sink}})
+                                      Environment={"Variables": {"SINK_QUEUE_URL": sink, **variables}})
         return fn["FunctionArn"], sink
+
+    def invocations(self, sink, want_records, timeout=20):
+        """Like events(), but returns (event, pid of the worker that ran it) pairs."""
+        got, count = [], 0
+        deadline = time.time() + timeout
+        while count < want_records and time.time() < deadline:
+            r = self.sqs.receive_message(QueueUrl=sink, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                         MessageAttributeNames=["pid"])
+            for m in r.get("Messages", []):
+                self.sqs.delete_message(QueueUrl=sink, ReceiptHandle=m["ReceiptHandle"])
+                e = json.loads(m["Body"])
+                got.append((e, m["MessageAttributes"]["pid"]["StringValue"]))
+                count += len(e.get("Records", []))
+        if count < want_records:
+            raise AssertionError(f"expected {want_records} records, got {count}")
+        return got
 
     def events(self, sink, want_records, timeout=15):
         """Reads the sink until `want_records` records arrived in all; returns the events."""
@@ -208,6 +224,71 @@ class Triggers(unittest.TestCase):
         self.assertEqual(f.nothing_more(sink), [])
         kin.put_record(StreamName=name, Data=b"z", PartitionKey="next")
         self.assertEqual([r["kinesis"]["partitionKey"] for r in records(f.events(sink, 1))], ["next"])
+
+    def test_kinesis_parallelization_factor_keeps_order_per_partition_key(self):
+        f = self.f
+        kin = self.d.client("kinesis")
+        name = f.unique("orders")
+        kin.create_stream(StreamName=name, ShardCount=1)
+        kin.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.1})
+        arn = kin.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+        # Out of range, as Lambda refuses it (0 is refused by boto3 itself).
+        fn, sink = f.forwarder(f.unique("kin-par"), FORWARD_DELAY_MS="150")
+        with self.assertRaises(f.lam.exceptions.ClientError) as refused:
+            f.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=fn, StartingPosition="TRIM_HORIZON",
+                                              ParallelizationFactor=11)
+        self.assertIn(refused.exception.response["Error"]["Code"],
+                      ("ValidationException", "InvalidParameterValueException"))
+        # 8 keys x 5 records, interleaved in one shard; 4 concurrent batches of up to 3 records.
+        keys = [f"customer-{k}" for k in range(8)]
+        entries = [{"Data": f"{key}:{i}".encode(), "PartitionKey": key} for i in range(5) for key in keys]
+        self.assertEqual(kin.put_records(StreamName=name, Records=entries)["FailedRecordCount"], 0)
+        m = f.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=fn, StartingPosition="TRIM_HORIZON",
+                                              BatchSize=3, ParallelizationFactor=4)
+        self.assertEqual(m["ParallelizationFactor"], 4)
+        got = f.invocations(sink, len(entries))
+        seen = {}
+        for event, _pid in got:
+            self.assertLessEqual(len(event["Records"]), 3)
+            for r in event["Records"]:
+                key, i = base64.b64decode(r["kinesis"]["data"]).decode().split(":")
+                seen.setdefault(key, []).append(int(i))
+        # Each key's records arrived once each, in order, while batches ran in several workers at once.
+        self.assertEqual(seen, {key: list(range(5)) for key in keys})
+        self.assertGreater(len({pid for _e, pid in got}), 1)
+        self.assertEqual(f.nothing_more(sink), [])
+        with self.assertRaises(f.lam.exceptions.ClientError):
+            f.lam.update_event_source_mapping(UUID=m["UUID"], ParallelizationFactor=11)
+        self.assertEqual(f.lam.get_event_source_mapping(UUID=m["UUID"])["ParallelizationFactor"], 4)
+        # Queues have no shards to parallelize.
+        _, queue_arn = f.queue(f.unique("no-par"))
+        with self.assertRaises(f.lam.exceptions.InvalidParameterValueException):
+            f.lam.create_event_source_mapping(EventSourceArn=queue_arn, FunctionName=fn, ParallelizationFactor=2)
+
+    def test_dynamodb_stream_parallelization_factor_keeps_order_per_item(self):
+        f = self.f
+        ddb = self.d.client("dynamodb")
+        table = f.unique("counters")
+        t = ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+                             BillingMode="PAY_PER_REQUEST",
+                             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
+        stream_arn = t["TableDescription"]["LatestStreamArn"]
+        for n in range(4):
+            for item in ("a", "b", "c", "d", "e", "f"):
+                ddb.put_item(TableName=table, Item={"id": {"S": item}, "n": {"N": str(n)}})
+        fn, sink = f.forwarder(f.unique("ddb-par"), FORWARD_DELAY_MS="100")
+        m = f.lam.create_event_source_mapping(EventSourceArn=stream_arn, FunctionName=fn,
+                                              StartingPosition="TRIM_HORIZON", BatchSize=2, ParallelizationFactor=3)
+        got = f.invocations(sink, 24)
+        seen = {}
+        for event, _pid in got:
+            for r in event["Records"]:
+                seen.setdefault(r["dynamodb"]["Keys"]["id"]["S"], []).append(int(r["dynamodb"]["NewImage"]["n"]["N"]))
+        self.assertEqual(seen, {item: [0, 1, 2, 3] for item in "abcdef"})
+        self.assertGreater(len({pid for _e, pid in got}), 1)
+        self.assertEqual(f.nothing_more(sink), [])
+        f.lam.delete_event_source_mapping(UUID=m["UUID"])
 
     # -- DynamoDB Streams --------------------------------------------------------------------
 

@@ -126,13 +126,19 @@ invocation_response flaky(const invocation_request& req) {
   return invocation_response::success(json{{"attempts", n + 1}}.dump());
 }
 
-// Sends the whole event to the queue in SINK_QUEUE_URL (tests read what a trigger delivered), and
-// reports the records that mention "FAIL" as batch item failures (SQS message ids, Kinesis and
-// DynamoDB Streams sequence numbers). Fails outright when the event says {"fail": true}.
+// Sends the whole event to the queue in SINK_QUEUE_URL (tests read what a trigger delivered), with
+// the worker's pid as message attribute "pid", after FORWARD_DELAY_MS if set; and reports the
+// records that mention "FAIL" as batch item failures (SQS message ids, Kinesis and DynamoDB
+// Streams sequence numbers).
 invocation_response forward(const invocation_request& req) {
   json event = parse(req);
+  if (const char* delay = std::getenv("FORWARD_DELAY_MS")) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(delay)));
+  }
   if (const char* url = std::getenv("SINK_QUEUE_URL")) {
-    auto out = sless::sqs().call("SendMessage", {{"QueueUrl", url}, {"MessageBody", req.payload}});
+    json attributes{{"pid", {{"DataType", "Number"}, {"StringValue", std::to_string(getpid())}}}};
+    auto out = sless::sqs().call("SendMessage",
+                                 {{"QueueUrl", url}, {"MessageBody", req.payload}, {"MessageAttributes", attributes}});
     if (!out.ok) return invocation_response::failure(out.error_message, out.error_code);
   }
   json failures = json::array();

@@ -860,7 +860,7 @@ void LambdaService::invoke_api(Invocation&& inv) {
     return;
   }
   if (payload.empty()) payload = "{}";
-  if (json::parse(payload, nullptr, false).is_discarded()) {
+  if (!json::accept(payload)) {  // validated without building the document
     inv.done(ServiceError("InvalidRequestContentException", "Could not parse request body into json: Could not parse "
                                                             "payload into json: Unexpected character",
                           400));

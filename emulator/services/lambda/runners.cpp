@@ -1,12 +1,15 @@
 // Pollers of event sources for event source mappings.
 //
-// Streams (Kinesis, DynamoDB Streams): one worker per shard reads in order from its checkpoint,
-// invokes the function with a batch, and moves the checkpoint only when the batch is done:
+// Streams (Kinesis, DynamoDB Streams): per shard, rounds read in order from the checkpoint; a
+// round's records go to up to ParallelizationFactor lanes by key, each lane invoking the function
+// with one batch at a time, and the checkpoint moves only past records whose batches are done:
 //
-//   shard ──read(BatchSize)──▶ filter ──▶ invoke ─┬─ ok ──────────────▶ checkpoint past the batch
-//     ▲  (commit listener or a 1 s poll)          ├─ partial failure ─▶ checkpoint before the first failed record
-//     └───────────────────────────────────────────┴─ error ──▶ retry (bisect, max age, max attempts)
-//                                                              then OnFailure destination, skip
+//   shard ──read(BatchSize×PF)──▶ filter ──▶ lanes by key ──▶ invoke ─┬─ ok ─────────────▶ finished
+//     ▲  (commit listener or a 1 s poll)                              ├─ partial failure ─▶ finished up to the
+//     │                                                               │                     first failed record
+//     │                                                               └─ error ──▶ retry (bisect, max age,
+//     │                                                                  max attempts), then OnFailure, skip
+//     └── checkpoint past the finished prefix; next round when every lane is done
 // Checkpoints live in the lambda column family, so a restart resumes where processing stopped.
 // A closed shard's children start once all their parents are read to the end.
 #include <algorithm>
@@ -45,6 +48,7 @@ constexpr int64_t kIdlePollMs = 1000;
 // One record of a stream, in the source's terms and as the Lambda event carries it.
 struct StreamRecord {
   std::string sequence_number;
+  std::string key;     // what orders records under ParallelizationFactor: partition key, item key
   int64_t arrival_ms = 0;
   json event;          // the element of "Records"
   json filter_view;    // what FilterCriteria patterns see
@@ -112,6 +116,7 @@ class KinesisSource final : public StreamSource {
     for (auto& rec : r.value().records) {
       StreamRecord s;
       s.sequence_number = rec.sequence_number;
+      s.key = rec.partition_key;
       s.arrival_ms = rec.arrival_ms;
       s.event = json{{"kinesis", json{{"kinesisSchemaVersion", "1.0"},
                                       {"partitionKey", rec.partition_key},
@@ -200,6 +205,7 @@ class DynamoDbStreamSource final : public StreamSource {
       r.event = json::parse(rec.json, nullptr, false);
       if (r.event.is_discarded()) continue;
       r.event["eventSourceARN"] = arn_;
+      if (auto d = r.event.find("dynamodb"); d != r.event.end() && d->contains("Keys")) r.key = (*d)["Keys"].dump();
       r.filter_view = r.event;
       from = rec.sequence + 1;
       b.records.push_back(std::move(r));
@@ -230,7 +236,13 @@ class DynamoDbStreamSource final : public StreamSource {
   bool trim_horizon_;
 };
 
-// The runner of one stream mapping: a worker per shard, all on the io threads.
+// The runner of one stream mapping, all on the io threads. Each shard reads a round of records
+// (BatchSize × ParallelizationFactor at most) from its checkpoint and splits it into lanes by key
+// (the partition key for Kinesis, the item's key for DynamoDB): a lane sends its records to the
+// function in order, one batch of up to BatchSize at a time, while the round's lanes run
+// concurrently, so records of one key are processed in order. The checkpoint moves past the
+// longest prefix of the round whose records' batches all finished; the next round is read once
+// every lane is done. Errors, retries and bisection apply to the lane that failed.
 class StreamRunner final : public SourceRunner, public std::enable_shared_from_this<StreamRunner> {
  public:
   StreamRunner(LambdaService& lambda, Env& env, json mapping, std::unique_ptr<StreamSource> source)
@@ -242,6 +254,8 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
     }
     auto types = m_.value("FunctionResponseTypes", json::array());
     partial_ = std::find(types.begin(), types.end(), "ReportBatchItemFailures") != types.end();
+    batch_size_ = std::max<size_t>(1, m_.value("BatchSize", 100));
+    parallel_ = static_cast<size_t>(std::clamp(m_.value("ParallelizationFactor", 1), 1, kMaxParallelization));
   }
 
   void start() override {
@@ -258,6 +272,9 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
     source_->unwatch(watch_id_);
     for (auto& [_, s] : shards_) {
       if (s.timer) env_.scheduler->cancel(s.timer);
+      for (auto& lane : s.round.lanes) {
+        if (lane.timer) env_.scheduler->cancel(lane.timer);
+      }
     }
   }
 
@@ -267,14 +284,34 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
   }
 
  private:
+  static constexpr int kMaxParallelization = 10;
+  static constexpr size_t kMaxRoundRecords = 10000;
+
+  // The records of one key range of a round, sent in order, one batch at a time.
+  struct Lane {
+    std::vector<size_t> records;  // indexes into Round::records, in stream order
+    size_t next = 0;              // the first record (in `records`) not finished yet
+    size_t window = 0;            // bisected batch size (0: BatchSize)
+    int attempts = 0;
+    Scheduler::TimerId timer = 0;
+  };
+
+  // One read of a shard while its records are being processed.
+  struct Round {
+    std::vector<StreamRecord> records;
+    std::vector<char> finished;   // per record: delivered, filtered out, or skipped
+    size_t finished_prefix = 0;
+    std::vector<Lane> lanes;
+    size_t lanes_open = 0;
+  };
+
   struct ShardState {
     std::vector<std::string> parents;
     std::string checkpoint;  // a position token: where the next read starts; empty: none yet
     bool loaded = false;
-    bool busy = false;
+    bool busy = false;       // a round is in progress
     bool ended = false;
-    int attempts = 0;
-    size_t window = 0;       // bisected batch size (0: BatchSize)
+    Round round;
     Scheduler::TimerId timer = 0;
   };
 
@@ -347,7 +384,6 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
 
   void poll(const std::string& shard) {
     std::string after;
-    size_t limit;
     {
       std::lock_guard lock(mu_);
       if (stopped_) return;
@@ -357,9 +393,8 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
       if (st.busy || st.ended || !parents_done(st)) return;
       st.busy = true;
       after = st.checkpoint;
-      size_t batch = m_.value("BatchSize", 100);
-      limit = st.window ? st.window : batch;
     }
+    size_t limit = std::max(batch_size_, std::min(batch_size_ * parallel_, kMaxRoundRecords));
     auto read = source_->read(shard, after, limit);
     if (!read.ok()) {
       set_result("PROBLEM: " + read.error().message);
@@ -387,136 +422,206 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
       arm_poll(shard, kIdlePollMs);
       return;
     }
-    process(shard, std::move(batch));
+    start_round(shard, std::move(batch.records));
   }
 
-  // Drops records past MaximumRecordAgeInSeconds and those the filters reject.
-  void process(const std::string& shard, StreamBatch batch) {
+  // Sorts a read's records into lanes; records past MaximumRecordAgeInSeconds and those the
+  // filters reject are finished at once (the expired ones go to the OnFailure destination).
+  void start_round(const std::string& shard, std::vector<StreamRecord> records) {
     int max_age = m_.value("MaximumRecordAgeInSeconds", -1);
     int64_t now = env_.clock->now_ms();
-    // The batch's last sequence number, taken before its records move into keep/expired.
-    std::string last = batch.records.empty() ? std::string() : batch.records.back().sequence_number;
-    std::vector<StreamRecord> keep, expired;
-    for (auto& r : batch.records) {
+    Round round;
+    round.finished.assign(records.size(), 0);
+    round.lanes.resize(parallel_);
+    std::vector<StreamRecord> expired;
+    for (size_t i = 0; i < records.size(); ++i) {
+      const StreamRecord& r = records[i];
       if (max_age >= 0 && now - r.arrival_ms > int64_t{max_age} * 1000) {
-        expired.push_back(std::move(r));
+        expired.push_back(r);
+        round.finished[i] = 1;
       } else if (!filters_.empty() &&
                  std::none_of(filters_.begin(), filters_.end(),
                               [&](const json& f) { return events::matches(f, r.filter_view); })) {
-        continue;  // filtered out: processed, never delivered
+        round.finished[i] = 1;  // filtered out: processed, never delivered
       } else {
-        keep.push_back(std::move(r));
+        size_t lane = parallel_ == 1 ? 0 : std::hash<std::string>{}(r.key) % parallel_;
+        round.lanes[lane].records.push_back(i);
       }
     }
-    if (!expired.empty()) send_failure(shard, expired, "RecordAgeExceeded", json());
-    if (keep.empty()) {
-      advance(shard, last, /*reset_attempts=*/true);
-      return;
+    round.records = std::move(records);
+    if (!expired.empty()) send_failure(shard, expired, "RecordAgeExceeded", json(), 0);
+    std::vector<size_t> lanes;
+    {
+      std::lock_guard lock(mu_);
+      ShardState& st = shards_[shard];
+      st.round = std::move(round);
+      for (size_t l = 0; l < st.round.lanes.size(); ++l) {
+        if (!st.round.lanes[l].records.empty()) lanes.push_back(l);
+      }
+      st.round.lanes_open = lanes.size();
+      move_checkpoint_locked(shard, st);
+      if (lanes.empty()) {
+        end_round_locked(shard, st);
+        return;
+      }
     }
-    json event{{"Records", json::array()}};
-    for (auto& r : keep) event["Records"].push_back(r.event);
-    std::string payload = event.dump();
+    for (size_t l : lanes) send(shard, l);
+  }
+
+  // Invokes the function with the lane's next batch.
+  void send(const std::string& shard, size_t lane_index) {
+    std::vector<size_t> batch;
+    std::string payload;
+    {
+      std::lock_guard lock(mu_);
+      if (stopped_) return;
+      ShardState& st = shards_[shard];
+      Lane& lane = st.round.lanes[lane_index];
+      lane.timer = 0;
+      size_t size = lane.window ? lane.window : batch_size_;
+      json event{{"Records", json::array()}};
+      json& out = event["Records"];
+      for (size_t i = lane.next; i < lane.records.size() && batch.size() < size; ++i) {
+        batch.push_back(lane.records[i]);
+        out.push_back(st.round.records[lane.records[i]].event);
+      }
+      payload = event.dump();
+    }
     auto self = shared_from_this();
-    lambda_.invoke(InternalInvoke{m_["account"], m_["region"], m_["FunctionArn"], payload, /*async=*/false},
-                   [self, shard, keep = std::move(keep), last](Outcome<host::InvokeResult> out) mutable {
-                     self->on_result(shard, std::move(keep), last, std::move(out));
+    lambda_.invoke(InternalInvoke{m_["account"], m_["region"], m_["FunctionArn"], std::move(payload), /*async=*/false},
+                   [self, shard, lane_index, batch = std::move(batch)](Outcome<host::InvokeResult> out) {
+                     self->on_result(shard, lane_index, batch, std::move(out));
                    });
   }
 
-  void on_result(const std::string& shard, std::vector<StreamRecord> batch, const std::string& last,
+  // `batch` holds indexes of the round's records: the lane's next records, in order.
+  void on_result(const std::string& shard, size_t lane_index, const std::vector<size_t>& batch,
                  Outcome<host::InvokeResult> out) {
+    const Round* round;
+    {
+      std::lock_guard lock(mu_);
+      round = &shards_[shard].round;  // stays in place until every lane of the round has finished
+    }
+    auto records_from = [&](size_t from) {
+      std::vector<StreamRecord> rs;
+      for (size_t i = from; i < batch.size(); ++i) rs.push_back(round->records[batch[i]]);
+      return rs;
+    };
     bool ok = out.ok() && out.value().kind == host::InvokeResult::Kind::kOk;
+    size_t failed_at = batch.size();  // the first failed record's place in the batch
+    json answer;
     if (ok && partial_) {
       // {"batchItemFailures": [{"itemIdentifier": "<sequence number>"}]}: resume from the earliest.
-      json answer = json::parse(out.value().payload, nullptr, false);
-      std::string first_failed;
+      answer = json::parse(out.value().payload, nullptr, false);
       if (answer.is_object()) {
         for (const auto& f : answer.value("batchItemFailures", json::array())) {
           std::string id = f.value("itemIdentifier", "");
-          auto it = std::find_if(batch.begin(), batch.end(), [&](const StreamRecord& r) { return r.sequence_number == id; });
+          auto it = std::find_if(batch.begin(), batch.end(),
+                                 [&](size_t i) { return round->records[i].sequence_number == id; });
           if (it == batch.end()) {
             ok = false;  // an unknown identifier fails the whole batch, as Lambda does
             break;
           }
-          if (first_failed.empty() || id < first_failed) first_failed = id;
+          failed_at = std::min(failed_at, static_cast<size_t>(it - batch.begin()));
         }
       }
-      if (ok && !first_failed.empty()) {
-        // A partial failure is an attempt too: past MaximumRetryAttempts the failed part is skipped.
-        set_result("OK");
-        int max_attempts = m_.value("MaximumRetryAttempts", -1);
-        int attempts;
-        {
-          std::lock_guard lock(mu_);
-          attempts = ++shards_[shard].attempts;
-        }
-        if (max_attempts >= 0 && attempts > max_attempts) {
-          auto from = std::find_if(batch.begin(), batch.end(),
-                                   [&](const StreamRecord& r) { return r.sequence_number == first_failed; });
-          send_failure(shard, std::vector<StreamRecord>(from, batch.end()), "RetryAttemptsExhausted", answer);
-          advance(shard, last, /*reset_attempts=*/true);
-          return;
-        }
-        retry_later(shard, "@" + first_failed);
-        return;
+    }
+    if (ok && failed_at == batch.size()) {
+      set_result("OK");
+      finish(shard, lane_index, batch.size(), /*reset_attempts=*/true, /*go_on=*/true);
+      return;
+    }
+    int max_attempts = m_.value("MaximumRetryAttempts", -1);
+    int attempts;
+    {
+      std::lock_guard lock(mu_);
+      Lane& lane = shards_[shard].round.lanes[lane_index];
+      attempts = ++lane.attempts;
+      if (!ok && m_.value("BisectBatchOnFunctionError", false) && batch.size() > 1) {
+        lane.window = (batch.size() + 1) / 2;
       }
     }
     if (ok) {
+      // A partial failure: what precedes the failed record is done; it is an attempt too, and
+      // past MaximumRetryAttempts the failed part is skipped.
       set_result("OK");
-      advance(shard, last, /*reset_attempts=*/true);
+      if (max_attempts >= 0 && attempts > max_attempts) {
+        send_failure(shard, records_from(failed_at), "RetryAttemptsExhausted", answer, attempts);
+        finish(shard, lane_index, batch.size(), /*reset_attempts=*/true, /*go_on=*/true);
+        return;
+      }
+      finish(shard, lane_index, failed_at, /*reset_attempts=*/false, /*go_on=*/false);
+      retry_later(shard, lane_index);
       return;
     }
     std::string why = !out.ok() ? out.error().message : out.value().error_type;
     set_result("PROBLEM: Function call failed");
-    int max_attempts = m_.value("MaximumRetryAttempts", -1);
-    bool bisect = m_.value("BisectBatchOnFunctionError", false);
-    int attempts;
-    {
-      std::lock_guard lock(mu_);
-      ShardState& st = shards_[shard];
-      attempts = ++st.attempts;
-      if (bisect && batch.size() > 1) st.window = (batch.size() + 1) / 2;
-    }
     if (max_attempts >= 0 && attempts > max_attempts) {
       json response = out.ok() ? json::parse(out.value().payload, nullptr, false) : json();
-      send_failure(shard, batch, "RetryAttemptsExhausted", response);
-      advance(shard, last, /*reset_attempts=*/true);
+      send_failure(shard, records_from(0), "RetryAttemptsExhausted", response, attempts);
+      finish(shard, lane_index, batch.size(), /*reset_attempts=*/true, /*go_on=*/true);
       return;
     }
     log::debug("event source {}: batch failed ({}), retrying", m_["UUID"].get<std::string>(), why);
-    retry_later(shard, std::nullopt);
+    retry_later(shard, lane_index);
   }
 
-  // Retries from the checkpoint (or from `resume_after`, a partial failure's restart point).
-  void retry_later(const std::string& shard, std::optional<std::string> resume_after) {
-    std::lock_guard lock(mu_);
-    ShardState& st = shards_[shard];
-    if (resume_after) {
-      st.checkpoint = *resume_after;
-      env_.store->put(family_, checkpoint_key(shard), st.checkpoint).ignore();
+  // Marks the lane's next `count` records finished, moves the checkpoint, and (go_on) sends the
+  // lane's next batch or, when it was the round's last lane, reads the next round.
+  void finish(const std::string& shard, size_t lane_index, size_t count, bool reset_attempts, bool go_on) {
+    bool more = false;
+    {
+      std::lock_guard lock(mu_);
+      ShardState& st = shards_[shard];
+      Lane& lane = st.round.lanes[lane_index];
+      for (size_t i = 0; i < count && lane.next < lane.records.size(); ++i) {
+        st.round.finished[lane.records[lane.next++]] = 1;
+      }
+      if (reset_attempts) {
+        lane.attempts = 0;
+        lane.window = 0;
+      }
+      move_checkpoint_locked(shard, st);
+      if (!go_on) return;
+      if (lane.next < lane.records.size()) {
+        more = true;
+      } else if (--st.round.lanes_open == 0) {
+        end_round_locked(shard, st);
+      }
     }
-    st.busy = false;
-    int64_t delay = std::min<int64_t>(5000, 100LL << std::min(st.attempts, 6));
-    arm_poll(shard, delay);
+    if (more) send(shard, lane_index);
   }
 
-  void advance(const std::string& shard, const std::string& last, bool reset_attempts) {
-    std::lock_guard lock(mu_);
-    ShardState& st = shards_[shard];
-    if (!last.empty()) {
-      st.checkpoint = "A" + last;
-      env_.store->put(family_, checkpoint_key(shard), st.checkpoint).ignore();
-    }
-    if (reset_attempts) {
-      st.attempts = 0;
-      st.window = 0;
-    }
+  // The checkpoint goes past the longest finished prefix of the round.
+  void move_checkpoint_locked(const std::string& shard, ShardState& st) {
+    Round& r = st.round;
+    size_t before = r.finished_prefix;
+    while (r.finished_prefix < r.records.size() && r.finished[r.finished_prefix]) ++r.finished_prefix;
+    if (r.finished_prefix == before) return;
+    st.checkpoint = "A" + r.records[r.finished_prefix - 1].sequence_number;
+    env_.store->put(family_, checkpoint_key(shard), st.checkpoint).ignore();
+  }
+
+  void end_round_locked(const std::string& shard, ShardState& st) {
+    st.round = Round{};
     st.busy = false;
     env_.scheduler->post([self = shared_from_this(), shard] { self->poll(shard); });
   }
 
+  // Sends the lane's batch again after a back-off (from its first unfinished record).
+  void retry_later(const std::string& shard, size_t lane_index) {
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    Lane& lane = shards_[shard].round.lanes[lane_index];
+    int64_t delay = std::min<int64_t>(5000, 100LL << std::min(lane.attempts, 6));
+    std::weak_ptr<StreamRunner> weak = shared_from_this();
+    lane.timer = env_.scheduler->after(std::chrono::milliseconds(delay), [weak, shard, lane_index] {
+      if (auto r = weak.lock()) r->send(shard, lane_index);
+    });
+  }
+
   void send_failure(const std::string& shard, const std::vector<StreamRecord>& records, const char* condition,
-                    const json& response) {
+                    const json& response, int attempts) {
     std::string target = m_.value("DestinationConfig", json::object()).value("OnFailure", json::object()).value("Destination", "");
     log::warn("event source {}: {} records of {} skipped ({})", m_["UUID"].get<std::string>(), records.size(), shard,
               condition);
@@ -530,7 +635,7 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
               {"batchSize", records.size()},
               {"streamArn", m_["EventSourceArn"]}};
     json record{{"requestContext", json{{"requestId", ids::uuid()}, {"functionArn", m_["FunctionArn"]},
-                                        {"condition", condition}, {"approximateInvokeCount", shards_[shard].attempts}}},
+                                        {"condition", condition}, {"approximateInvokeCount", attempts}}},
                 {"responseContext", json{{"statusCode", 200}, {"executedVersion", "$LATEST"}, {"functionError", "Unhandled"}}},
                 {"version", "1.0"},
                 {"timestamp", timefmt::iso8601_ms(now)},
@@ -553,6 +658,8 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
   storage::Family* family_ = nullptr;
   std::vector<json> filters_;
   bool partial_ = false;
+  size_t batch_size_ = 100;
+  size_t parallel_ = 1;
   mutable std::mutex mu_;
   bool stopped_ = false;
   std::map<std::string, ShardState> shards_;
@@ -560,7 +667,6 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
   uint64_t watch_id_ = 0;
   std::string last_result_;
 };
-
 
 // The runner of one SQS mapping: a few pollers, each receiving a batch (long polling, with the
 // mapping's batching window), invoking the function, and deleting what it processed. Failed
