@@ -169,11 +169,17 @@ class PartiQL(unittest.TestCase):
 
     def test_execute_transaction(self):
         self.run_sql("INSERT INTO Counters VALUE {'id': 200, 'n': 0}")
+        self.run_sql("INSERT INTO Counters VALUE {'id': 203, 'n': 0}")
         self.ddb.execute_transaction(TransactStatements=[
             {"Statement": "INSERT INTO Counters VALUE {'id': 201, 'n': 0}"},
             {"Statement": "UPDATE Counters SET n = n + 1 WHERE id = 200"},
-            {"Statement": "EXISTS(SELECT * FROM Counters WHERE id = 200 AND n = 0)"},
+            {"Statement": "EXISTS(SELECT * FROM Counters WHERE id = 203 AND n = 0)"},
         ])
+        e = error(self.ddb.execute_transaction, TransactStatements=[
+            {"Statement": "UPDATE Counters SET n = n + 1 WHERE id = 200"},
+            {"Statement": "EXISTS(SELECT * FROM Counters WHERE id = 203 AND n = 5)"},
+        ])
+        self.assertEqual([r["Code"] for r in e["CancellationReasons"]], ["None", "ConditionalCheckFailed"])
         e = error(self.ddb.execute_transaction, TransactStatements=[
             {"Statement": "INSERT INTO Counters VALUE {'id': 202, 'n': 0}"},
             {"Statement": "INSERT INTO Counters VALUE {'id': 201, 'n': 0}"},

@@ -648,7 +648,7 @@ Outcome<PageStart> decode_token(const Json& request) {
   auto raw = enc::base64_decode(it->get<std::string>());
   Json tok = raw ? Json::parse(*raw, nullptr, false) : Json();
   if (!tok.is_object() || !tok.contains("s") || !tok["s"].is_string() || !tok.contains("i") ||
-      !tok["i"].is_number_unsigned()) {
+      !tok["i"].is_number_integer() || tok["i"].get<int64_t>() < 0) {
     return validation_error("Invalid NextToken");
   }
   if (tok["s"].get<std::string>() != statement_digest(request)) {
@@ -687,7 +687,7 @@ Output run_select(Engine& e, const RequestContext& ctx, const Statement& st, con
   const bool query = !plan.hash_values.empty();
   const size_t rounds = query ? plan.hash_values.size() : 1;
   std::optional<size_t> remaining;
-  if (request.contains("Limit") && request["Limit"].is_number_unsigned()) {
+  if (request.contains("Limit") && request["Limit"].is_number_integer() && request["Limit"].get<int64_t>() > 0) {
     remaining = request["Limit"].get<size_t>();
   }
   Json items = Json::array();

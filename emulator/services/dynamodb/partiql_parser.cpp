@@ -180,7 +180,7 @@ class Parser {
     }
     accept_punct(";");
     if (!failed() && peek().type != Tok::kEnd) {
-      fail(std::string(kMalformed) + "Unexpected token after expression");
+      malformed("Unexpected token after expression");
     }
     if (failed()) {
       return error_;
@@ -536,6 +536,16 @@ class Parser {
   }
 
   bool negation(Cond& out) {
+    // Parentheses and NOT nest conditions; bound the recursion (the statement is up to 8 KB).
+    if (++depth_ > kMaxConditionDepth) {
+      return fail(std::string(kMalformed) + "Expression nesting is too deep");
+    }
+    const bool ok = negation_inner(out);
+    --depth_;
+    return ok;
+  }
+
+  bool negation_inner(Cond& out) {
     if (accept_word("NOT")) {
       Cond inner;
       if (!negation(inner)) {
@@ -707,6 +717,15 @@ class Parser {
   }
 
   bool arguments(std::vector<Operand>& out) {
+    if (++depth_ > kMaxConditionDepth) {
+      return fail(std::string(kMalformed) + "Expression nesting is too deep");
+    }
+    const bool ok = argument_list(out);
+    --depth_;
+    return ok;
+  }
+
+  bool argument_list(std::vector<Operand>& out) {
     if (!is_punct(")")) {
       do {
         Operand a;
@@ -946,6 +965,8 @@ class Parser {
   size_t pos_ = 0;
   const Json* params_;
   size_t param_count_ = 0;
+  int depth_ = 0;
+  static constexpr int kMaxConditionDepth = 256;
   std::string error_;
 };
 

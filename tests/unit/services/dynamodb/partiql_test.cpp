@@ -167,6 +167,14 @@ TEST_CASE("partiql parser survives random and mutated statements", "[dynamodb][p
     }
   }
   CHECK(parsed > 0);
+  // Deep nesting answers a message instead of exhausting the stack.
+  CHECK(parse_error("SELECT * FROM t WHERE " + std::string(4000, '(') + "a = 1" + std::string(4000, ')')) ==
+        kBad + "Expression nesting is too deep");
+  std::string calls = "1";
+  for (int i = 0; i < 600; ++i) {
+    calls = "list_append(" + calls + ", [1])";
+  }
+  CHECK(parse_error("UPDATE t SET a = " + calls + " WHERE pk = 1") == kBad + "Expression nesting is too deep");
 }
 
 namespace {
@@ -186,12 +194,14 @@ struct Db {
     REQUIRE(s.ok());
     store = std::move(s).value();
     REQUIRE(engine.start(store.get(), nullptr, &clock).is_ok());
-    call(ops::create_table, R"({"TableName":"M","BillingMode":"PAY_PER_REQUEST",
+    Json created = call(ops::create_table, R"({"TableName":"Mus","BillingMode":"PAY_PER_REQUEST",
       "AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"},
                               {"AttributeName":"g","AttributeType":"S"}],
       "KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],
       "GlobalSecondaryIndexes":[{"IndexName":"byg","KeySchema":[{"AttributeName":"g","KeyType":"HASH"}],
                                  "Projection":{"ProjectionType":"ALL"}}]})");
+    INFO(created.dump());
+    REQUIRE_FALSE(created.contains("error"));
   }
   ~Db() { engine.stop(); }
 
@@ -237,38 +247,38 @@ std::vector<std::string> sks(const Json& items) {
 TEST_CASE("partiql statements read and write items", "[dynamodb][partiql]") {
   Db db;
   for (int i = 1; i <= 5; ++i) {
-    CHECK(db.run("INSERT INTO M VALUE {'pk': 'a', 'sk': " + std::to_string(i) + ", 'g': 'x', 'n': " +
+    CHECK(db.run("INSERT INTO Mus VALUE {'pk': 'a', 'sk': " + std::to_string(i) + ", 'g': 'x', 'n': " +
                  std::to_string(i * 10) + "}") == Json{{"Items", Json::array()}});
   }
-  CHECK(db.run("INSERT INTO M VALUE {'pk': 'b', 'sk': 1, 'tags': <<'t1', 't2'>>}")["Items"].empty());
+  CHECK(db.run("INSERT INTO Mus VALUE {'pk': 'b', 'sk': 1, 'n': 0, 'tags': <<'t1', 't2'>>}")["Items"].empty());
 
   // INSERT of an existing key.
-  CHECK(db.run("INSERT INTO M VALUE {'pk': 'a', 'sk': 1}")["error"] == "DuplicateItemException");
-  CHECK(db.run("INSERT INTO M VALUE {'pk': 'z'}")["error"] == "ValidationException");
+  CHECK(db.run("INSERT INTO Mus VALUE {'pk': 'a', 'sk': 1}")["error"] == "DuplicateItemException");
+  CHECK(db.run("INSERT INTO Mus VALUE {'pk': 'z'}")["error"] == "ValidationException");
 
   // Query by key, with a sort-key condition, a filter, order and a projection.
-  Json r = db.run("SELECT sk, n FROM M WHERE pk = 'a' AND sk >= 2 AND n < 50 ORDER BY sk DESC");
+  Json r = db.run("SELECT sk, n FROM Mus WHERE pk = 'a' AND sk >= 2 AND n < 50 ORDER BY sk DESC");
   CHECK(sks(r["Items"]) == std::vector<std::string>{"4", "3", "2"});
   CHECK(r["Items"][0] == Json::parse(R"({"sk":{"N":"4"},"n":{"N":"40"}})"));
-  r = db.run("SELECT * FROM M WHERE pk IN ['b', 'a'] AND sk = 1");
+  r = db.run("SELECT * FROM Mus WHERE pk IN ['b', 'a'] AND sk = 1");
   CHECK(r["Items"].size() == 2);
-  r = db.run(R"(SELECT pk FROM "M"."byg" WHERE g = 'x')");
+  r = db.run(R"(SELECT pk FROM "Mus"."byg" WHERE g = 'x')");
   CHECK(r["Items"].size() == 5);
-  r = db.run("SELECT * FROM M WHERE contains(tags, 't2') OR n = 30");
+  r = db.run("SELECT * FROM Mus WHERE contains(tags, 't2') OR n = 30");
   CHECK(r["Items"].size() == 2);
-  r = db.run("SELECT * FROM M WHERE tags IS MISSING AND n BETWEEN 20 AND 40");
+  r = db.run("SELECT * FROM Mus WHERE tags IS MISSING AND n BETWEEN 20 AND 40");
   CHECK(r["Items"].size() == 3);
 
   // Paging: Limit counts items read; tokens resume.
-  Json page = db.run("SELECT * FROM M WHERE pk = ?", Json::parse(R"([{"S":"a"}])"), Json{{"Limit", 2}});
+  Json page = db.run("SELECT * FROM Mus WHERE pk = ?", Json::parse(R"([{"S":"a"}])"), Json{{"Limit", 2}});
   CHECK(sks(page["Items"]) == std::vector<std::string>{"1", "2"});
   REQUIRE(page.contains("NextToken"));
-  page = db.run("SELECT * FROM M WHERE pk = ?", Json::parse(R"([{"S":"a"}])"),
+  page = db.run("SELECT * FROM Mus WHERE pk = ?", Json::parse(R"([{"S":"a"}])"),
                 Json{{"Limit", 2}, {"NextToken", page["NextToken"]}});
   CHECK(sks(page["Items"]) == std::vector<std::string>{"3", "4"});
-  Json other = db.run("SELECT * FROM M WHERE pk = 'b'", nullptr, Json{{"NextToken", page["NextToken"]}});
+  Json other = db.run("SELECT * FROM Mus WHERE pk = 'b'", nullptr, Json{{"NextToken", page["NextToken"]}});
   CHECK(other["message"] == "The provided starting key is invalid");
-  CHECK(db.run("SELECT * FROM M", nullptr, Json{{"NextToken", "!!"}})["message"] == "Invalid NextToken");
+  CHECK(db.run("SELECT * FROM Mus", nullptr, Json{{"NextToken", "!!"}})["message"] == "Invalid NextToken");
   size_t seen = 0;
   Json token;
   for (int guard = 0; guard < 20; ++guard) {
@@ -276,7 +286,7 @@ TEST_CASE("partiql statements read and write items", "[dynamodb][partiql]") {
     if (!token.is_null()) {
       extra["NextToken"] = token;
     }
-    Json scan = db.run("SELECT * FROM M", nullptr, extra);
+    Json scan = db.run("SELECT * FROM Mus", nullptr, extra);
     seen += scan["Items"].size();
     if (!scan.contains("NextToken")) {
       break;
@@ -286,100 +296,100 @@ TEST_CASE("partiql statements read and write items", "[dynamodb][partiql]") {
   CHECK(seen == 6);
 
   // UPDATE: arithmetic, sets, RETURNING; the WHERE must name the key.
-  r = db.run("UPDATE M SET n = n + 5 SET tags = set_add(tags, <<'t3'>>) WHERE pk = 'b' AND sk = 1 RETURNING ALL NEW *");
+  r = db.run("UPDATE Mus SET n = n + 5 SET tags = set_add(tags, <<'t3'>>) WHERE pk = 'b' AND sk = 1 RETURNING ALL NEW *");
   CHECK(r["Items"][0]["n"]["N"] == "5");
   CHECK(r["Items"][0]["tags"]["SS"].size() == 3);
-  CHECK(db.run("UPDATE M SET n = 1 WHERE pk = 'b'")["message"] ==
+  CHECK(db.run("UPDATE Mus SET n = 1 WHERE pk = 'b'")["message"] ==
         "Where clause does not contain a mandatory equality on all key attributes");
-  CHECK(db.run("UPDATE M SET n = 1 WHERE pk = 'nope' AND sk = 1")["error"] == "ConditionalCheckFailedException");
-  Json failed = db.run("UPDATE M SET n = 1 WHERE pk = 'a' AND sk = 1 AND n = 999", nullptr,
+  CHECK(db.run("UPDATE Mus SET n = 1 WHERE pk = 'nope' AND sk = 1")["error"] == "ConditionalCheckFailedException");
+  Json failed = db.run("UPDATE Mus SET n = 1 WHERE pk = 'a' AND sk = 1 AND n = 999", nullptr,
                        Json{{"ReturnValuesOnConditionCheckFailure", "ALL_OLD"}});
   CHECK(failed["error"] == "ConditionalCheckFailedException");
   CHECK(failed["fields"]["Item"]["n"]["N"] == "10");
-  r = db.run("UPDATE M REMOVE n WHERE pk = 'a' AND sk = 1 RETURNING MODIFIED OLD *");
+  r = db.run("UPDATE Mus REMOVE n WHERE pk = 'a' AND sk = 1 RETURNING MODIFIED OLD *");
   CHECK(r["Items"][0] == Json::parse(R"({"n":{"N":"10"}})"));
 
   // DELETE: a missing item is fine; a failed condition is not.
-  CHECK(db.run("DELETE FROM M WHERE pk = 'nope' AND sk = 1")["Items"].empty());
-  CHECK(db.run("DELETE FROM M WHERE pk = 'a' AND sk = 2 AND n = 1")["error"] == "ConditionalCheckFailedException");
-  r = db.run("DELETE FROM M WHERE pk = 'a' AND sk = 2 RETURNING ALL OLD *");
+  CHECK(db.run("DELETE FROM Mus WHERE pk = 'nope' AND sk = 1")["Items"].empty());
+  CHECK(db.run("DELETE FROM Mus WHERE pk = 'a' AND sk = 2 AND n = 1")["error"] == "ConditionalCheckFailedException");
+  r = db.run("DELETE FROM Mus WHERE pk = 'a' AND sk = 2 RETURNING ALL OLD *");
   CHECK(r["Items"][0]["n"]["N"] == "20");
-  CHECK(db.run("SELECT * FROM M WHERE pk = 'a' AND sk = 2")["Items"].empty());
+  CHECK(db.run("SELECT * FROM Mus WHERE pk = 'a' AND sk = 2")["Items"].empty());
 
   CHECK(db.run("SELECT * FROM nope")["error"] == "ResourceNotFoundException");
-  CHECK(db.run("EXISTS(SELECT * FROM M WHERE pk = 'a' AND sk = 1 AND n IS MISSING)")["message"] ==
+  CHECK(db.run("EXISTS(SELECT * FROM Mus WHERE pk = 'a' AND sk = 1 AND n IS MISSING)")["message"] ==
         "EXISTS can only be used in ExecuteTransaction write requests.");
-  CHECK(db.run("SELECT sk FROM M ORDER BY sk")["message"] ==
+  CHECK(db.run("SELECT sk FROM Mus ORDER BY sk")["message"] ==
         "Must have WHERE clause in the statement when using ORDER BY clause.");
-  CHECK(db.run("SELECT a.z, b.z FROM M")["message"] == "Duplicate identifiers in select clause: z");
+  CHECK(db.run("SELECT a.z, b.z FROM Mus")["message"] == "Duplicate identifiers in select clause: z");
 }
 
 TEST_CASE("partiql batches and transactions", "[dynamodb][partiql]") {
   Db db;
-  Json r = db.call(ops::batch_execute_statement, R"({"Statements":[
-      {"Statement":"INSERT INTO M VALUE {'pk':'a','sk':1,'v':1}"},
-      {"Statement":"INSERT INTO M VALUE {'pk':'a','sk':1,'v':2}"},
+  Json r = db.call(ops::batch_execute_statement, R"J({"Statements":[
+      {"Statement":"INSERT INTO Mus VALUE {'pk':'a','sk':1,'v':1}"},
+      {"Statement":"INSERT INTO Mus VALUE {'pk':'a','sk':1,'v':2}"},
       {"Statement":"SLECT"},
-      {"Statement":"UPDATE M SET v = 3 WHERE pk = ? AND sk = 2", "Parameters":[{"S":"a"}]}]})");
+      {"Statement":"UPDATE Mus SET v = 3 WHERE pk = ? AND sk = 2", "Parameters":[{"S":"a"}]}]})J");
   REQUIRE(r["Responses"].size() == 4);
-  CHECK(r["Responses"][0] == Json{{"TableName", "M"}});
+  CHECK(r["Responses"][0] == Json{{"TableName", "Mus"}});
   CHECK(r["Responses"][1]["Error"]["Code"] == "DuplicateItem");
   CHECK(r["Responses"][2]["Error"]["Code"] == "ValidationError");
   CHECK(r["Responses"][3]["Error"]["Code"] == "ConditionalCheckFailed");
 
-  r = db.call(ops::batch_execute_statement, R"({"ReturnConsumedCapacity":"TOTAL","Statements":[
-      {"Statement":"SELECT v FROM M WHERE pk = 'a' AND sk = 1"},
-      {"Statement":"SELECT * FROM M WHERE pk = 'a' AND sk = 9"},
-      {"Statement":"SELECT * FROM M WHERE v = 1"}]})");
-  CHECK(r["Responses"][0] == Json::parse(R"({"TableName":"M","Item":{"v":{"N":"1"}}})"));
-  CHECK(r["Responses"][1] == Json{{"TableName", "M"}});
+  r = db.call(ops::batch_execute_statement, R"J({"ReturnConsumedCapacity":"TOTAL","Statements":[
+      {"Statement":"SELECT v FROM Mus WHERE pk = 'a' AND sk = 1"},
+      {"Statement":"SELECT * FROM Mus WHERE pk = 'a' AND sk = 9"},
+      {"Statement":"SELECT * FROM Mus WHERE v = 1"}]})J");
+  CHECK(r["Responses"][0] == Json::parse(R"J({"TableName":"Mus","Item":{"v":{"N":"1"}}})J"));
+  CHECK(r["Responses"][1] == Json{{"TableName", "Mus"}});
   CHECK(r["Responses"][2]["Error"]["Code"] == "ValidationError");
-  CHECK(r["ConsumedCapacity"][0]["TableName"] == "M");
+  CHECK(r["ConsumedCapacity"][0]["TableName"] == "Mus");
 
   // A transaction applies all its writes or none.
-  r = db.call(ops::execute_transaction, R"({"TransactStatements":[
-      {"Statement":"INSERT INTO M VALUE {'pk':'t','sk':1}"},
-      {"Statement":"UPDATE M SET v = 9 WHERE pk = 'a' AND sk = 1"},
-      {"Statement":"EXISTS(SELECT * FROM M WHERE pk = 'a' AND sk = 1 AND v = 1)"}]})");
+  r = db.call(ops::execute_transaction, R"J({"TransactStatements":[
+      {"Statement":"INSERT INTO Mus VALUE {'pk':'t','sk':1}"},
+      {"Statement":"UPDATE Mus SET v = 9 WHERE pk = 'a' AND sk = 1"},
+      {"Statement":"EXISTS(SELECT * FROM Mus WHERE pk = 't0' AND sk = 1 AND v IS MISSING)"}]})J");
   CHECK(r.contains("error") == false);
-  CHECK(db.run("SELECT * FROM M WHERE pk = 't'")["Items"].size() == 1);
-  r = db.call(ops::execute_transaction, R"({"TransactStatements":[
-      {"Statement":"INSERT INTO M VALUE {'pk':'u','sk':1}"},
-      {"Statement":"INSERT INTO M VALUE {'pk':'t','sk':1}"},
-      {"Statement":"UPDATE M SET v = 1 WHERE pk = 'nope' AND sk = 1"}]})");
+  CHECK(db.run("SELECT * FROM Mus WHERE pk = 't'")["Items"].size() == 1);
+  r = db.call(ops::execute_transaction, R"J({"TransactStatements":[
+      {"Statement":"INSERT INTO Mus VALUE {'pk':'u','sk':1}"},
+      {"Statement":"INSERT INTO Mus VALUE {'pk':'t','sk':1}"},
+      {"Statement":"UPDATE Mus SET v = 1 WHERE pk = 'nope' AND sk = 1"}]})J");
   CHECK(r["error"] == "TransactionCanceledException");
   CHECK(r["message"] ==
         "Transaction cancelled, please refer cancellation reasons for specific reasons [None, DuplicateItem, "
         "ConditionalCheckFailed]");
   CHECK(r["fields"]["CancellationReasons"][1]["Code"] == "DuplicateItem");
-  CHECK(db.run("SELECT * FROM M WHERE pk = 'u'")["Items"].empty());
+  CHECK(db.run("SELECT * FROM Mus WHERE pk = 'u'")["Items"].empty());
 
-  r = db.call(ops::execute_transaction, R"({"TransactStatements":[
-      {"Statement":"SELECT * FROM M WHERE pk = 'a' AND sk = 1"},
-      {"Statement":"SELECT v FROM M WHERE pk = 'a' AND sk = 5"}]})");
+  r = db.call(ops::execute_transaction, R"J({"TransactStatements":[
+      {"Statement":"SELECT * FROM Mus WHERE pk = 'a' AND sk = 1"},
+      {"Statement":"SELECT v FROM Mus WHERE pk = 'a' AND sk = 5"}]})J");
   CHECK(r["Responses"][0]["Item"]["v"]["N"] == "9");
   CHECK(r["Responses"][1] == Json::object());
 
-  r = db.call(ops::execute_transaction, R"({"TransactStatements":[
-      {"Statement":"SELECT * FROM M WHERE pk = 'a' AND sk = 1"},
-      {"Statement":"DELETE FROM M WHERE pk = 'a' AND sk = 1"}]})");
+  r = db.call(ops::execute_transaction, R"J({"TransactStatements":[
+      {"Statement":"SELECT * FROM Mus WHERE pk = 'a' AND sk = 1"},
+      {"Statement":"DELETE FROM Mus WHERE pk = 'a' AND sk = 1"}]})J");
   CHECK(r["message"] == "ExecuteTransaction API does not support both read and write operations in the same request.");
-  r = db.call(ops::execute_transaction, R"({"TransactStatements":[
-      {"Statement":"UPDATE M SET v = 1 WHERE pk = 'a' AND sk = 1 RETURNING ALL NEW *"}]})");
+  r = db.call(ops::execute_transaction, R"J({"TransactStatements":[
+      {"Statement":"UPDATE Mus SET v = 1 WHERE pk = 'a' AND sk = 1 RETURNING ALL NEW *"}]})J");
   CHECK(r["message"] == "Validation failed in TransactStatements[0]: RETURNING clause is not supported in "
                         "ExecuteTransaction.");
-  r = db.call(ops::execute_transaction, R"({"TransactStatements":[
-      {"Statement":"EXISTS(SELECT * FROM M WHERE pk = 'a' AND sk = 1)"}]})");
+  r = db.call(ops::execute_transaction, R"J({"TransactStatements":[
+      {"Statement":"EXISTS(SELECT * FROM Mus WHERE pk = 'a' AND sk = 1)"}]})J");
   CHECK(r["message"] == "Validation failed in TransactStatements[0]: EXISTS() must contain a single item read with "
                         "additional condition");
 
   // ClientRequestToken: the same request again answers success without running twice.
-  const char* tokened = R"({"ClientRequestToken":"tok-1","TransactStatements":[
-      {"Statement":"UPDATE M SET v = v + 1 WHERE pk = 'a' AND sk = 1"}]})";
+  const char* tokened = R"J({"ClientRequestToken":"tok-1","TransactStatements":[
+      {"Statement":"UPDATE Mus SET v = v + 1 WHERE pk = 'a' AND sk = 1"}]})J";
   CHECK_FALSE(db.call(ops::execute_transaction, tokened).contains("error"));
   CHECK_FALSE(db.call(ops::execute_transaction, tokened).contains("error"));
-  CHECK(db.run("SELECT v FROM M WHERE pk = 'a' AND sk = 1")["Items"][0]["v"]["N"] == "10");
-  r = db.call(ops::execute_transaction, R"({"ClientRequestToken":"tok-1","TransactStatements":[
-      {"Statement":"UPDATE M SET v = v + 2 WHERE pk = 'a' AND sk = 1"}]})");
+  CHECK(db.run("SELECT v FROM Mus WHERE pk = 'a' AND sk = 1")["Items"][0]["v"]["N"] == "10");
+  r = db.call(ops::execute_transaction, R"J({"ClientRequestToken":"tok-1","TransactStatements":[
+      {"Statement":"UPDATE Mus SET v = v + 2 WHERE pk = 'a' AND sk = 1"}]})J");
   CHECK(r["error"] == "IdempotentParameterMismatchException");
 }
