@@ -43,6 +43,7 @@ Output scan(Engine& e, const RequestContext& ctx, Json& p);
 // partiql.cpp
 Output execute_statement(Engine& e, const RequestContext& ctx, Json& p);
 Output batch_execute_statement(Engine& e, const RequestContext& ctx, Json& p);
+Output execute_transaction(Engine& e, const RequestContext& ctx, Json& p);
 
 // streams.cpp (DynamoDB Streams)
 Output list_streams(Engine& e, const RequestContext& ctx, Json& p);

@@ -34,6 +34,9 @@ DynamoDbService::DynamoDbService() : engine_(std::make_unique<Engine>()) {
       {"TransactWriteItems", ops::transact_write_items},
       {"Query", ops::query},
       {"Scan", ops::scan},
+      {"ExecuteStatement", ops::execute_statement},
+      {"BatchExecuteStatement", ops::batch_execute_statement},
+      {"ExecuteTransaction", ops::execute_transaction},
   };
   for (const auto& [name, fn] : kOps) {
     on_sync(name, [this, fn = fn](RequestContext& ctx, Json& params) { return fn(*engine_, ctx, params); });
