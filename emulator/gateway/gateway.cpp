@@ -53,7 +53,7 @@ bool has_streaming_payload(const protocol::Operation& op) {
 
 struct Finish {
   std::string method;
-  std::string target;
+  std::string target;  // for the access log only: empty when info lines are off
   std::string origin;
   std::string model;
   std::string request_id;
@@ -81,6 +81,15 @@ struct Finish {
     }
     respond(std::move(res));
   }
+};
+
+// One allocation for what an operation call keeps until it answers: the once-only flag, the
+// finishing step, and the request (lent to the service through an aliasing shared_ptr).
+struct Pending {
+  Pending(Finish f, http::Request r) : fin(std::move(f)), request(std::move(r)) {}
+  std::atomic<bool> fired{false};
+  Finish fin;
+  http::Request request;
 };
 
 }  // namespace
@@ -116,8 +125,9 @@ http::Response Gateway::reject(int status, std::string_view reason) {
 }
 
 void Gateway::handle(http::Request req, Respond respond) {
-  Finish finish{req.method, req.target, std::string(req.headers.get_or("origin", "")), "", ids::uuid(),
-                std::chrono::steady_clock::now(), std::move(respond)};
+  const bool access_log = log::enabled(log::Level::kInfo);
+  Finish finish{req.method, access_log ? req.target : std::string(), std::string(req.headers.get_or("origin", "")), "",
+                ids::uuid(), std::chrono::steady_clock::now(), std::move(respond)};
   Resolution res = resolve(req);
   if (res.target == Target::kInternal) {
     finish.model = "_sless";
@@ -217,12 +227,13 @@ void Gateway::handle(http::Request req, Respond respond) {
   inv.ctx.operation = op->name;
   inv.op = op;
   inv.params = std::move(parsed.value().params);
-  inv.request = std::make_shared<http::Request>(std::move(req));
 
-  auto fired = std::make_shared<std::atomic<bool>>(false);
-  auto fin = std::make_shared<Finish>(std::move(finish));
-  inv.done = [fired, fin, model, op, head, encoding](Outcome<protocol::OperationOutput> out) {
-    if (fired->exchange(true)) return;
+  auto state = std::make_shared<Pending>(std::move(finish), std::move(req));
+  inv.request = std::shared_ptr<http::Request>(state, &state->request);
+  Finish* fin = &state->fin;
+  inv.done = [state, model, op, head, encoding](Outcome<protocol::OperationOutput> out) {
+    if (state->fired.exchange(true)) return;
+    const Finish* fin = &state->fin;
     http::Response r;
     try {
       r = out.ok() ? protocol::serialize_result(*model, *op, std::move(out).value(), fin->request_id, encoding)
@@ -238,7 +249,7 @@ void Gateway::handle(http::Request req, Respond respond) {
     service->invoke(std::move(inv));
   } catch (const std::exception& e) {
     log::error("{}.{} threw: {} [{}]", model->name, op->name, e.what(), fin->request_id);
-    if (!fired->exchange(true)) {
+    if (!state->fired.exchange(true)) {
       (*fin)(protocol::serialize_error(*model, op, ServiceError::internal("internal error"), fin->request_id, head,
                                        encoding),
              op->name);

@@ -382,9 +382,11 @@ class Session : public std::enable_shared_from_this<Session> {
   void dispatch() {
     stream_.expires_never();
     auto self = shared_from_this();
+    // An answer given at once (on this strand) is written at once; one from another thread is
+    // queued to the strand. Nothing in the session is touched after handle() returns.
     handler_.handle(std::move(request_), [self](Response res) {
-      net::post(self->stream_.get_executor(),
-                [self, res = std::move(res)]() mutable { self->send(std::move(res)); });
+      net::dispatch(self->stream_.get_executor(),
+                    [self, res = std::move(res)]() mutable { self->send(std::move(res)); });
     });
   }
 

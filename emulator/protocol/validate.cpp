@@ -17,9 +17,9 @@ namespace {
 using nlohmann::json;
 
 struct Style {
-  std::string missing_code = "ValidationException";
-  std::string invalid_code = "ValidationException";
-  std::string type_code = "SerializationException";
+  const char* missing_code = "ValidationException";
+  const char* invalid_code = "ValidationException";
+  const char* type_code = "SerializationException";
   bool coral_messages = true;  // "N validation errors detected: ..."
 };
 
@@ -35,7 +35,8 @@ Style style_for(const ServiceModel& m) {
     s.type_code = "InvalidParameterValue";
   } else if (m.protocol == Protocol::kRestXml) {
     s.missing_code = "InvalidRequest";
-    s.invalid_code = s.type_code = "InvalidArgument";
+    s.invalid_code = "InvalidArgument";
+    s.type_code = "InvalidArgument";
     s.coral_messages = false;
   } else if (m.protocol == Protocol::kRestJson) {
     s.type_code = "SerializationException";
@@ -68,13 +69,43 @@ std::string json_kind(const json& v) {
   }
 }
 
+// Where a value sits in the request ("key.pk.member.s"), as a chain of frames on the stack. The
+// text is built only when a check fails: most requests fail none, and their paths would otherwise
+// cost an allocation per member.
+struct Path {
+  enum class Kind { kRoot, kMember, kIndex, kMapKey, kMapValue };
+  const Path* parent = nullptr;
+  Kind kind = Kind::kRoot;
+  std::string_view name;  // kMember: the member's name; kMapValue: the map key
+  size_t index = 0;       // kIndex: 1-based list position
+
+  Path member(std::string_view n) const { return Path{this, Kind::kMember, n, 0}; }
+  Path item(size_t i) const { return Path{this, Kind::kIndex, {}, i}; }
+  Path map_key() const { return Path{this, Kind::kMapKey, {}, 0}; }
+  Path map_value(std::string_view key) const { return Path{this, Kind::kMapValue, key, 0}; }
+  bool is_root() const { return kind == Kind::kRoot; }
+
+  std::string str() const {
+    if (kind == Kind::kRoot) return {};
+    std::string base = parent->str();
+    switch (kind) {
+      case Kind::kMember: return base.empty() ? lower_first(name) : base + "." + lower_first(name);
+      case Kind::kIndex: return base + "." + std::to_string(index) + ".member";
+      case Kind::kMapKey: return base + ".key";
+      case Kind::kMapValue: return base + "." + std::string(name) + ".member";
+      case Kind::kRoot: break;
+    }
+    return base;
+  }
+};
+
 class Validator {
  public:
   Validator(const ServiceModel& m, Style s) : model_(m), style_(std::move(s)) {}
 
   std::optional<ServiceError> run(const Shape& shape, json& params, std::string_view skip) {
     skip_ = skip;
-    check_structure(shape, params, "");
+    check_structure(shape, params, Path{});
     if (type_error_) return type_error_;
     if (!missing_.empty() && !style_.coral_messages) {
       return ServiceError(style_.missing_code,
@@ -101,9 +132,10 @@ class Validator {
     plain_.push_back(plain);
   }
 
-  void type_fail(const std::string& path, const json& v, const char* expected) {
+  void type_fail(const Path& at, const json& v, const char* expected) {
     if (type_error_) return;
-    if (style_.coral_messages && style_.type_code == "SerializationException") {
+    std::string path = at.str();
+    if (style_.coral_messages && std::string_view(style_.type_code) == "SerializationException") {
       type_error_ = ServiceError(style_.type_code, json_kind(v) + " can not be converted to " + expected);
     } else {
       type_error_ = ServiceError(style_.type_code,
@@ -111,103 +143,94 @@ class Validator {
     }
   }
 
-  static std::string join(const std::string& path, std::string_view member) {
-    return path.empty() ? lower_first(member) : path + "." + lower_first(member);
-  }
-
-  void check_length(const Shape& s, size_t len, const std::string& path, const json& v) {
+  // `text` is the value's text when it is a string (a map key has no json of its own), else
+  // null and `v` is shown.
+  void check_length(const Shape& s, size_t len, const Path& at, const json* v, const std::string* text) {
+    auto shown = [&] { return text ? *text : shown_value(*v); };
     if (s.min && static_cast<double>(len) < *s.min) {
       all_missing_ = false;
-      fail(path, "'" + shown_value(v) + "'",
+      std::string path = at.str();
+      fail(path, "'" + shown() + "'",
            "Member must have length greater than or equal to " + std::to_string(static_cast<long long>(*s.min)),
            "Value for parameter " + path + " is invalid. Reason: must have length greater than or equal to " +
                std::to_string(static_cast<long long>(*s.min)) + ".");
     }
     if (s.max && static_cast<double>(len) > *s.max) {
       all_missing_ = false;
-      fail(path, "'" + shown_value(v) + "'",
+      std::string path = at.str();
+      fail(path, "'" + shown() + "'",
            "Member must have length less than or equal to " + std::to_string(static_cast<long long>(*s.max)),
            "Value for parameter " + path + " is invalid. Reason: must have length less than or equal to " +
                std::to_string(static_cast<long long>(*s.max)) + ".");
     }
   }
 
-  void check_structure(const Shape& s, json& v, const std::string& path) {
+  void check_structure(const Shape& s, json& v, const Path& at) {
     if (!v.is_object()) {
-      type_fail(path, v, "Structure");
+      type_fail(at, v, "Structure");
       return;
     }
     for (const auto& m : s.members) {
       auto it = v.find(m.name);
-      // The member's path is built only for members present or missing-but-required: most
-      // members of most structures are absent (AttributeValue has ten, one set).
       if (it == v.end() || it->is_null()) {
         if (it != v.end()) v.erase(it);
-        if (m.required && !(path.empty() && !skip_.empty() && m.name == skip_)) {
-          std::string child = join(path, m.name);
-          missing_.push_back(path.empty() ? m.name : child);
+        if (m.required && !(at.is_root() && !skip_.empty() && m.name == skip_)) {
+          std::string child = at.member(m.name).str();
+          missing_.push_back(at.is_root() ? m.name : child);
           fail(child, "null", "Member must not be null",
                "The request must contain the parameter " + m.name + ".");
         }
         continue;
       }
-      check(*m.shape, *it, join(path, m.name), &m);
+      check(*m.shape, *it, at.member(m.name), &m);
     }
     // Unknown members are dropped silently by AWS's JSON front ends; keep them (harmless).
   }
 
-  void check(const Shape& s, json& v, const std::string& path, const Member* ref) {
+  void check(const Shape& s, json& v, const Path& at, const Member* ref) {
     switch (s.type) {
       case ShapeType::kStructure:
         if (s.document) return;
-        check_structure(s, v, path);
+        check_structure(s, v, at);
         if (s.is_union && v.is_object() && v.size() > 1 && !type_error_) {
           all_missing_ = false;
+          std::string path = at.str();
           fail(path, "'" + shown_value(v) + "'", "Member must have exactly one value set",
                "Only one member of " + path + " may be set.");
         }
         return;
       case ShapeType::kList: {
-        if (!v.is_array()) return type_fail(path, v, "List");
-        check_length(s, v.size(), path, v);
-        int i = 1;
+        if (!v.is_array()) return type_fail(at, v, "List");
+        check_length(s, v.size(), at, &v, nullptr);
+        size_t i = 1;
         for (auto& item : v) {
           if (item.is_null()) {
             ++i;
             continue;
           }
-          check(*s.member.shape, item, path + "." + std::to_string(i++) + ".member", &s.member);
+          check(*s.member.shape, item, at.item(i++), &s.member);
         }
         return;
       }
       case ShapeType::kMap: {
-        if (!v.is_object()) return type_fail(path, v, "Map");
-        check_length(s, v.size(), path, v);
+        if (!v.is_object()) return type_fail(at, v, "Map");
+        check_length(s, v.size(), at, &v, nullptr);
         for (auto& [k, item] : v.items()) {
-          json key = k;
-          check(*s.key.shape, key, path + ".key", &s.key);
-          if (!item.is_null()) check(*s.value.shape, item, path + "." + k + ".member", &s.value);
-        }
-        return;
-      }
-      case ShapeType::kString: {
-        if (!v.is_string()) return type_fail(path, v, "String");
-        const auto& text = v.get_ref<const std::string&>();
-        if (s.min || s.max) check_length(s, utf8_length(text), path, v);
-        if (!s.enum_values.empty() && enum_checked() &&
-            std::find(s.enum_values.begin(), s.enum_values.end(), text) == s.enum_values.end()) {
-          all_missing_ = false;
-          std::string set = "[";
-          for (size_t i = 0; i < s.enum_values.size(); ++i) {
-            if (i) set += ", ";
-            set += s.enum_values[i];
+          const Path key_at = at.map_key();
+          if (s.key.shape->type == ShapeType::kString) {
+            check_string(*s.key.shape, k, key_at);  // JSON keys are strings: no copy into a json
+          } else {
+            json key = k;
+            check(*s.key.shape, key, key_at, &s.key);
           }
-          set += "]";
-          fail(path, "'" + text + "'", "Member must satisfy enum value set: " + set,
-               "Value (" + text + ") for parameter " + path + " is invalid.");
+          if (!item.is_null()) check(*s.value.shape, item, at.map_value(k), &s.value);
         }
         return;
       }
+      case ShapeType::kString:
+        if (!v.is_string()) return type_fail(at, v, "String");
+        check_string(s, v.get_ref<const std::string&>(), at);
+        return;
       case ShapeType::kInteger:
       case ShapeType::kLong:
       case ShapeType::kBigInteger:
@@ -218,25 +241,25 @@ class Validator {
           if (std::floor(d) == d && d >= -9223372036854775808.0 && d < 9223372036854775808.0) {
             v = static_cast<long long>(d);
           } else {
-            return type_fail(path, v, "Integer");
+            return type_fail(at, v, "Integer");
           }
         }
-        check_range(s, v.get<double>(), path, v);
+        check_range(s, v.get<double>(), at, v);
         return;
       case ShapeType::kFloat:
       case ShapeType::kDouble:
       case ShapeType::kBigDecimal:
-        if (!v.is_number()) return type_fail(path, v, "Double");
-        check_range(s, v.get<double>(), path, v);
+        if (!v.is_number()) return type_fail(at, v, "Double");
+        check_range(s, v.get<double>(), at, v);
         return;
       case ShapeType::kBoolean:
-        if (!v.is_boolean()) return type_fail(path, v, "Boolean");
+        if (!v.is_boolean()) return type_fail(at, v, "Boolean");
         return;
       case ShapeType::kBlob:
-        if (!v.is_string()) return type_fail(path, v, "Blob");
+        if (!v.is_string()) return type_fail(at, v, "Blob");
         if (!enc::is_base64(v.get_ref<const std::string&>())) {
           if (!type_error_) {
-            type_error_ = ServiceError(style_.type_code, "Base64 encoded binary data expected for " + path);
+            type_error_ = ServiceError(style_.type_code, "Base64 encoded binary data expected for " + at.str());
           }
         }
         return;
@@ -245,7 +268,7 @@ class Validator {
           // Epoch seconds, within the years timefmt reads and writes.
           double ms = v.get<double>() * 1000.0;
           if (ms >= static_cast<double>(timefmt::kMinMs) && ms < static_cast<double>(timefmt::kEndMs)) return;
-          return type_fail(path, v, "Timestamp");
+          return type_fail(at, v, "Timestamp");
         }
         if (v.is_string()) {
           if (auto ms = timefmt::parse(v.get<std::string>())) {
@@ -253,22 +276,41 @@ class Validator {
             return;
           }
         }
-        return type_fail(path, v, "Timestamp");
+        return type_fail(at, v, "Timestamp");
     }
   }
 
-  void check_range(const Shape& s, double d, const std::string& path, const json& v) {
+  void check_string(const Shape& s, const std::string& text, const Path& at) {
+    if (s.min || s.max) check_length(s, utf8_length(text), at, nullptr, &text);
+    if (!s.enum_values.empty() && enum_checked() &&
+        std::find(s.enum_values.begin(), s.enum_values.end(), text) == s.enum_values.end()) {
+      all_missing_ = false;
+      std::string set = "[";
+      for (size_t i = 0; i < s.enum_values.size(); ++i) {
+        if (i) set += ", ";
+        set += s.enum_values[i];
+      }
+      set += "]";
+      std::string path = at.str();
+      fail(path, "'" + text + "'", "Member must satisfy enum value set: " + set,
+           "Value (" + text + ") for parameter " + path + " is invalid.");
+    }
+  }
+
+  void check_range(const Shape& s, double d, const Path& at, const json& v) {
     auto show = [](double x) {
       if (std::floor(x) == x && std::fabs(x) < 1e18) return std::to_string(static_cast<long long>(x));
       return json(x).dump();
     };
     if (s.min && d < *s.min) {
       all_missing_ = false;
+      std::string path = at.str();
       fail(path, "'" + shown_value(v) + "'", "Member must have value greater than or equal to " + show(*s.min),
            "Value (" + shown_value(v) + ") for parameter " + path + " is invalid. Reason: must be greater than or equal to " + show(*s.min) + ".");
     }
     if (s.max && d > *s.max) {
       all_missing_ = false;
+      std::string path = at.str();
       fail(path, "'" + shown_value(v) + "'", "Member must have value less than or equal to " + show(*s.max),
            "Value (" + shown_value(v) + ") for parameter " + path + " is invalid. Reason: must be less than or equal to " + show(*s.max) + ".");
     }

@@ -108,15 +108,18 @@ rocksdb::ColumnFamilyOptions family_options() {
   return o;
 }
 
-// The local file system, except that fsyncs are skipped while a brand-new database is created:
-// until it holds data there is nothing to lose, and its ten syncs would double the start-up time.
-// Files and directories made meanwhile sync normally from then on, and a later sync of either
-// covers what was written before it. Process kills never lose the page cache either way.
+// The local file system, except that fsyncs are skipped while a brand-new database holds no data
+// (its creation, and the services creating their families at start-up): there is nothing to lose
+// yet, and the three syncs of each family created (manifest, options file, directory) made up
+// most of the start-up time. The first write turns syncing on (Store::Impl::wrote); files and
+// directories made meanwhile sync normally from then on, and a later sync of either covers what
+// was written before it. Process kills never lose the page cache either way.
 class CreationFileSystem final : public rocksdb::FileSystemWrapper {
  public:
   CreationFileSystem() : FileSystemWrapper(rocksdb::FileSystem::Default()) {}
   const char* Name() const override { return "SlessCreationFileSystem"; }
   void set_syncing(bool syncing) { syncing_ = syncing; }
+  bool syncing() const { return syncing_; }
 
   rocksdb::IOStatus NewWritableFile(const std::string& name, const rocksdb::FileOptions& options,
                                     std::unique_ptr<rocksdb::FSWritableFile>* file,
@@ -252,6 +255,15 @@ struct Store::Impl {
   std::unique_ptr<rocksdb::DB> db;
   rocksdb::ColumnFamilyOptions family_options;
   rocksdb::WriteOptions write_options;  // sync = false: the log reaches the OS before a write returns
+  // A brand-new database that has had no write yet: its files are not synced (see
+  // CreationFileSystem).
+  std::atomic<bool> unsynced{false};
+
+  void wrote() {
+    if (unsynced.load(std::memory_order_relaxed) && unsynced.exchange(false)) {
+      file_system->set_syncing(true);
+    }
+  }
   std::mutex families_mutex;
   std::map<std::string, std::unique_ptr<Family>, std::less<>> families;
 };
@@ -294,7 +306,10 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   rocksdb::DB* raw_db = nullptr;
   const rocksdb::Status opened = rocksdb::DB::Open(db, path, descriptors, &handles, &raw_db);
   if (impl->file_system != nullptr) {
-    impl->file_system->set_syncing(true);
+    // A fresh database stays unsynced until its first write.
+    const bool fresh = opened.ok() && !impl->file_system->syncing();
+    impl->unsynced.store(fresh);
+    impl->file_system->set_syncing(!fresh);
   }
   if (opened.IsIOError() && opened.ToString().find("LOCK") != std::string::npos) {
     return Status::busy("data directory '" + path + "' is in use by another process (" +
@@ -339,14 +354,17 @@ Status Store::get(Family* family, std::string_view key, std::string* value) cons
 }
 
 Status Store::put(Family* family, std::string_view key, std::string_view value) {
+  impl_->wrote();
   return to_status(impl_->db->Put(impl_->write_options, family->handle(), slice(key), slice(value)));
 }
 
 Status Store::del(Family* family, std::string_view key) {
+  impl_->wrote();
   return to_status(impl_->db->Delete(impl_->write_options, family->handle(), slice(key)));
 }
 
 Status Store::write(WriteBatch& batch) {
+  impl_->wrote();
   return to_status(impl_->db->Write(impl_->write_options, &batch.rep_->batch));
 }
 
