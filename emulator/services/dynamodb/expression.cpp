@@ -1148,20 +1148,31 @@ std::optional<std::string> remove_at(Json& item, const Path& path) {
 
 // ---- projection ----------------------------------------------------------------------------
 
+// A node's children are a struct of their own rather than std::pair<PathElement, ProjectionNode>:
+// clang 14 (the fuzz build) rejects that pair of a type still incomplete where it is declared.
+struct ProjectionChild;
+
 struct ProjectionNode {
   bool whole = false;
-  std::vector<std::pair<PathElement, ProjectionNode>> children;
+  std::vector<ProjectionChild> children;
 
-  ProjectionNode& child(const PathElement& e) {
-    for (auto& [k, v] : children) {
-      if (k == e) {
-        return v;
-      }
-    }
-    children.emplace_back(e, ProjectionNode{});
-    return children.back().second;
-  }
+  ProjectionNode& child(const PathElement& e);
 };
+
+struct ProjectionChild {
+  PathElement first;
+  ProjectionNode second;
+};
+
+ProjectionNode& ProjectionNode::child(const PathElement& e) {
+  for (auto& [k, v] : children) {
+    if (k == e) {
+      return v;
+    }
+  }
+  children.push_back(ProjectionChild{e, ProjectionNode{}});
+  return children.back().second;
+}
 
 std::optional<Json> project_value(const Json& av, const ProjectionNode& node) {
   if (node.whole) {
