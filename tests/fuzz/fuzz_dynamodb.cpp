@@ -63,23 +63,25 @@ struct Fixture {
     ctx.account = "123456789012";
     ctx.region = "us-east-1";
     ctx.now_ms = clock.now_ms();
-    Json create = Json::parse(R"({"TableName":"t","BillingMode":"PAY_PER_REQUEST",
+    Json create = Json::parse(R"({"TableName":"fuzz","BillingMode":"PAY_PER_REQUEST",
         "KeySchema":[{"AttributeName":"pk","KeyType":"HASH"},{"AttributeName":"sk","KeyType":"RANGE"}],
         "AttributeDefinitions":[{"AttributeName":"pk","AttributeType":"S"},{"AttributeName":"sk","AttributeType":"N"},
                                 {"AttributeName":"g","AttributeType":"S"}],
         "GlobalSecondaryIndexes":[{"IndexName":"by_g","KeySchema":[{"AttributeName":"g","KeyType":"HASH"}],
                                    "Projection":{"ProjectionType":"ALL"}}]})");
-    FUZZ_CHECK(ops::create_table(engine, ctx, create).ok());
+    auto created = ops::create_table(engine, ctx, create);
+    if (!created.ok()) std::fprintf(stderr, "fuzz_dynamodb: CreateTable: %s\n", created.error().message.c_str());
+    FUZZ_CHECK(created.ok());
     put_item();
     Json second = item;
     second["sk"] = Json{{"N", "2"}};
     second["a"] = Json{{"S", "y"}};
-    Json put = {{"TableName", "t"}, {"Item", second}};
+    Json put = {{"TableName", "fuzz"}, {"Item", second}};
     FUZZ_CHECK(ops::put_item(engine, ctx, put).ok());
   }
 
   void put_item() {
-    Json put = {{"TableName", "t"}, {"Item", item}};
+    Json put = {{"TableName", "fuzz"}, {"Item", item}};
     FUZZ_CHECK(ops::put_item(engine, ctx, put).ok());
   }
 };
@@ -180,7 +182,7 @@ void fuzz_parse_expressions(uint8_t mode, std::string_view first, std::string_vi
 }
 
 void fuzz_operation(int mode, std::string_view first, std::string_view second, const Json& values, Fixture& f) {
-  Json p = {{"TableName", "t"}, {"ExpressionAttributeNames", f.names}, {"ExpressionAttributeValues", values}};
+  Json p = {{"TableName", "fuzz"}, {"ExpressionAttributeNames", f.names}, {"ExpressionAttributeValues", values}};
   auto set = [&](const char* member, std::string_view text) {
     if (!text.empty()) p[member] = std::string(text);
   };
@@ -199,7 +201,7 @@ void fuzz_operation(int mode, std::string_view first, std::string_view second, c
       p["ReturnValues"] = "ALL_NEW";
       check_output(ops::update_item(f.engine, f.ctx, p));
       // What the update stored reads back as a valid item.
-      Json get = {{"TableName", "t"}, {"Key", {{"pk", {{"S", "p"}}}, {"sk", {{"N", "1"}}}}}};
+      Json get = {{"TableName", "fuzz"}, {"Key", {{"pk", {{"S", "p"}}}, {"sk", {{"N", "1"}}}}}};
       auto read = ops::get_item(f.engine, f.ctx, get);
       FUZZ_CHECK(read.ok());
       f.put_item();
