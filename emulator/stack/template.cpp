@@ -6,6 +6,8 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "core/encoding.h"
+
 namespace sless::stack {
 
 using nlohmann::json;
@@ -140,6 +142,17 @@ int TemplateDoc::line_of(std::string pointer) const {
 }
 
 Result<TemplateDoc> parse_template(const std::string& text) {
+  // Templates are UTF-8 text; other bytes would reach the JSON tree and make its writer throw
+  // when a value is rendered (found by fuzz_stack).
+  if (!enc::is_valid_utf8(text)) {
+    int line = 1;
+    size_t start = 0;
+    for (size_t nl; (nl = text.find('\n', start)) != std::string::npos && enc::is_valid_utf8(text.substr(start, nl - start));
+         start = nl + 1) {
+      ++line;
+    }
+    return Status::invalid_argument("line " + std::to_string(line) + ": the template is not valid UTF-8");
+  }
   TemplateDoc doc;
   try {
     YAML::Node node = YAML::Load(text);
