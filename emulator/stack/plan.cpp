@@ -317,7 +317,10 @@ Result<Plan> plan_stack_text(const std::string& text, const StackOptions& option
     } else {
       return Status::invalid_argument(at + ": no value (no Default; give one with --parameter-overrides " + name + "=...)");
     }
-    std::string type = decl.value("Type", "String");
+    if (decl.contains("Type") && !decl["Type"].is_string()) {
+      return Status::invalid_argument(at + ": Type must be a string");  // (json::value() threw; found by fuzz_stack)
+    }
+    std::string type = decl.contains("Type") ? decl["Type"].get<std::string>() : "String";
     std::string text = scalar_text(value);
     if (decl.contains("AllowedValues") && decl["AllowedValues"].is_array()) {
       bool allowed = false;
