@@ -169,8 +169,9 @@ Result<DeployReport> deploy_stack(const Plan& plan, services::Registry& registry
     for (const auto& [logical, r] : old.items()) {
       // Untouched resources of the old state stay recorded; replaced-then-failed ones are gone.
       if (!state.contains(logical) && !plan.resources.empty()) {
+        const std::string& id = logical;  // clang 14 (the fuzz build) cannot capture a structured binding
         bool planned = std::any_of(plan.resources.begin(), plan.resources.end(),
-                                   [&](const PlannedResource& p) { return p.logical_id == logical; });
+                                   [&](const PlannedResource& p) { return p.logical_id == id; });
         if (!planned) state[logical] = r;
       }
     }

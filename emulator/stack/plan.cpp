@@ -88,13 +88,18 @@ struct Expander {
   Status expand_function(const std::string& logical) {
     json& res = resources[logical];
     json& props = res["Properties"];
+    // (json::value() throws on anything but an object: check the shapes first; found by fuzz_stack.)
+    if (props.is_null()) props = json::object();
+    if (!props.is_object()) return fail(doc, logical, "Properties must be a mapping", "/Properties");
     json events = props.value("Events", json::object());
     props.erase("Events");
     if (!events.is_object()) return fail(doc, logical, "Events must be a mapping", "/Properties/Events");
     for (const auto& [event_name, ev] : events.items()) {
       std::string sub = "/Properties/Events/" + event_name;
-      std::string type = ev.value("Type", "");
+      if (!ev.is_object()) return fail(doc, logical, "Events." + event_name + " must be a mapping", sub);
+      std::string type = ev.contains("Type") && ev["Type"].is_string() ? ev["Type"].get<std::string>() : "";
       json p = ev.value("Properties", json::object());
+      if (!p.is_object()) return fail(doc, logical, "Events." + event_name + ".Properties must be a mapping", sub);
       std::string synth = logical + event_name;
       if (type == "Api" || type == "HttpApi") {
         bool http = type == "HttpApi";
@@ -160,7 +165,7 @@ struct Expander {
           rule["EventPattern"] = p["Pattern"];
           if (p.contains("EventBusName")) rule["EventBusName"] = p["EventBusName"];
         }
-        rule["State"] = p.value("Enabled", true) ? "ENABLED" : "DISABLED";
+        rule["State"] = p.contains("Enabled") && p["Enabled"] == false ? "DISABLED" : "ENABLED";
         json target{{"Arn", get_att(logical, "Arn")}, {"Id", synth}};
         if (p.contains("Input")) target["Input"] = p["Input"];
         rule["Targets"] = json::array({target});
@@ -312,7 +317,10 @@ Result<Plan> plan_stack_text(const std::string& text, const StackOptions& option
     } else {
       return Status::invalid_argument(at + ": no value (no Default; give one with --parameter-overrides " + name + "=...)");
     }
-    std::string type = decl.value("Type", "String");
+    if (decl.contains("Type") && !decl["Type"].is_string()) {
+      return Status::invalid_argument(at + ": Type must be a string");  // (json::value() threw; found by fuzz_stack)
+    }
+    std::string type = decl.contains("Type") ? decl["Type"].get<std::string>() : "String";
     std::string text = scalar_text(value);
     if (decl.contains("AllowedValues") && decl["AllowedValues"].is_array()) {
       bool allowed = false;

@@ -2,8 +2,11 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <cstdlib>
-#include <regex>
+#include <string_view>
+
+#include "core/encoding.h"
 
 namespace sless::stack {
 
@@ -25,20 +28,52 @@ std::string escape_pointer(const std::string& key) {
   return out;
 }
 
+// YAML 1.2 core-schema numbers: [-+]?[0-9]+ and [-+]?(digits.digits?|.digits)(e[-+]?digits)?
+// or [-+]?digits e[-+]?digits. Scanned by hand: std::regex recursed once per character and a
+// long scalar overflowed the stack (found by fuzz_stack).
+bool is_int_text(std::string_view s) {
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool is_float_text(std::string_view s) {
+  if (!s.empty() && (s[0] == '-' || s[0] == '+')) s.remove_prefix(1);
+  size_t i = 0;
+  auto digits = [&] {
+    size_t from = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    return i - from;
+  };
+  size_t whole = digits();
+  bool dot = i < s.size() && s[i] == '.';
+  size_t fraction = 0;
+  if (dot) {
+    ++i;
+    fraction = digits();
+  }
+  if (whole == 0 && fraction == 0) return false;
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '-' || s[i] == '+')) ++i;
+    if (digits() == 0) return false;
+  } else if (!dot) {
+    return false;  // plain digits are an integer, not a float
+  }
+  return i == s.size();
+}
+
 // A plain (unquoted) scalar as YAML 1.2's core schema reads it.
 json plain_scalar(const std::string& s) {
-  static const std::regex kInt(R"(^[-+]?[0-9]+$)");
-  static const std::regex kFloat(R"(^[-+]?([0-9]+\.[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?$|^[-+]?[0-9]+[eE][-+]?[0-9]+$)");
   if (s == "true" || s == "True" || s == "TRUE") return true;
   if (s == "false" || s == "False" || s == "FALSE") return false;
   if (s.empty() || s == "~" || s == "null" || s == "Null" || s == "NULL") return nullptr;
-  if (std::regex_match(s, kInt) && s.size() < 19) {
+  if (is_int_text(s) && s.size() < 19) {
     // Leading zeros (zip codes, ids) stay strings, as CloudFormation keeps them.
     std::string digits = (s[0] == '-' || s[0] == '+') ? s.substr(1) : s;
     if (digits.size() > 1 && digits[0] == '0') return s;
     return std::strtoll(s.c_str(), nullptr, 10);
   }
-  if (std::regex_match(s, kFloat)) return std::strtod(s.c_str(), nullptr);
+  if (is_float_text(s)) return std::strtod(s.c_str(), nullptr);
   return s;
 }
 
@@ -107,6 +142,17 @@ int TemplateDoc::line_of(std::string pointer) const {
 }
 
 Result<TemplateDoc> parse_template(const std::string& text) {
+  // Templates are UTF-8 text; other bytes would reach the JSON tree and make its writer throw
+  // when a value is rendered (found by fuzz_stack).
+  if (!enc::is_valid_utf8(text)) {
+    int line = 1;
+    size_t start = 0;
+    for (size_t nl; (nl = text.find('\n', start)) != std::string::npos && enc::is_valid_utf8(text.substr(start, nl - start));
+         start = nl + 1) {
+      ++line;
+    }
+    return Status::invalid_argument("line " + std::to_string(line) + ": the template is not valid UTF-8");
+  }
   TemplateDoc doc;
   try {
     YAML::Node node = YAML::Load(text);

@@ -1,5 +1,6 @@
 // Checks shared by the fuzz targets on what the code under test writes: a response body the
-// serializers declare JSON must parse as JSON, one declared XML must be well-formed XML.
+// serializers declare JSON must parse as JSON, one declared XML must be well-formed XML, one
+// declared CBOR must decode.
 // Stateless; any thread.
 #pragma once
 
@@ -10,6 +11,7 @@
 
 #include "fuzz_target.h"
 #include "http/message.h"
+#include "protocol/cbor.h"
 
 namespace sless::fuzz {
 
@@ -23,7 +25,9 @@ inline void check_response(const http::Response& res) {
   FUZZ_CHECK(res.status >= 100 && res.status <= 599);
   if (res.body.empty()) return;
   std::string_view ctype = res.headers.get_or("content-type", "");
-  if (ctype.find("json") != std::string_view::npos) {
+  if (ctype.find("cbor") != std::string_view::npos) {
+    FUZZ_CHECK(protocol::cbor::decode(res.body).ok());
+  } else if (ctype.find("json") != std::string_view::npos) {
     FUZZ_CHECK(nlohmann::json::accept(res.body));
   } else if (ctype.find("xml") != std::string_view::npos) {
     FUZZ_CHECK(well_formed_xml(res.body));

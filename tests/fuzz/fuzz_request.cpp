@@ -6,7 +6,8 @@
 // leniently as an HTTP request. Then, as gateway::Gateway::handle does: resolve(), the S3
 // virtual-host rewrite, aws-chunked decoding, parse_request(), and on success serialize_result()
 // of the params tree (writers on arbitrary trees) and serialize_error() for one of the
-// operation's errors. Every response body must match its Content-Type.
+// operation's errors, in the body encoding the request asks for (JSON protocols answer CBOR
+// requests in CBOR). Every response body must match its Content-Type.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -88,11 +89,12 @@ SLESS_FUZZ_TARGET(request) {
     http::strip_aws_chunked_encoding(req.headers);
   }
 
+  const protocol::BodyEncoding encoding = protocol::body_encoding(model, req);
   auto parsed = protocol::parse_request(model, req);
   if (!parsed.ok()) {
     const ServiceError& e = parsed.error();
     FUZZ_CHECK(!e.code.empty());
-    fuzz::check_response(protocol::serialize_error(model, nullptr, e, request_id, head));
+    fuzz::check_response(protocol::serialize_error(model, nullptr, e, request_id, head, encoding));
     return 0;
   }
   const protocol::Operation* op = parsed.value().op;
@@ -106,8 +108,8 @@ SLESS_FUZZ_TARGET(request) {
     error = ServiceError(shape->name, req.target, shape->error_status ? shape->error_status : 400,
                          shape->error_sender_fault);
   }
-  fuzz::check_response(protocol::serialize_error(model, op, error, request_id, head));
-  fuzz::check_response(
-      protocol::serialize_result(model, *op, protocol::OperationOutput(std::move(parsed.value().params)), request_id));
+  fuzz::check_response(protocol::serialize_error(model, op, error, request_id, head, encoding));
+  fuzz::check_response(protocol::serialize_result(
+      model, *op, protocol::OperationOutput(std::move(parsed.value().params)), request_id, encoding));
   return 0;
 }

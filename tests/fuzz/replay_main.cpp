@@ -29,6 +29,10 @@ int sless_fuzz_xml(const uint8_t* data, size_t size);
 int sless_fuzz_aws_chunked(const uint8_t* data, size_t size);
 int sless_fuzz_text(const uint8_t* data, size_t size);
 int sless_fuzz_http(const uint8_t* data, size_t size);
+int sless_fuzz_dynamodb(const uint8_t* data, size_t size);
+int sless_fuzz_stack(const uint8_t* data, size_t size);
+int sless_fuzz_routes(const uint8_t* data, size_t size);
+int sless_fuzz_patterns(const uint8_t* data, size_t size);
 }
 
 namespace {
@@ -44,6 +48,8 @@ constexpr Target kTargets[] = {
     {"fuzz_request", sless_fuzz_request}, {"fuzz_query", sless_fuzz_query},
     {"fuzz_xml", sless_fuzz_xml},         {"fuzz_aws_chunked", sless_fuzz_aws_chunked},
     {"fuzz_text", sless_fuzz_text},       {"fuzz_http", sless_fuzz_http},
+    {"fuzz_dynamodb", sless_fuzz_dynamodb}, {"fuzz_stack", sless_fuzz_stack},
+    {"fuzz_routes", sless_fuzz_routes},   {"fuzz_patterns", sless_fuzz_patterns},
 };
 
 // Tokens that matter to some parser under test; mutations splice them in.
@@ -54,6 +60,12 @@ constexpr std::string_view kTokens[] = {
     "0x", "T", "Z", "GMT", "1970-01-01T00:00:00Z", "0\r\n\r\n", ";chunk-signature=", "Content-Length: ",
     "Transfer-Encoding: chunked\r\n", "Expect: 100-continue\r\n", "HTTP/1.1", "\xff", "\xc0\x80",
     "\xed\xa0\x80", "\xf4\x90\x80\x80",
+    // DynamoDB expressions, templates, route keys, patterns.
+    "#a", ":n", ":s", ":l", "(", ")", "SET ", " REMOVE ", " ADD ", " DELETE ", " AND ", " OR ", "NOT ", "BETWEEN ",
+    " IN ", "size(", "attribute_exists(", "begins_with(", "list_append(", "if_not_exists(", "[0]", "[", "=", "<>",
+    "!Ref ", "!GetAtt ", "!Sub ", "!If ", "Fn::", "${", "Resources:\n", "  Type: ", "    Properties:\n", "- ",
+    "{proxy+}", "{id}", "ANY /", "$default", "\"prefix\"", "\"numeric\"", "\"anything-but\"", "\"$or\"",
+    "\"exists\"", "cron(", "rate(", "*", "?",
 };
 
 class Prng {

@@ -31,6 +31,14 @@ struct PkeyFree {
 };
 using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
+// A string member of a token's header or claims or of a JWK; "" when absent or not a string
+// (json::value() throws on a member of another type, and tokens are client text).
+std::string string_member(const json& j, const char* member) {
+  if (!j.is_object()) return {};
+  auto it = j.find(member);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 BIGNUM* bn_of(const json& jwk, const char* member) {
   if (!jwk.contains(member) || !jwk[member].is_string()) return nullptr;
   auto bytes = base64url_decode(jwk[member].get<std::string>());
@@ -39,7 +47,7 @@ BIGNUM* bn_of(const json& jwk, const char* member) {
 }
 
 Pkey key_from_jwk(const json& jwk) {
-  std::string kty = jwk.value("kty", "");
+  std::string kty = string_member(jwk, "kty");
   OSSL_PARAM_BLD* bld = OSSL_PARAM_BLD_new();
   if (!bld) return nullptr;
   const char* type = nullptr;
@@ -53,10 +61,10 @@ Pkey key_from_jwk(const json& jwk) {
     e = bn_of(jwk, "e");
     ok = n && e && OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) &&
          OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e);
-  } else if (kty == "EC" && jwk.value("crv", "") == "P-256") {
+  } else if (kty == "EC" && string_member(jwk, "crv") == "P-256") {
     type = "EC";
-    auto x = base64url_decode(jwk.value("x", ""));
-    auto y = base64url_decode(jwk.value("y", ""));
+    auto x = base64url_decode(string_member(jwk, "x"));
+    auto y = base64url_decode(string_member(jwk, "y"));
     if (x && y && x->size() == 32 && y->size() == 32) {
       point = std::string(1, '\x04') + *x + *y;
       ok = OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME, "prime256v1", 0) &&
@@ -113,7 +121,7 @@ Result<JwtParts> split_jwt(std::string_view token) {
 }
 
 Status verify_signature(const JwtParts& parts, const json& jwk) {
-  std::string alg = parts.header.value("alg", "");
+  std::string alg = string_member(parts.header, "alg");
   const EVP_MD* md = nullptr;
   std::string sig = parts.signature;
   if (alg == "RS256") {
@@ -149,7 +157,7 @@ Status check_claims(const json& claims, const std::string& issuer, const std::ve
   if (claims.contains("nbf") && claims["nbf"].is_number() && claims["nbf"].get<double>() > static_cast<double>(now_s)) {
     return Status::invalid_argument("the token is not valid yet");
   }
-  if (claims.value("iss", "") != issuer) return Status::invalid_argument("the token's issuer is not " + issuer);
+  if (string_member(claims, "iss") != issuer) return Status::invalid_argument("the token's issuer is not " + issuer);
   if (audience.empty()) return Status::ok();
   std::vector<std::string> has;
   if (claims.contains("aud")) {
@@ -187,10 +195,10 @@ void JwksCache::stop() {
 }
 
 const json* JwksCache::key_for(const json& keys, const JwtParts& parts) {
-  std::string kid = parts.header.value("kid", "");
+  std::string kid = string_member(parts.header, "kid");
   for (const auto& k : keys) {
     if (!k.is_object()) continue;
-    if (kid.empty() || k.value("kid", "") == kid) return &k;
+    if (kid.empty() || string_member(k, "kid") == kid) return &k;
   }
   return nullptr;
 }

@@ -271,6 +271,14 @@ std::optional<ServiceError> parse_expressions(Json& params, unsigned kinds, Expr
                              "Non-expression parameters: {" + join(used_legacy) + "} Expression parameters: {" +
                              join(used_expressions) + "}");
   }
+  // DynamoDB caps every expression string at 4 KB, counted as sent.
+  for (const char* e : used_expressions) {
+    const Json& text = params[e];
+    if (text.is_string() && text.get_ref<const std::string&>().size() > 4096) {
+      return validation_error("Invalid " + std::string(e) + ": Expression size has exceeded the maximum allowed size; "
+                              "expression size: " + std::to_string(text.get_ref<const std::string&>().size()));
+    }
+  }
   Json* names = params.contains("ExpressionAttributeNames") && !params["ExpressionAttributeNames"].is_null()
                     ? &params["ExpressionAttributeNames"]
                     : nullptr;

@@ -1327,7 +1327,11 @@ size_t Engine::sweep_ttl() {
         }
       }
     }
-    for (const auto& [suffix, expiry] : expired) {
+    for (const auto& entry : expired) {
+      // Named copies rather than a structured binding: clang 14 (the fuzz build) cannot capture
+      // structured bindings in the lambda below.
+      const std::string& suffix = entry.first;
+      const uint64_t expiry = entry.second;
       std::vector<Mutation> ms(1);
       ms[0].table = table;
       ms[0].suffix = suffix;

@@ -515,11 +515,23 @@ class Parser {
   Condition parse_or() { return parse_binary(CondKind::kOr, "OR", &Parser::parse_and); }
   Condition parse_and() { return parse_binary(CondKind::kAnd, "AND", &Parser::parse_not); }
 
+  // Nesting of parentheses and NOT: deeper input is refused as a syntax error instead of being
+  // recursed into (4 KB of "(" overflowed the stack; found by fuzz_dynamodb).
+  static constexpr int kMaxNesting = 256;
+  bool enter() {
+    if (++nesting_ > kMaxNesting) {
+      syntax_error();
+      return false;
+    }
+    return true;
+  }
+
   Condition parse_not() {
     if (accept_keyword("NOT")) {
       Condition c;
       c.kind = CondKind::kNot;
-      c.children.push_back(parse_not());
+      c.children.push_back(enter() ? parse_not() : Condition{});
+      --nesting_;
       just_closed_paren_ = false;
       return c;
     }
@@ -541,8 +553,13 @@ class Parser {
       return {};
     }
     if (accept(Tok::kLParen)) {
+      if (!enter()) {
+        --nesting_;
+        return {};
+      }
       just_closed_paren_ = false;
       Condition inner = parse_or();
+      --nesting_;
       expect(Tok::kRParen);
       if (just_closed_paren_) {
         error(kParens, "The expression has redundant parentheses;");
@@ -819,6 +836,7 @@ class Parser {
   Binder& binder_;
   Mode mode_;
   bool failed_ = false;
+  int nesting_ = 0;
   bool just_closed_paren_ = false;
   std::string syntax_;
   std::array<std::optional<std::string>, kErrCount> errors_;
@@ -1148,20 +1166,31 @@ std::optional<std::string> remove_at(Json& item, const Path& path) {
 
 // ---- projection ----------------------------------------------------------------------------
 
+// A node's children are a struct of their own rather than std::pair<PathElement, ProjectionNode>:
+// clang 14 (the fuzz build) rejects that pair of a type still incomplete where it is declared.
+struct ProjectionChild;
+
 struct ProjectionNode {
   bool whole = false;
-  std::vector<std::pair<PathElement, ProjectionNode>> children;
+  std::vector<ProjectionChild> children;
 
-  ProjectionNode& child(const PathElement& e) {
-    for (auto& [k, v] : children) {
-      if (k == e) {
-        return v;
-      }
-    }
-    children.emplace_back(e, ProjectionNode{});
-    return children.back().second;
-  }
+  ProjectionNode& child(const PathElement& e);
 };
+
+struct ProjectionChild {
+  PathElement first;
+  ProjectionNode second;
+};
+
+ProjectionNode& ProjectionNode::child(const PathElement& e) {
+  for (auto& [k, v] : children) {
+    if (k == e) {
+      return v;
+    }
+  }
+  children.push_back(ProjectionChild{e, ProjectionNode{}});
+  return children.back().second;
+}
 
 std::optional<Json> project_value(const Json& av, const ProjectionNode& node) {
   if (node.whole) {

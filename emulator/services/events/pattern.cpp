@@ -214,6 +214,7 @@ int name_value(const std::string& s, const char* const* names, int count, int ba
   }
   char* end = nullptr;
   long v = std::strtol(s.c_str(), &end, 10);
+  if (v < 0 || v > 100000) return -1;  // beyond every field's range; keeps steps and int conversions from overflowing
   return end && *end == '\0' && !s.empty() ? static_cast<int>(v) : -1;
 }
 
@@ -226,7 +227,7 @@ bool parse_field(const std::string& text, int lo, int hi, const char* const* nam
     std::string item = text.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
     int step = 1;
     if (auto slash = item.find('/'); slash != std::string::npos) {
-      step = std::atoi(item.c_str() + slash + 1);
+      step = name_value(item.substr(slash + 1), nullptr, 0, 0);
       if (step <= 0) return false;
       item = item.substr(0, slash);
     }
@@ -265,7 +266,7 @@ std::optional<Schedule> Schedule::parse(const std::string& expr) {
     if (space == std::string::npos) return std::nullopt;
     char* end = nullptr;
     long n = std::strtol(inner.c_str(), &end, 10);
-    if (end != inner.c_str() + space || n <= 0) return std::nullopt;
+    if (end != inner.c_str() + space || n <= 0 || n > 1'000'000'000) return std::nullopt;
     std::string unit = inner.substr(space + 1);
     int64_t ms;
     if (unit == "minute" || unit == "minutes") ms = 60'000;

@@ -86,7 +86,10 @@ bool value_matches(const json& cond, const json& v) {
   if (cond.is_boolean()) return v.is_boolean() && v == cond;
   if (cond.is_null()) return v.is_null();
   if (!cond.is_object() || cond.empty()) return false;
-  const auto& [op, arg] = *cond.items().begin();
+  // (Not a structured binding on *items().begin(): that binds to a temporary that dies at once.)
+  const auto first = cond.begin();
+  const std::string& op = first.key();
+  const json& arg = first.value();
   if (op == "prefix") {
     if (arg.is_object() && arg.contains("equals-ignore-case")) {
       return v.is_string() && enc::starts_with(enc::to_lower(v.get<std::string>()),
@@ -143,7 +146,9 @@ bool conditions_match(const json& conds, const json* node) {
 std::optional<std::string> validate_condition(const json& cond) {
   if (cond.is_string() || cond.is_number() || cond.is_null() || cond.is_boolean()) return std::nullopt;
   if (!cond.is_object() || cond.size() != 1) return "Match value must be String, number, true, false, or null";
-  const auto& [op, arg] = *cond.items().begin();
+  const auto first = cond.begin();
+  const std::string& op = first.key();
+  const json& arg = first.value();
   if (op == "exists") {
     if (!arg.is_boolean()) return "exists match pattern must be either true or false.";
   } else if (op == "prefix" || op == "suffix") {
@@ -180,7 +185,9 @@ std::optional<std::string> validate_condition(const json& cond) {
       }
     } else if (arg.is_object()) {
       if (arg.size() != 1) return "Value of anything-but must be an array or single string/number value.";
-      const auto& [inner, iv] = *arg.items().begin();
+      const auto first_inner = arg.begin();
+      const std::string& inner = first_inner.key();
+      const json& iv = first_inner.value();
       if ((inner != "prefix" && inner != "suffix" && inner != "equals-ignore-case") ||
           !(iv.is_string() || (inner == "equals-ignore-case" && iv.is_array()))) {
         return "Unsupported anything-but pattern: " + inner;
