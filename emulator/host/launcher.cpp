@@ -35,6 +35,10 @@ Status Launcher::spawn_zygote(int child_fd, int* pid_out) {
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, child_fd, 3);
+  // Nothing else of the daemon's crosses over: Asio's sockets are not close-on-exec, and a worker
+  // holding a client connection's fd would keep it open after the daemon closed it (the client
+  // would then send its next request into a socket nobody reads).
+  posix_spawn_file_actions_addclosefrom_np(&actions, 4);
   std::string fd_arg = "3";
   char* argv[] = {binary_.data(), const_cast<char*>("__zygote"), fd_arg.data(), nullptr};
   pid_t pid = 0;

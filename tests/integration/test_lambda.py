@@ -205,6 +205,43 @@ class LambdaTest(unittest.TestCase):
         _, out = self.invoke("fine")
         self.assertIn("event", out)
 
+    def test_function_processes_hold_no_connection_of_the_daemon(self):
+        # A worker that inherited a client connection's fd would keep it open after the daemon
+        # closed it, and the client's next request on it would never be answered.
+        self.make("fd-check", "echo")
+        self.invoke("fd-check", {})
+
+        def children(pid):
+            out = []
+            for entry in os.listdir("/proc"):
+                if entry.isdigit():
+                    try:
+                        with open(f"/proc/{entry}/stat") as f:
+                            if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                                out.append(int(entry))
+                    except (OSError, ValueError, IndexError):
+                        pass
+            return out
+
+        tcp_inodes = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(table) as f:
+                tcp_inodes |= {line.split()[9] for line in f.readlines()[1:]}
+        descendants, todo = [], children(self.d.proc.pid)
+        while todo:
+            pid = todo.pop()
+            descendants.append(pid)
+            todo += children(pid)
+        self.assertTrue(descendants, "the zygote and a worker run")
+        for pid in descendants:
+            for fd in os.listdir(f"/proc/{pid}/fd"):
+                try:
+                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                except OSError:
+                    continue
+                if target.startswith("socket:["):
+                    self.assertNotIn(target[8:-1], tcp_inodes, f"process {pid} holds TCP socket fd {fd}")
+
     def test_warm_workers_are_reused(self):
         self.make("warm", "echo")
         pids = {self.invoke("warm")[1]["pid"] for _ in range(5)}
