@@ -71,11 +71,12 @@ bool destination_exists(Registry& registry, Env& env, const s3::EventTarget& t) 
     default:
       return true;
   }
-  std::optional<bool> found;
-  registry.call(model, op, std::move(params), ctx, [&found](Outcome<protocol::OperationOutput> out) {
-    found = out.ok() || out.error().http_status >= 500;
+  // Shared, so that an answer arriving after this returns writes to live memory.
+  auto found = std::make_shared<std::optional<bool>>();
+  registry.call(model, op, std::move(params), ctx, [found](Outcome<protocol::OperationOutput> out) {
+    *found = out.ok() || out.error().http_status >= 500;
   });
-  return found.value_or(true);
+  return found->value_or(true);
 }
 
 }  // namespace

@@ -390,6 +390,16 @@ class Triggers(unittest.TestCase):
                 "QueueConfigurations": [{"QueueArn": "arn:aws:sqs:us-east-1:000000000000:missing",
                                          "Events": ["s3:ObjectCreated:*"]}]})
         self.assertEqual(e.exception.response["Error"]["Code"], "InvalidArgument")
+        for section, member, arn in [
+                ("TopicConfigurations", "TopicArn", "arn:aws:sns:us-east-1:000000000000:missing"),
+                ("LambdaFunctionConfigurations", "LambdaFunctionArn",
+                 "arn:aws:lambda:us-east-1:000000000000:function:missing")]:
+            with self.assertRaises(s3.exceptions.ClientError) as e:
+                s3.put_bucket_notification_configuration(Bucket=bucket, NotificationConfiguration={
+                    section: [{member: arn, "Events": ["s3:ObjectCreated:*"]}]})
+            self.assertEqual(e.exception.response["Error"]["Code"], "InvalidArgument")
+        # Nothing was stored by the refused configurations.
+        self.assertNotIn("TopicConfigurations", s3.get_bucket_notification_configuration(Bucket=bucket))
 
     def test_sns_delivers_to_a_function(self):
         f = self.f
