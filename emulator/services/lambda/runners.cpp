@@ -404,8 +404,6 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
       return;
     }
     StreamBatch batch = std::move(read).value();
-    log::debug("event source {}: shard {} from '{}': {} records, next '{}'", m_["UUID"].get<std::string>(), shard,
-               after, batch.records.size(), batch.next);
     if (batch.records.empty()) {
       std::lock_guard lock(mu_);
       ShardState& st = shards_[shard];
