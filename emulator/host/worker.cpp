@@ -22,7 +22,7 @@
 namespace sless::host {
 namespace {
 
-struct Worker {
+struct WorkerState {
   int fd = -1;
   int log_fd = -1;
   off_t log_read = 0;
@@ -34,10 +34,10 @@ struct Worker {
   bool broken = false;  // the daemon connection failed mid-invocation
 };
 
-Worker g_worker;
+WorkerState g_worker;
 
 void host_log(void* ctx, sless_buffer line) {
-  auto* w = static_cast<Worker*>(ctx);
+  auto* w = static_cast<WorkerState*>(ctx);
   std::fflush(stdout);
   std::fflush(stderr);
   std::string text(line.ptr ? line.ptr : "", line.len);
@@ -46,7 +46,7 @@ void host_log(void* ctx, sless_buffer line) {
 }
 
 int64_t host_remaining(void* ctx) {
-  auto* w = static_cast<Worker*>(ctx);
+  auto* w = static_cast<WorkerState*>(ctx);
   if (!w->current) return 0;
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -56,7 +56,7 @@ int64_t host_remaining(void* ctx) {
 
 sless_status host_call(void* ctx, sless_buffer service, sless_buffer op, sless_buffer request, sless_buffer* response,
                        sless_buffer* code, sless_buffer* message) {
-  auto* w = static_cast<Worker*>(ctx);
+  auto* w = static_cast<WorkerState*>(ctx);
   auto view = [](sless_buffer b) { return std::string_view(b.ptr ? b.ptr : "", b.len); };
   auto out = [](const std::string& s) { return sless_buffer{s.data(), s.size()}; };
   w->call_response.clear();
@@ -81,7 +81,7 @@ sless_status host_call(void* ctx, sless_buffer service, sless_buffer op, sless_b
   return status;
 }
 
-std::string drain_log(Worker& w) {
+std::string drain_log(WorkerState& w) {
   std::fflush(stdout);
   std::fflush(stderr);
   off_t end = lseek(w.log_fd, 0, SEEK_END);
@@ -121,7 +121,7 @@ bool hello_error(int fd, const std::string& message) {
 }  // namespace
 
 int run_worker(int fd, const WorkerSpec& spec) {
-  Worker& w = g_worker;
+  WorkerState& w = g_worker;
   w.fd = fd;
   // Capture the function's output.
   w.log_fd = memfd_create("sless-function-log", 0);

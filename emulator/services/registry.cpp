@@ -1,6 +1,7 @@
 #include "services/registry.h"
 
 #include <atomic>
+#include <chrono>
 
 #include "core/log.h"
 #include "protocol/model.h"
@@ -51,8 +52,11 @@ Registry::~Registry() = default;
 
 Status Registry::start_all(Env& env) {
   for (const auto& s : services_) {
+    const auto began = std::chrono::steady_clock::now();
     Status st = s->start(env);
     if (!st.is_ok()) return Status::internal("service " + std::string(s->name()) + " failed to start: " + st.to_string());
+    log::debug("start-up: {} started in {:.2f} ms", s->name(),
+               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count());
   }
   return Status::ok();
 }

@@ -44,4 +44,11 @@ Result<bool> eval_condition(const nlohmann::json& expr, const Scope& scope,
 // The text of a resolved scalar (numbers and booleans as CloudFormation writes them).
 std::string scalar_text(const nlohmann::json& v);
 
+// A member's scalar_text, or `fallback` when the member is absent or null.
+inline std::string text_member(const nlohmann::json& p, const char* key, std::string fallback = {}) {
+  auto it = p.find(key);
+  if (it == p.end() || it->is_null()) return fallback;
+  return scalar_text(*it);
+}
+
 }  // namespace sless::stack

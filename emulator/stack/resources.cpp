@@ -60,12 +60,6 @@ void coerce(const protocol::Shape* shape, json& v) {
   }
 }
 
-std::string str(const json& p, const char* key, std::string fallback = {}) {
-  auto it = p.find(key);
-  if (it == p.end() || it->is_null()) return fallback;
-  return scalar_text(*it);
-}
-
 json pick(const json& props, std::initializer_list<const char*> keys) {
   json out = json::object();
   for (const char* k : keys) {
@@ -97,7 +91,7 @@ Result<Deployed> create_function(Provisioner& p, const std::string& logical, con
   std::string code;
   if (sam) {
     if (props.contains("InlineCode")) return Status::invalid_argument("InlineCode is not supported: functions are C++ plugins");
-    code = str(props, "CodeUri");
+    code = text_member(props, "CodeUri");
   } else {
     const json& c = props.value("Code", json::object());
     if (c.is_string()) {
@@ -105,23 +99,23 @@ Result<Deployed> create_function(Provisioner& p, const std::string& logical, con
     } else if (c.contains("ZipFile")) {
       return Status::invalid_argument("Code.ZipFile is not supported: functions are C++ plugins");
     } else {
-      code = str(c, "S3Key");
+      code = text_member(c, "S3Key");
     }
   }
   auto path = plugin_path(p, code);
   if (!path.ok()) return path.status();
-  std::string name = str(props, "FunctionName", logical);
+  std::string name = text_member(props, "FunctionName", logical);
   json params = pick(props, {"Timeout", "MemorySize", "Environment", "Description", "Tags", "DeadLetterConfig",
                              "TracingConfig", "EphemeralStorage"});
   if (params.contains("Tags") && params["Tags"].is_array()) {  // CloudFormation's [{Key, Value}] form
     json tags = json::object();
-    for (const auto& t : params["Tags"]) tags[str(t, "Key")] = str(t, "Value");
+    for (const auto& t : params["Tags"]) tags[text_member(t, "Key")] = text_member(t, "Value");
     params["Tags"] = tags;
   }
   params["FunctionName"] = name;
-  params["Runtime"] = str(props, "Runtime", "provided.al2023");
-  params["Handler"] = str(props, "Handler");
-  params["Role"] = str(props, "Role", "arn:aws:iam::" + p.account + ":role/" + logical + "Role");
+  params["Runtime"] = text_member(props, "Runtime", "provided.al2023");
+  params["Handler"] = text_member(props, "Handler");
+  params["Role"] = text_member(props, "Role", "arn:aws:iam::" + p.account + ":role/" + logical + "Role");
   params["Code"] = json{{"S3Bucket", "hot-reload"}, {"S3Key", path.value()}};
   auto out = p.call("lambda", "CreateFunction", params);
   if (!out.ok()) return out.status();
@@ -178,7 +172,7 @@ json table_params(const json& props, const std::string& name) {
   params["TableName"] = name;
   if (props.contains("StreamSpecification")) {
     params["StreamSpecification"] = json{{"StreamEnabled", true},
-                                         {"StreamViewType", str(props["StreamSpecification"], "StreamViewType")}};
+                                         {"StreamViewType", text_member(props["StreamSpecification"], "StreamViewType")}};
   }
   return params;
 }
@@ -201,19 +195,19 @@ Result<Deployed> finish_table(Provisioner& p, const json& props, const std::stri
 }
 
 Result<Deployed> create_table(Provisioner& p, const std::string& logical, const json& props, const Deployed*) {
-  std::string name = str(props, "TableName", logical);
+  std::string name = text_member(props, "TableName", logical);
   auto out = p.call("dynamodb", "CreateTable", table_params(props, name));
   if (!out.ok()) return out.status();
   return finish_table(p, props, name, out.value());
 }
 
 Result<Deployed> create_simple_table(Provisioner& p, const std::string& logical, const json& props, const Deployed*) {
-  std::string name = str(props, "TableName", logical);
+  std::string name = text_member(props, "TableName", logical);
   json key = props.value("PrimaryKey", json{{"Name", "id"}, {"Type", "String"}});
-  std::string type = str(key, "Type", "String");
+  std::string type = text_member(key, "Type", "String");
   json params{{"TableName", name},
-              {"KeySchema", json::array({json{{"AttributeName", str(key, "Name", "id")}, {"KeyType", "HASH"}}})},
-              {"AttributeDefinitions", json::array({json{{"AttributeName", str(key, "Name", "id")},
+              {"KeySchema", json::array({json{{"AttributeName", text_member(key, "Name", "id")}, {"KeyType", "HASH"}}})},
+              {"AttributeDefinitions", json::array({json{{"AttributeName", text_member(key, "Name", "id")},
                                                          {"AttributeType", type == "Number" ? "N" : type == "Binary" ? "B" : "S"}}})}};
   if (props.contains("ProvisionedThroughput")) {
     params["BillingMode"] = "PROVISIONED";
@@ -234,8 +228,8 @@ Status remove_table(Provisioner& p, const Deployed& d) {
 }
 
 Result<Deployed> create_queue(Provisioner& p, const std::string& logical, const json& props, const Deployed*) {
-  bool fifo = str(props, "FifoQueue") == "true";
-  std::string name = str(props, "QueueName", logical + (fifo ? ".fifo" : ""));
+  bool fifo = text_member(props, "FifoQueue") == "true";
+  std::string name = text_member(props, "QueueName", logical + (fifo ? ".fifo" : ""));
   json attrs = json::object();
   for (const auto& [k, v] : props.items()) {
     if (k == "QueueName" || k == "Tags") continue;
@@ -243,7 +237,7 @@ Result<Deployed> create_queue(Provisioner& p, const std::string& logical, const 
   }
   json params{{"QueueName", name}, {"Attributes", attrs}};
   if (props.contains("Tags") && props["Tags"].is_array()) {
-    for (const auto& t : props["Tags"]) params["tags"][str(t, "Key")] = str(t, "Value");
+    for (const auto& t : props["Tags"]) params["tags"][text_member(t, "Key")] = text_member(t, "Value");
   }
   auto out = p.call("sqs", "CreateQueue", params);
   if (!out.ok()) return out.status();
@@ -260,8 +254,8 @@ Status remove_queue(Provisioner& p, const Deployed& d) {
 }
 
 Result<Deployed> create_topic(Provisioner& p, const std::string& logical, const json& props, const Deployed*) {
-  bool fifo = str(props, "FifoTopic") == "true";
-  std::string name = str(props, "TopicName", logical + (fifo ? ".fifo" : ""));
+  bool fifo = text_member(props, "FifoTopic") == "true";
+  std::string name = text_member(props, "TopicName", logical + (fifo ? ".fifo" : ""));
   json attrs = json::object();
   for (const char* k : {"DisplayName", "FifoTopic", "ContentBasedDeduplication", "KmsMasterKeyId", "DeliveryPolicy"}) {
     if (props.contains(k)) attrs[k] = props[k].is_object() ? props[k].dump() : scalar_text(props[k]);
@@ -276,8 +270,8 @@ Result<Deployed> create_topic(Provisioner& p, const std::string& logical, const 
   d.attributes["TopicArn"] = d.physical_id;
   d.attributes["TopicName"] = name;
   for (const auto& s : props.value("Subscription", json::array())) {
-    auto sub = p.call("sns", "Subscribe", json{{"TopicArn", d.physical_id}, {"Protocol", str(s, "Protocol")},
-                                               {"Endpoint", str(s, "Endpoint")}});
+    auto sub = p.call("sns", "Subscribe", json{{"TopicArn", d.physical_id}, {"Protocol", text_member(s, "Protocol")},
+                                               {"Endpoint", text_member(s, "Endpoint")}});
     if (!sub.ok()) {
       (void)p.call("sns", "DeleteTopic", json{{"TopicArn", d.physical_id}});
       return sub.status();
@@ -295,8 +289,8 @@ Result<Deployed> create_subscription(Provisioner& p, const std::string&, const j
   for (const char* k : {"FilterPolicy", "FilterPolicyScope", "RawMessageDelivery", "RedrivePolicy", "DeliveryPolicy"}) {
     if (props.contains(k)) attrs[k] = props[k].is_object() ? props[k].dump() : scalar_text(props[k]);
   }
-  json params{{"TopicArn", str(props, "TopicArn")}, {"Protocol", str(props, "Protocol")},
-              {"Endpoint", str(props, "Endpoint")}, {"ReturnSubscriptionArn", true}};
+  json params{{"TopicArn", text_member(props, "TopicArn")}, {"Protocol", text_member(props, "Protocol")},
+              {"Endpoint", text_member(props, "Endpoint")}, {"ReturnSubscriptionArn", true}};
   if (!attrs.empty()) params["Attributes"] = attrs;
   auto out = p.call("sns", "Subscribe", params);
   if (!out.ok()) return out.status();
@@ -310,10 +304,10 @@ Status remove_subscription(Provisioner& p, const Deployed& d) {
 }
 
 Result<Deployed> create_stream(Provisioner& p, const std::string& logical, const json& props, const Deployed*) {
-  std::string name = str(props, "Name", logical);
+  std::string name = text_member(props, "Name", logical);
   json params{{"StreamName", name}};
   if (props.contains("StreamModeDetails")) params["StreamModeDetails"] = props["StreamModeDetails"];
-  if (str(props.value("StreamModeDetails", json::object()), "StreamMode") != "ON_DEMAND") {
+  if (text_member(props.value("StreamModeDetails", json::object()), "StreamMode") != "ON_DEMAND") {
     params["ShardCount"] = props.value("ShardCount", json(1));
   }
   auto out = p.call("kinesis", "CreateStream", params);
@@ -331,7 +325,7 @@ Status remove_stream(Provisioner& p, const Deployed& d) {
 json s3_filter(const json& filter) {
   json rules = json::array();
   for (const auto& r : filter.value("S3Key", json::object()).value("Rules", json::array())) {
-    rules.push_back(json{{"Name", str(r, "Name")}, {"Value", str(r, "Value")}});
+    rules.push_back(json{{"Name", text_member(r, "Name")}, {"Value", text_member(r, "Value")}});
   }
   return json{{"Key", json{{"FilterRules", rules}}}};
 }
@@ -339,7 +333,7 @@ json s3_filter(const json& filter) {
 Result<Deployed> create_bucket(Provisioner& p, const std::string& logical, const json& props, const Deployed*) {
   std::string lower;
   for (char c : logical) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  std::string name = str(props, "BucketName", lower);
+  std::string name = text_member(props, "BucketName", lower);
   json params{{"Bucket", name}};
   if (p.region != "us-east-1") params["CreateBucketConfiguration"] = json{{"LocationConstraint", p.region}};
   auto out = p.call("s3", "CreateBucket", params);
@@ -380,7 +374,7 @@ Result<Deployed> create_bucket(Provisioner& p, const std::string& logical, const
         const char* arn_key = std::string_view(target) == "Function" ? "LambdaFunctionArn"
                               : std::string_view(target) == "Queue"  ? "QueueArn"
                                                                      : "TopicArn";
-        json entry{{arn_key, str(c, target)}, {"Events", json::array({str(c, "Event")})}};
+        json entry{{arn_key, text_member(c, target)}, {"Events", json::array({text_member(c, "Event")})}};
         if (c.contains("Filter")) entry["Filter"] = s3_filter(c["Filter"]);
         conf[dst].push_back(entry);
       }
@@ -414,7 +408,7 @@ Status remove_mapping(Provisioner& p, const Deployed& d) {
 }
 
 Result<Deployed> create_rule(Provisioner& p, const std::string& logical, const json& props, const Deployed*) {
-  std::string name = str(props, "Name", logical);
+  std::string name = text_member(props, "Name", logical);
   json params = pick(props, {"ScheduleExpression", "State", "Description", "EventBusName"});
   params["Name"] = name;
   if (props.contains("EventPattern")) {
@@ -426,11 +420,11 @@ Result<Deployed> create_rule(Provisioner& p, const std::string& logical, const j
   Deployed d;
   d.physical_id = name;
   d.attributes["Arn"] = out.value().value("RuleArn", "");
-  d.data["bus"] = str(props, "EventBusName", "default");
+  d.data["bus"] = text_member(props, "EventBusName", "default");
   json targets = json::array();
   for (const auto& t : props.value("Targets", json::array())) {
     targets.push_back(pick(t, {"Id", "Arn", "Input", "InputPath", "RoleArn"}));
-    d.data["targets"].push_back(str(t, "Id"));
+    d.data["targets"].push_back(text_member(t, "Id"));
   }
   if (!targets.empty()) {
     auto t = p.call("events", "PutTargets", json{{"Rule", name}, {"EventBusName", d.data["bus"]}, {"Targets", targets}});

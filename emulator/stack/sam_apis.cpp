@@ -14,12 +14,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string str(const json& p, const char* key, std::string fallback = {}) {
-  auto it = p.find(key);
-  if (it == p.end() || it->is_null()) return fallback;
-  return scalar_text(*it);
-}
-
 std::string upper(std::string s) {
   for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
   return s;
@@ -35,7 +29,7 @@ double now_s() {
 }
 
 std::string method_of(const json& route) {
-  std::string m = upper(str(route, "Method", "ANY"));
+  std::string m = upper(text_member(route, "Method", "ANY"));
   return m == "X-AMAZON-APIGATEWAY-ANY-METHOD" ? "ANY" : m;
 }
 
@@ -76,7 +70,7 @@ json identity_sources(const json& identity, bool http) {
 }  // namespace
 
 Result<json> http_api_document(const Provisioner& p, const std::string& logical, const json& props) {
-  json api{{"Name", str(props, "Name", p.stack_name + "-" + logical)},
+  json api{{"Name", text_member(props, "Name", p.stack_name + "-" + logical)},
            {"ProtocolType", "HTTP"},
            {"CreatedDate", now_s()},
            {"RouteSelectionExpression", "${request.method} ${request.path}"},
@@ -112,24 +106,24 @@ Result<json> http_api_document(const Provisioner& p, const std::string& logical,
       json audience = j.value("audience", j.value("Audience", json::array()));
       if (audience.is_string()) audience = json::array({audience});
       out["AuthorizerType"] = "JWT";
-      out["IdentitySource"] = json::array({str(a, "IdentitySource", "$request.header.Authorization")});
-      out["JwtConfiguration"] = json{{"Issuer", str(j, "issuer", str(j, "Issuer"))}, {"Audience", audience}};
+      out["IdentitySource"] = json::array({text_member(a, "IdentitySource", "$request.header.Authorization")});
+      out["JwtConfiguration"] = json{{"Issuer", text_member(j, "issuer", text_member(j, "Issuer"))}, {"Audience", audience}};
       if (out["JwtConfiguration"]["Issuer"] == "") return Status::invalid_argument("authorizer " + name + ": JwtConfiguration needs issuer");
     } else if (a.contains("FunctionArn")) {
       const json identity = a.value("Identity", json::object());
       out["AuthorizerType"] = "REQUEST";
-      out["AuthorizerUri"] = invocation_uri(p, str(a, "FunctionArn"));
-      out["AuthorizerPayloadFormatVersion"] = str(a, "AuthorizerPayloadFormatVersion", "2.0");
+      out["AuthorizerUri"] = invocation_uri(p, text_member(a, "FunctionArn"));
+      out["AuthorizerPayloadFormatVersion"] = text_member(a, "AuthorizerPayloadFormatVersion", "2.0");
       out["EnableSimpleResponses"] = a.value("EnableSimpleResponses", false) == true || a.value("EnableSimpleResponses", json()) == "true";
       out["IdentitySource"] = identity_sources(identity, true);
-      out["AuthorizerResultTtlInSeconds"] = std::stoi(str(identity, "ReauthorizeEvery", "0"));
+      out["AuthorizerResultTtlInSeconds"] = std::stoi(text_member(identity, "ReauthorizeEvery", "0"));
     } else {
       return Status::invalid_argument("authorizer " + name + " needs JwtConfiguration or FunctionArn");
     }
     if (a.contains("AuthorizationScopes")) default_scopes[name] = a["AuthorizationScopes"];
     doc["authorizers"][name] = out;
   }
-  std::string default_auth = str(auth, "DefaultAuthorizer");
+  std::string default_auth = text_member(auth, "DefaultAuthorizer");
   if (!default_auth.empty() && !doc["authorizers"].contains(default_auth)) {
     return Status::invalid_argument("DefaultAuthorizer " + default_auth + " is not one of Auth.Authorizers");
   }
@@ -137,20 +131,20 @@ Result<json> http_api_document(const Provisioner& p, const std::string& logical,
   std::set<std::string> keys;
   int n = 0;
   for (const auto& r : props.value("__sless_routes", json::array())) {
-    std::string where = "event " + str(r, "EventName") + " of " + str(r, "Function");
-    std::string key = (!r.contains("Path") && !r.contains("Method")) ? "$default" : method_of(r) + " " + str(r, "Path", "/");
+    std::string where = "event " + text_member(r, "EventName") + " of " + text_member(r, "Function");
+    std::string key = (!r.contains("Path") && !r.contains("Method")) ? "$default" : method_of(r) + " " + text_member(r, "Path", "/");
     if (!keys.insert(key).second) return Status::invalid_argument(where + ": route " + key + " is defined twice");
     std::string iid = "i" + std::to_string(++n);
-    std::string version = str(r, "PayloadFormatVersion", "2.0");
+    std::string version = text_member(r, "PayloadFormatVersion", "2.0");
     if (version != "1.0" && version != "2.0") return Status::invalid_argument(where + ": PayloadFormatVersion must be 1.0 or 2.0");
     doc["integrations"][iid] = json{{"IntegrationId", iid}, {"IntegrationType", "AWS_PROXY"},
-                                    {"IntegrationUri", str(r, "FunctionArn")}, {"PayloadFormatVersion", version},
-                                    {"TimeoutInMillis", std::stoi(str(r, "TimeoutInMillis", "30000"))},
+                                    {"IntegrationUri", text_member(r, "FunctionArn")}, {"PayloadFormatVersion", version},
+                                    {"TimeoutInMillis", std::stoi(text_member(r, "TimeoutInMillis", "30000"))},
                                     {"IntegrationMethod", "POST"}, {"ConnectionType", "INTERNET"}};
     json route{{"RouteId", "r" + std::to_string(n)}, {"RouteKey", key}, {"Target", "integrations/" + iid},
                {"AuthorizationType", "NONE"}, {"ApiKeyRequired", false}};
     const json rauth = r.value("Auth", json::object());
-    std::string authorizer = str(rauth, "Authorizer", default_auth);
+    std::string authorizer = text_member(rauth, "Authorizer", default_auth);
     if (!authorizer.empty() && authorizer != "NONE") {
       if (!doc["authorizers"].contains(authorizer)) {
         return Status::invalid_argument(where + ": authorizer " + authorizer + " is not one of Auth.Authorizers");
@@ -165,7 +159,7 @@ Result<json> http_api_document(const Provisioner& p, const std::string& logical,
     }
     doc["routes"][route["RouteId"].get<std::string>()] = route;
   }
-  std::string stage = str(props, "StageName", "$default");
+  std::string stage = text_member(props, "StageName", "$default");
   doc["stages"][stage] = json{{"StageName", stage}, {"AutoDeploy", true}, {"CreatedDate", now_s()},
                               {"LastUpdatedDate", now_s()}, {"StageVariables", props.value("StageVariables", json::object())},
                               {"DefaultRouteSettings", json::object()}, {"RouteSettings", json::object()}};
@@ -175,7 +169,7 @@ Result<json> http_api_document(const Provisioner& p, const std::string& logical,
 
 Result<json> rest_api_document(const Provisioner& p, const std::string& logical, const json& props) {
   const std::string root = "root" + std::string(4, '0');
-  json api{{"name", str(props, "Name", p.stack_name + "-" + logical)},
+  json api{{"name", text_member(props, "Name", p.stack_name + "-" + logical)},
            {"createdDate", now_s()},
            {"apiKeySource", "HEADER"},
            {"endpointConfiguration", json{{"types", json::array({"EDGE"})}}},
@@ -200,12 +194,12 @@ Result<json> rest_api_document(const Provisioner& p, const std::string& logical,
     if (c.is_string()) {
       cors["AllowOrigins"] = json::array({unquote(c.get<std::string>())});
     } else if (c.is_object()) {
-      cors["AllowOrigins"] = json::array({unquote(str(c, "AllowOrigin", "'*'"))});
-      if (c.contains("AllowMethods")) cors["AllowMethods"] = split_list(unquote(str(c, "AllowMethods")));
-      if (c.contains("AllowHeaders")) cors["AllowHeaders"] = split_list(unquote(str(c, "AllowHeaders")));
-      if (c.contains("ExposeHeaders")) cors["ExposeHeaders"] = split_list(unquote(str(c, "ExposeHeaders")));
-      if (c.contains("MaxAge")) cors["MaxAge"] = std::stoi(unquote(str(c, "MaxAge")));
-      if (c.contains("AllowCredentials")) cors["AllowCredentials"] = str(c, "AllowCredentials") == "true";
+      cors["AllowOrigins"] = json::array({unquote(text_member(c, "AllowOrigin", "'*'"))});
+      if (c.contains("AllowMethods")) cors["AllowMethods"] = split_list(unquote(text_member(c, "AllowMethods")));
+      if (c.contains("AllowHeaders")) cors["AllowHeaders"] = split_list(unquote(text_member(c, "AllowHeaders")));
+      if (c.contains("ExposeHeaders")) cors["ExposeHeaders"] = split_list(unquote(text_member(c, "ExposeHeaders")));
+      if (c.contains("MaxAge")) cors["MaxAge"] = std::stoi(unquote(text_member(c, "MaxAge")));
+      if (c.contains("AllowCredentials")) cors["AllowCredentials"] = text_member(c, "AllowCredentials") == "true";
     } else {
       return Status::invalid_argument("Cors must be a string or a mapping");
     }
@@ -219,11 +213,11 @@ Result<json> rest_api_document(const Provisioner& p, const std::string& logical,
     }
     if (!a.contains("FunctionArn")) return Status::invalid_argument("authorizer " + name + " needs FunctionArn");
     const json identity = a.value("Identity", json::object());
-    std::string type = upper(str(a, "FunctionPayloadType", "TOKEN"));
-    json out{{"id", name}, {"name", name}, {"type", type}, {"authorizerUri", invocation_uri(p, str(a, "FunctionArn"))},
-             {"authorizerResultTtlInSeconds", std::stoi(str(identity, "ReauthorizeEvery", "300"))}};
+    std::string type = upper(text_member(a, "FunctionPayloadType", "TOKEN"));
+    json out{{"id", name}, {"name", name}, {"type", type}, {"authorizerUri", invocation_uri(p, text_member(a, "FunctionArn"))},
+             {"authorizerResultTtlInSeconds", std::stoi(text_member(identity, "ReauthorizeEvery", "300"))}};
     if (type == "TOKEN") {
-      out["identitySource"] = "method.request.header." + str(identity, "Header", "Authorization");
+      out["identitySource"] = "method.request.header." + text_member(identity, "Header", "Authorization");
       if (identity.contains("ValidationExpression")) out["identityValidationExpression"] = identity["ValidationExpression"];
     } else if (type == "REQUEST") {
       std::string joined;
@@ -234,7 +228,7 @@ Result<json> rest_api_document(const Provisioner& p, const std::string& logical,
     }
     doc["authorizers"][name] = out;
   }
-  std::string default_auth = str(auth, "DefaultAuthorizer");
+  std::string default_auth = text_member(auth, "DefaultAuthorizer");
   if (!default_auth.empty() && !doc["authorizers"].contains(default_auth)) {
     return Status::invalid_argument("DefaultAuthorizer " + default_auth + " is not one of Auth.Authorizers");
   }
@@ -242,8 +236,8 @@ Result<json> rest_api_document(const Provisioner& p, const std::string& logical,
   std::map<std::string, std::string> by_path{{"/", root}};
   int n = 0;
   for (const auto& r : props.value("__sless_routes", json::array())) {
-    std::string where = "event " + str(r, "EventName") + " of " + str(r, "Function");
-    std::string path = str(r, "Path");
+    std::string where = "event " + text_member(r, "EventName") + " of " + text_member(r, "Function");
+    std::string path = text_member(r, "Path");
     if (path.empty() || path[0] != '/') return Status::invalid_argument(where + ": Path must start with /");
     std::string parent = root;
     std::string so_far;
@@ -268,9 +262,9 @@ Result<json> rest_api_document(const Provisioner& p, const std::string& logical,
     if (methods.contains(method)) return Status::invalid_argument(where + ": " + method + " " + path + " is defined twice");
     json m{{"httpMethod", method}, {"authorizationType", "NONE"}, {"apiKeyRequired", false},
            {"methodIntegration", json{{"type", "AWS_PROXY"}, {"httpMethod", "POST"},
-                                      {"uri", invocation_uri(p, str(r, "FunctionArn"))},
+                                      {"uri", invocation_uri(p, text_member(r, "FunctionArn"))},
                                       {"passthroughBehavior", "WHEN_NO_MATCH"}, {"timeoutInMillis", 29000}}}};
-    std::string authorizer = str(r.value("Auth", json::object()), "Authorizer", default_auth);
+    std::string authorizer = text_member(r.value("Auth", json::object()), "Authorizer", default_auth);
     if (!authorizer.empty() && authorizer != "NONE") {
       if (!doc["authorizers"].contains(authorizer)) {
         return Status::invalid_argument(where + ": authorizer " + authorizer + " is not one of Auth.Authorizers");
@@ -280,7 +274,7 @@ Result<json> rest_api_document(const Provisioner& p, const std::string& logical,
     }
     methods[method] = m;
   }
-  std::string stage = str(props, "StageName", "Prod");
+  std::string stage = text_member(props, "StageName", "Prod");
   doc["deployments"]["deploy1"] = json{{"id", "deploy1"}, {"createdDate", now_s()},
                                        {"snapshot", {{"resources", doc["resources"]}, {"authorizers", doc["authorizers"]}}}};
   doc["stages"][stage] = json{{"stageName", stage}, {"deploymentId", "deploy1"}, {"createdDate", now_s()},

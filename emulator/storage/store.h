@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/result.h"
 #include "core/status.h"
@@ -19,6 +20,9 @@ class Family;
 struct Options {
   std::string dir;         // database directory, created if missing; ignored when in_memory
   bool in_memory = false;  // same engine on an in-memory file system; nothing survives the process
+  // Families to create at open if missing, all in one step (one options file written, not one per
+  // family); family() still creates any other on first use.
+  std::vector<std::string> families;
 };
 
 // A cursor over the keys of one family within [lower, upper), in byte order. Unpositioned when

@@ -122,6 +122,41 @@ class LambdaTest(unittest.TestCase):
         for name in ("missing-handler", "future", "notplugin", "nofile", "notzip"):
             self.assertNotIn(name, [f["FunctionName"] for f in self.lam.list_functions()["Functions"]])
 
+    def test_deployment_packages_that_cannot_serve(self):
+        def refused(name, package):
+            e = client_error(self.make, name, "echo", code={"ZipFile": package})
+            self.assertEqual(e.response["Error"]["Code"], "InvalidParameterValueException")
+            return e.response["Error"]["Message"]
+
+        good = zip_of(PLUGIN)
+        self.assertIn("unzip", refused("truncated", good[: len(good) // 2]))
+        corrupt = bytearray(good)
+        corrupt[len(corrupt) // 2] ^= 0xFF  # inside the plugin's data: its CRC no longer matches
+        self.assertIn("unzip", refused("corrupt", bytes(corrupt)))
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.writestr("README.txt", "no plugin here")
+        self.assertIn("no .so plugin", refused("noplugin", buf.getvalue()))
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as z:
+            z.write(PLUGIN, "liba.so")
+            z.write(PLUGIN, "libb.so")
+        self.assertIn("several .so plugins", refused("twoplugins", buf.getvalue()))
+        names = [f["FunctionName"] for f in self.lam.list_functions()["Functions"]]
+        for name in ("truncated", "corrupt", "noplugin", "twoplugins"):
+            self.assertNotIn(name, names)
+
+    def test_deflated_package_naming_its_plugin_after_the_handler(self):
+        # Several plugins in a compressed zip: the one named lib<Handler>.so serves.
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as z:
+            z.writestr("docs/notes.txt", "x" * 1000)
+            z.write(PLUGIN_V2, "lib/libother.so")
+            z.write(PLUGIN, "lib/libecho.so")
+        self.make("deflated", "echo", code={"ZipFile": buf.getvalue()})
+        _, out = self.invoke("deflated")
+        self.assertEqual(out["variant"], 1)
+
     def test_zip_code_and_update_function_code(self):
         self.make("zipped", "echo", code={"ZipFile": zip_of(PLUGIN)})
         _, out = self.invoke("zipped")

@@ -15,12 +15,7 @@ namespace {
 
 constexpr const char* kV1 = "apigateway";
 
-double now_s(const RequestContext& ctx) { return static_cast<double>(ctx.now_ms / 1000); }
-
-std::string str(const json& p, const char* key) {
-  auto it = p.find(key);
-  return it != p.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
+using text::str;
 
 json without(const json& p, std::initializer_list<const char*> drop) {
   json out = p;

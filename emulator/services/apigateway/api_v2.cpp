@@ -4,6 +4,7 @@
 
 #include "core/config.h"
 #include "services/apigateway/internal.h"
+#include "services/apigateway/text.h"
 
 namespace sless::services::apigateway {
 
@@ -26,12 +27,7 @@ constexpr Collection kIntegrations{"integrations", "IntegrationId", "Integration
 constexpr Collection kAuthorizers{"authorizers", "AuthorizerId", "Authorizer"};
 constexpr Collection kDeployments{"deployments", "DeploymentId", "Deployment"};
 
-double now_s(const RequestContext& ctx) { return static_cast<double>(ctx.now_ms / 1000); }
-
-std::string str(const json& p, const char* key) {
-  auto it = p.find(key);
-  return it != p.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
+using text::str;
 
 // The request's members minus the URI ones.
 json body_of(const json& p, std::initializer_list<const char*> drop) {

@@ -24,6 +24,9 @@ struct ApiGatewayService::ApiEntry {
   std::shared_ptr<const CompiledApi> compiled;
 };
 
+// API Gateway's timestamps: whole epoch seconds of the request's clock.
+inline double now_s(const RequestContext& ctx) { return static_cast<double>(ctx.now_ms / 1000); }
+
 // API Gateway ids: lower-case letters and digits.
 inline std::string new_id(size_t n) {
   static constexpr char kAlphabet[] = "abcdefghijklmnopqrstuvwxyz0123456789";

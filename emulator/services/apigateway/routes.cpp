@@ -58,10 +58,7 @@ bool matches(const Route& r, const std::vector<std::string>& path, std::map<std:
   return i == path.size();
 }
 
-std::string str(const json& j, const char* key) {
-  auto it = j.find(key);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
+using text::str;
 
 std::shared_ptr<Authorizer> compile_authorizer(const json& a, bool http) {
   auto out = std::make_shared<Authorizer>();

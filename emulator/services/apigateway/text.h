@@ -60,4 +60,10 @@ inline const nlohmann::json& object_member(const nlohmann::json& j, const char* 
   return it != j.end() && it->is_object() ? *it : kEmpty;
 }
 
+// A string member, or "" when it is absent or not a string.
+inline std::string str(const nlohmann::json& j, const char* key) {
+  auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 }  // namespace sless::services::apigateway::text

@@ -9,7 +9,6 @@ namespace sless::services::dynamodb {
 
 namespace {
 
-const std::string kInvalid = "One or more parameter values were invalid: ";
 constexpr size_t kMaxHashKeyBytes = 2048;
 constexpr size_t kMaxRangeKeyBytes = 1024;
 

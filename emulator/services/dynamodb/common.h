@@ -15,6 +15,9 @@
 
 namespace sless::services::dynamodb {
 
+// How DynamoDB begins the messages of its ValidationExceptions about parameter values.
+inline const std::string kInvalid = "One or more parameter values were invalid: ";
+
 ServiceError validation_error(std::string message);
 // Item operations on a missing table.
 ServiceError table_not_found();

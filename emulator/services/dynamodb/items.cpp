@@ -15,7 +15,6 @@ namespace sless::services::dynamodb::ops {
 
 namespace {
 
-const std::string kInvalid = "One or more parameter values were invalid: ";
 constexpr size_t kMaxBatchGetKeys = 100;
 constexpr size_t kMaxBatchWrites = 25;
 constexpr size_t kMaxBatchGetBytes = 16 * 1024 * 1024;

@@ -9,7 +9,6 @@ namespace sless::services::dynamodb {
 
 namespace {
 
-const std::string kInvalid = "One or more parameter values were invalid: ";
 
 using expr::CompareOp;
 using expr::CondKind;

@@ -20,7 +20,6 @@ using expr::Condition;
 using expr::OperandKind;
 
 constexpr size_t kPageBytes = 1024 * 1024;
-const std::string kInvalid = "One or more parameter values were invalid: ";
 
 enum class SortOp { kNone, kEq, kLt, kLe, kGt, kGe, kBetween, kBeginsWith };
 

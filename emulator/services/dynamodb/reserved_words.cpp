@@ -10,7 +10,7 @@
 namespace sless::services::dynamodb::expr {
 namespace {
 
-constexpr std::array<std::string_view, 573> kReserved = {
+constexpr std::array<std::string_view, 573> kReservedWords = {
     "ABORT", "ABSOLUTE", "ACTION", "ADD", "AFTER", "AGENT", "AGGREGATE", "ALL", "ALLOCATE", "ALTER", "ANALYZE",
     "AND", "ANY", "ARCHIVE", "ARE", "ARRAY", "AS", "ASC", "ASCII", "ASENSITIVE", "ASSERTION", "ASYMMETRIC",
     "AT", "ATOMIC", "ATTACH", "ATTRIBUTE", "AUTH", "AUTHORIZATION", "AUTHORIZE", "AUTO", "AVG", "BACK",
@@ -82,7 +82,7 @@ bool is_reserved_word(std::string_view word) {
       c = static_cast<char>(c - 32);
     }
   }
-  return std::binary_search(kReserved.begin(), kReserved.end(), std::string_view(upper));
+  return std::binary_search(kReservedWords.begin(), kReservedWords.end(), std::string_view(upper));
 }
 
 }  // namespace sless::services::dynamodb::expr

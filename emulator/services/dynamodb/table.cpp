@@ -10,7 +10,6 @@ namespace sless::services::dynamodb {
 
 namespace {
 
-const std::string kInvalid = "One or more parameter values were invalid: ";
 
 ServiceError validation(std::string message) { return ServiceError::validation(std::move(message)); }
 

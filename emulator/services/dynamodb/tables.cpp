@@ -12,7 +12,6 @@ namespace sless::services::dynamodb::ops {
 
 namespace {
 
-const std::string kInvalid = "One or more parameter values were invalid: ";
 constexpr size_t kMaxTags = 50;
 
 ServiceError table_missing(const std::string& name) {

@@ -3,8 +3,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <zip.h>
+#include <minizip/unzip.h>
 
+#include <array>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -168,54 +170,117 @@ void LambdaService::refresh_configs(Function& fn) {
 
 namespace {
 
+// Lambda's limit on the unzipped size of a deployment package.
+constexpr uint64_t kMaxUnzippedBytes = 262144000;
+
+// A zip archive read by minizip straight from memory: the callbacks below serve its reads from
+// the uploaded bytes (minizip's own I/O goes through FILE*).
+struct MemoryZip {
+  const std::string* bytes;
+  uint64_t pos = 0;
+};
+
+voidpf ZCALLBACK zip_open(voidpf opaque, const void*, int) { return opaque; }
+
+uLong ZCALLBACK zip_read(voidpf, voidpf stream, void* buf, uLong size) {
+  auto* z = static_cast<MemoryZip*>(stream);
+  const uint64_t left = z->pos < z->bytes->size() ? z->bytes->size() - z->pos : 0;
+  const uLong n = static_cast<uLong>(std::min<uint64_t>(size, left));
+  std::memcpy(buf, z->bytes->data() + z->pos, n);
+  z->pos += n;
+  return n;
+}
+
+uLong ZCALLBACK zip_write(voidpf, voidpf, const void*, uLong) { return 0; }
+
+ZPOS64_T ZCALLBACK zip_tell(voidpf, voidpf stream) { return static_cast<MemoryZip*>(stream)->pos; }
+
+long ZCALLBACK zip_seek(voidpf, voidpf stream, ZPOS64_T offset, int origin) {
+  auto* z = static_cast<MemoryZip*>(stream);
+  uint64_t base = 0;
+  switch (origin) {
+    case ZLIB_FILEFUNC_SEEK_SET: base = 0; break;
+    case ZLIB_FILEFUNC_SEEK_CUR: base = z->pos; break;
+    case ZLIB_FILEFUNC_SEEK_END: base = z->bytes->size(); break;
+    default: return -1;
+  }
+  if (offset > z->bytes->size() || base > z->bytes->size() - offset) return -1;
+  z->pos = base + offset;
+  return 0;
+}
+
+int ZCALLBACK zip_close(voidpf, voidpf) { return 0; }
+int ZCALLBACK zip_error(voidpf, voidpf) { return 0; }
+
 // The plugin inside a deployment package: a zip holding one .so (or the .so itself).
 Outcome<std::string> plugin_from_package(const std::string& bytes, const std::string& handler) {
   if (bytes.size() >= 4 && bytes.compare(0, 4, "\x7f" "ELF") == 0) return bytes;
-  if (bytes.size() < 4 || bytes.compare(0, 2, "PK") != 0) {
+  const auto unreadable = [] {
     return invalid_parameter("Could not unzip uploaded file. Please check your file, then try to upload again.");
+  };
+  if (bytes.size() < 4 || bytes.compare(0, 2, "PK") != 0) return unreadable();
+  MemoryZip source{&bytes};
+  zlib_filefunc64_def io{zip_open, zip_read, zip_write, zip_tell, zip_seek, zip_close, zip_error, &source};
+  unzFile za = unzOpen2_64("package.zip", &io);
+  if (!za) return unreadable();
+  struct Entry {
+    std::string name;
+    unz64_file_pos pos;
+    uint64_t size;
+  };
+  std::vector<Entry> plugins;
+  bool intact = true;
+  for (int rc = unzGoToFirstFile(za); rc == UNZ_OK; rc = unzGoToNextFile(za)) {
+    unz_file_info64 info;
+    std::array<char, 1024> name{};
+    if (unzGetCurrentFileInfo64(za, &info, name.data(), name.size() - 1, nullptr, 0, nullptr, 0) != UNZ_OK) {
+      intact = false;
+      break;
+    }
+    Entry e{name.data(), {}, info.uncompressed_size};
+    if (enc::ends_with(e.name, ".so") && unzGetFilePos64(za, &e.pos) == UNZ_OK) plugins.push_back(std::move(e));
   }
-  zip_error_t error;
-  zip_error_init(&error);
-  zip_source_t* src = zip_source_buffer_create(bytes.data(), bytes.size(), 0, &error);
-  zip_t* za = src ? zip_open_from_source(src, ZIP_RDONLY, &error) : nullptr;
-  if (!za) {
-    if (src) zip_source_free(src);
-    zip_error_fini(&error);
-    return invalid_parameter("Could not unzip uploaded file. Please check your file, then try to upload again.");
+  if (!intact) {
+    unzClose(za);
+    return unreadable();
   }
-  std::vector<std::pair<std::string, zip_int64_t>> plugins;
-  zip_int64_t n = zip_get_num_entries(za, 0);
-  for (zip_int64_t i = 0; i < n; ++i) {
-    const char* name = zip_get_name(za, static_cast<zip_uint64_t>(i), 0);
-    if (name && enc::ends_with(name, ".so")) plugins.emplace_back(name, i);
-  }
-  std::optional<zip_int64_t> chosen;
+  const Entry* chosen = nullptr;
   if (plugins.size() == 1) {
-    chosen = plugins[0].second;
+    chosen = &plugins[0];
   } else {
-    for (const auto& [name, i] : plugins) {
-      std::string base = fs::path(name).filename().string();
-      if (base == handler + ".so" || base == "lib" + handler + ".so") chosen = i;
+    for (const auto& e : plugins) {
+      std::string base = fs::path(e.name).filename().string();
+      if (base == handler + ".so" || base == "lib" + handler + ".so") chosen = &e;
     }
   }
-  std::string out;
   Outcome<std::string> result = invalid_parameter(
       plugins.empty() ? "The deployment package contains no .so plugin (build one with sless_add_function)"
                       : "The deployment package contains several .so plugins; name one lib<Handler>.so");
   if (chosen) {
-    zip_stat_t st;
-    zip_stat_index(za, static_cast<zip_uint64_t>(*chosen), 0, &st);
-    if (st.size > 512u * 1024 * 1024) {
-      result = invalid_parameter("Unzipped size must be smaller than 262144000 bytes");
-    } else if (zip_file_t* zf = zip_fopen_index(za, static_cast<zip_uint64_t>(*chosen), 0)) {
-      out.resize(st.size);
-      zip_int64_t got = zip_fread(zf, out.data(), st.size);
-      zip_fclose(zf);
-      if (got == static_cast<zip_int64_t>(st.size)) result = std::move(out);
+    unz64_file_pos pos = chosen->pos;
+    if (chosen->size > kMaxUnzippedBytes) {
+      result = invalid_parameter("Unzipped size must be smaller than " + std::to_string(kMaxUnzippedBytes) + " bytes");
+    } else if (unzGoToFilePos64(za, &pos) == UNZ_OK && unzOpenCurrentFile(za) == UNZ_OK) {
+      std::string out(chosen->size, '\0');
+      uint64_t got = 0;
+      while (got < out.size()) {
+        const unsigned chunk = static_cast<unsigned>(std::min<uint64_t>(out.size() - got, 1u << 20));
+        const int n = unzReadCurrentFile(za, out.data() + got, chunk);
+        if (n <= 0) break;
+        got += static_cast<uint64_t>(n);
+      }
+      // Closing checks the entry's CRC once all of it was read.
+      const bool crc_ok = unzCloseCurrentFile(za) == UNZ_OK;
+      if (got == out.size() && crc_ok) {
+        result = std::move(out);
+      } else {
+        result = unreadable();
+      }
+    } else {
+      result = unreadable();
     }
   }
-  zip_close(za);
-  zip_error_fini(&error);
+  unzClose(za);
   return result;
 }
 

@@ -1,6 +1,7 @@
 #include "services/s3/records.h"
 
 #include "core/encoding.h"
+#include "services/s3/common.h"
 #include "core/ids.h"
 #include "storage/keys.h"
 
@@ -19,10 +20,6 @@ std::optional<json> parse(std::string_view bytes) {
   return j;
 }
 
-std::string str(const json& j, const char* k) {
-  auto it = j.find(k);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 template <class T>
 T num(const json& j, const char* k) {
   auto it = j.find(k);

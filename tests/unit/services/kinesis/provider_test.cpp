@@ -21,6 +21,7 @@
 #include "protocol/model.h"
 #include "services/kinesis/provider.h"
 #include "storage/store.h"
+#include "unit/support/manual_scheduler.h"
 
 using nlohmann::json;
 using namespace sless;
@@ -31,49 +32,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Tasks and timers that run only when the test says so.
-class ManualScheduler final : public Scheduler {
- public:
-  void post(Task task) override {
-    std::lock_guard lock(mu_);
-    posted_.push_back(std::move(task));
-  }
-  TimerId after(std::chrono::milliseconds, Task task) override {
-    std::lock_guard lock(mu_);
-    timers_.emplace(++next_, std::move(task));
-    return next_;
-  }
-  bool cancel(TimerId id) override {
-    std::lock_guard lock(mu_);
-    return timers_.erase(id) > 0;
-  }
-  // Runs the tasks posted so far (group commits), not the timers.
-  void run_posted() {
-    std::vector<Task> now;
-    {
-      std::lock_guard lock(mu_);
-      now.swap(posted_);
-    }
-    for (auto& task : now) task();
-  }
-  // Runs every task and timer pending now (not the ones they schedule).
-  void run_pending() {
-    run_posted();
-    std::map<TimerId, Task> now;
-    {
-      std::lock_guard lock(mu_);
-      now.swap(timers_);
-    }
-    for (auto& [id, task] : now) task();
-  }
-
- private:
-  std::mutex mu_;
-  TimerId next_ = 0;
-  std::vector<Task> posted_;
-  std::map<TimerId, Task> timers_;
-};
-
+using sless::testing::ManualScheduler;
 class TempDir {
  public:
   TempDir() {
@@ -94,10 +53,10 @@ class TempDir {
 constexpr int64_t kHour = 3600 * 1000;
 
 // One provider on one store; reopen() simulates a restart on the same directory.
-class Fixture {
+class KinesisFixture {
  public:
-  explicit Fixture(std::string dir = {}) : dir_(std::move(dir)) { open(); }
-  ~Fixture() { close(); }
+  explicit KinesisFixture(std::string dir = {}) : dir_(std::move(dir)) { open(); }
+  ~KinesisFixture() { close(); }
 
   void open() {
     storage::Options options;
@@ -206,7 +165,7 @@ class Fixture {
 }  // namespace
 
 TEST_CASE("kinesis: records expire with the retention period, by read and by sweep", "[kinesis]") {
-  Fixture f;
+  KinesisFixture f;
   REQUIRE_FALSE(f.call("CreateStream", {{"StreamName", "s"}, {"ShardCount", 1}}).contains("error"));
   f.put("s", "old", "k");
   f.clock().advance_ms(2 * kHour);
@@ -241,7 +200,7 @@ TEST_CASE("kinesis: records expire with the retention period, by read and by swe
 }
 
 TEST_CASE("kinesis: retention limits and direction", "[kinesis]") {
-  Fixture f;
+  KinesisFixture f;
   f.call("CreateStream", {{"StreamName", "s"}, {"ShardCount", 1}});
   json r = f.call("IncreaseStreamRetentionPeriod", {{"StreamName", "s"}, {"RetentionPeriodHours", 8761}});
   CHECK(r["error"] == "InvalidArgumentException");
@@ -257,7 +216,7 @@ TEST_CASE("kinesis: retention limits and direction", "[kinesis]") {
 }
 
 TEST_CASE("kinesis: shard iterators expire after five minutes", "[kinesis]") {
-  Fixture f;
+  KinesisFixture f;
   f.call("CreateStream", {{"StreamName", "s"}, {"ShardCount", 1}});
   f.put("s", "x", "k");
   std::string it = f.iterator("s", "shardId-000000000000", {{"ShardIteratorType", "TRIM_HORIZON"}});
@@ -276,7 +235,7 @@ TEST_CASE("kinesis: shard iterators expire after five minutes", "[kinesis]") {
 
 TEST_CASE("kinesis: status transitions follow the clock when a delay is set", "[kinesis]") {
   ::setenv("SLESS_KINESIS_STATUS_DELAY_MS", "500", 1);
-  Fixture f;
+  KinesisFixture f;
   ::unsetenv("SLESS_KINESIS_STATUS_DELAY_MS");
   f.call("CreateStream", {{"StreamName", "s"}, {"ShardCount", 1}});
   CHECK(f.call("DescribeStream", {{"StreamName", "s"}})["StreamDescription"]["StreamStatus"] == "CREATING");
@@ -302,7 +261,7 @@ TEST_CASE("kinesis: status transitions follow the clock when a delay is set", "[
 
 TEST_CASE("kinesis: records, positions and trims survive a restart", "[kinesis]") {
   TempDir dir;
-  Fixture f(dir.str());
+  KinesisFixture f(dir.str());
   f.call("CreateStream", {{"StreamName", "s"}, {"ShardCount", 2}});
   std::vector<std::string> seqs;
   for (int i = 0; i < 20; ++i) seqs.push_back(f.put("s", "r" + std::to_string(i), "same-key")["SequenceNumber"]);
@@ -332,7 +291,7 @@ TEST_CASE("kinesis: records, positions and trims survive a restart", "[kinesis]"
 }
 
 TEST_CASE("kinesis: concurrent writers keep per-shard order", "[kinesis]") {
-  Fixture f;
+  KinesisFixture f;
   f.call("CreateStream", {{"StreamName", "s"}, {"ShardCount", 3}});
   constexpr int kThreads = 4;
   constexpr int kEach = 300;
@@ -371,7 +330,7 @@ TEST_CASE("kinesis: concurrent writers keep per-shard order", "[kinesis]") {
 }
 
 TEST_CASE("kinesis: split and merge keep lineage and order across it", "[kinesis]") {
-  Fixture f;
+  KinesisFixture f;
   f.call("CreateStream", {{"StreamName", "s"}, {"ShardCount", 1}});
   // Explicit hash keys put records on either side of the coming split.
   auto put_at = [&](const std::string& data, const std::string& hash) {
@@ -422,7 +381,7 @@ TEST_CASE("kinesis: split and merge keep lineage and order across it", "[kinesis
 }
 
 TEST_CASE("kinesis: UpdateShardCount reaches a uniform layout with at most two parents each", "[kinesis]") {
-  Fixture f;
+  KinesisFixture f;
   f.call("CreateStream", {{"StreamName", "s"}, {"ShardCount", 3}});
   for (int target : {5, 4, 2, 3}) {
     json r = f.call("UpdateShardCount", {{"StreamName", "s"}, {"TargetShardCount", target},
@@ -440,7 +399,7 @@ TEST_CASE("kinesis: UpdateShardCount reaches a uniform layout with at most two p
 }
 
 TEST_CASE("kinesis: the in-process reading API and commit notifications", "[kinesis]") {
-  Fixture f;
+  KinesisFixture f;
   f.call("CreateStream", {{"StreamName", "s"}, {"ShardCount", 1}});
   std::vector<kinesis::CommitEvent> events;
   std::mutex mu;
@@ -493,7 +452,7 @@ TEST_CASE("kinesis: the in-process reading API and commit notifications", "[kine
 }
 
 TEST_CASE("kinesis: records up to 1 MiB, PutRecords limits and bad keys", "[kinesis]") {
-  Fixture f;
+  KinesisFixture f;
   f.call("CreateStream", {{"StreamName", "s"}, {"ShardCount", 1}});
   CHECK(f.put("s", std::string(1024 * 1024, 'x'), "k").contains("SequenceNumber"));
   CHECK(f.put("s", std::string(1024 * 1024 + 1, 'x'), "k")["error"] == "ValidationException");

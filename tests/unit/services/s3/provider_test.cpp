@@ -6,6 +6,7 @@
 #include "services/registry.h"
 #include "services/s3/provider.h"
 #include "storage/store.h"
+#include "unit/support/manual_scheduler.h"
 
 using namespace sless;
 using namespace sless::services;
@@ -13,19 +14,8 @@ using nlohmann::json;
 
 namespace {
 
-// Runs posted tasks when asked; timers never fire (the lifecycle sweep is called directly).
-class ManualScheduler final : public Scheduler {
- public:
-  void post(Task t) override { tasks_.push_back(std::move(t)); }
-  TimerId after(std::chrono::milliseconds, Task) override { return ++next_; }
-  bool cancel(TimerId) override { return true; }
-
- private:
-  std::vector<Task> tasks_;
-  TimerId next_ = 0;
-};
-
-struct Fixture {
+using sless::testing::ManualScheduler;  // timers never fire here: the lifecycle sweep is called directly
+struct S3Fixture {
   std::unique_ptr<storage::Store> store;
   ManualScheduler scheduler;
   ManualClock clock;
@@ -35,7 +25,7 @@ struct Fixture {
   s3::S3Provider* s3 = nullptr;
   std::vector<std::pair<s3::EventTarget, s3::ObjectEvent>> events;
 
-  Fixture() {
+  S3Fixture() {
     storage::Options o;
     o.in_memory = true;
     store = std::move(storage::Store::open(o)).value();
@@ -49,7 +39,7 @@ struct Fixture {
     s3->add_event_sink([this](const s3::EventTarget& t, const s3::ObjectEvent& e) { events.emplace_back(t, e); });
     REQUIRE(registry.start_all(env).is_ok());
   }
-  ~Fixture() { registry.stop_all(); }
+  ~S3Fixture() { registry.stop_all(); }
 
   Outcome<protocol::OperationOutput> call(const char* op, json params) {
     std::optional<Outcome<protocol::OperationOutput>> out;
@@ -67,7 +57,7 @@ struct Fixture {
 }  // namespace
 
 TEST_CASE("object events reach sinks for the matching notification destinations", "[s3]") {
-  Fixture f;
+  S3Fixture f;
   REQUIRE(f.call("CreateBucket", {{"Bucket", "events"}}).ok());
   json config = {{"QueueConfigurations",
                   {{{"Id", "q"},
@@ -96,7 +86,7 @@ TEST_CASE("object events reach sinks for the matching notification destinations"
 }
 
 TEST_CASE("the lifecycle sweep expires objects by age", "[s3]") {
-  Fixture f;
+  S3Fixture f;
   REQUIRE(f.call("CreateBucket", {{"Bucket", "aging"}}).ok());
   REQUIRE(f.call("PutObject", {{"Bucket", "aging"}, {"Key", "logs/1"}}).ok());
   REQUIRE(f.call("PutObject", {{"Bucket", "aging"}, {"Key", "keep/1"}}).ok());

@@ -18,10 +18,10 @@ Message msg(uint64_t seq, std::string group = "", int64_t visible_at = 0) {
   return m;
 }
 
-struct Fixture {
+struct QueueFixture {
   std::unique_ptr<sless::storage::Store> store;
   sless::storage::Family* fam = nullptr;
-  Fixture() {
+  QueueFixture() {
     sless::storage::Options o;
     o.in_memory = true;
     store = std::move(sless::storage::Store::open(o).value());
@@ -38,7 +38,7 @@ std::vector<std::string> bodies(const std::vector<Delivered>& got) {
 }  // namespace
 
 TEST_CASE("standard queue receive honours visibility and counts", "[sqs]") {
-  Fixture f;
+  QueueFixture f;
   Queue q(1, "000000000000", "us-east-1", "q");
   q.apply_attributes();
   q.insert(msg(1));
@@ -58,7 +58,7 @@ TEST_CASE("standard queue receive honours visibility and counts", "[sqs]") {
 }
 
 TEST_CASE("FIFO receive serves groups in order, one group in flight at a time", "[sqs]") {
-  Fixture f;
+  QueueFixture f;
   Queue q(1, "000000000000", "us-east-1", "q.fifo");
   q.attributes["FifoQueue"] = "true";
   q.apply_attributes();
@@ -77,7 +77,7 @@ TEST_CASE("FIFO receive serves groups in order, one group in flight at a time", 
 }
 
 TEST_CASE("messages past maxReceiveCount go to the dead-letter list", "[sqs]") {
-  Fixture f;
+  QueueFixture f;
   Queue q(1, "000000000000", "us-east-1", "q");
   q.attributes["RedrivePolicy"] = R"({"deadLetterTargetArn":"arn:aws:sqs:us-east-1:000000000000:d","maxReceiveCount":1})";
   q.apply_attributes();
