@@ -632,7 +632,8 @@ void Worker::finish(InvokeResult r, bool recycle) {
   std::string text;
   for (const auto& l : lines) text.append(l.message).push_back('\n');
   r.log = std::move(text);
-  if (LogSink* sink = host_->sink.load()) sink->write(fn, log_stream_, std::move(lines));
+  LogSink* sink = host_->sink.load();
+  if (sink) sink->write(fn, log_stream_, std::move(lines));
   cold_ = false;
 
   bool dead = recycle || exit_status_.has_value() || !sock_.is_open();
@@ -649,6 +650,7 @@ void Worker::finish(InvokeResult r, bool recycle) {
   } else {
     pool_->ready(shared_from_this(), /*just_started=*/false);
   }
+  if (sink) sink->settle();
 }
 
 std::shared_ptr<Pool> FunctionHost::Impl::pool_for(const std::shared_ptr<const FunctionConfig>& fn) {
