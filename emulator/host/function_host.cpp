@@ -1,6 +1,8 @@
 #include "host/function_host.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <array>
@@ -160,10 +162,42 @@ class Worker : public std::enable_shared_from_this<Worker> {
     });
   }
 
+  // Writes a frame straight to the socket from the calling thread (on the strand): a frame that
+  // fits the socket's buffer costs one send() and no completion to schedule. The rest of a larger
+  // one, and frames behind it, go out asynchronously in order.
   void send(std::string frame) {
-    auto buf = std::make_shared<std::string>(std::move(frame));
-    net::async_write(sock_, net::buffer(*buf), [self = shared_from_this(), buf](boost::system::error_code ec, size_t) {
-      if (ec) self->kill_process();
+    if (!writing_.empty()) {
+      pending_out_.append(frame);
+      return;
+    }
+    size_t sent = 0;
+    while (sent < frame.size()) {
+      ssize_t n = ::send(sock_.native_handle(), frame.data() + sent, frame.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n > 0) {
+        sent += static_cast<size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        break;
+      } else {
+        kill_process();
+        return;
+      }
+    }
+    if (sent == frame.size()) return;
+    writing_ = frame.substr(sent);
+    write_rest();
+  }
+
+  void write_rest() {
+    net::async_write(sock_, net::buffer(writing_), [self = shared_from_this()](boost::system::error_code ec, size_t) {
+      if (ec) {
+        self->kill_process();
+        return;
+      }
+      self->writing_.swap(self->pending_out_);
+      self->pending_out_.clear();
+      if (!self->writing_.empty()) self->write_rest();
     });
   }
 
@@ -188,6 +222,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   State state_ = State::kStarting;
   std::array<char, 64 * 1024> chunk_{};
   std::string inbuf_;
+  std::string writing_;      // the part of a frame an asynchronous write is sending
+  std::string pending_out_;  // frames queued behind it
   std::optional<Job> job_;
   SteadyClock::time_point spawned_at_;
   SteadyClock::time_point started_;
@@ -437,7 +473,7 @@ void Worker::on_frame(wire::Frame f) {
       max_rss_kb_ = std::strtol(f.at(wire::kResMaxRssKb).c_str(), nullptr, 10);
       bool recycle = false;
       if (status == "ok") {
-        r.payload = f.at(wire::kResPayload);
+        if (f.fields.size() > wire::kResPayload) r.payload = std::move(f.fields[wire::kResPayload]);
       } else if (status == "error") {
         r.kind = InvokeResult::Kind::kFunctionError;
         r.error_type = f.at(wire::kResErrorType).empty() ? "Error" : f.at(wire::kResErrorType);
@@ -448,7 +484,7 @@ void Worker::on_frame(wire::Frame f) {
         r = runtime_error("Runtime.InvalidResponse",
                           "RequestId: " + job_->req.request_id + " Error: the handler returned no response");
       }
-      r.log = f.at(wire::kResLogs);
+      if (f.fields.size() > wire::kResLogs) r.log = std::move(f.fields[wire::kResLogs]);
       finish(std::move(r), recycle);
       return;
     }
@@ -528,21 +564,18 @@ void Worker::do_run(Job job) {
   started_ = SteadyClock::now();
   started_wall_ms_ = host_->clock.now_ms();
   int64_t deadline = started_wall_ms_ + static_cast<int64_t>(fn.timeout_s) * 1000;
-  std::vector<std::string> fields(wire::kInvFieldCount);
-  fields[wire::kInvRequestId] = job.req.request_id;
-  fields[wire::kInvPayload] = job.req.payload;
-  fields[wire::kInvFunctionArn] = job.req.invoked_arn.empty() ? fn.arn : job.req.invoked_arn;
-  fields[wire::kInvFunctionName] = fn.name;
-  fields[wire::kInvVersion] = fn.version;
-  fields[wire::kInvLogGroup] = "/aws/lambda/" + fn.name;
-  fields[wire::kInvLogStream] = log_stream_;
-  fields[wire::kInvClientContext] = job.req.client_context;
-  fields[wire::kInvTraceId] = job.req.trace_id;
-  fields[wire::kInvDeadlineMs] = std::to_string(deadline);
-  fields[wire::kInvMemoryMb] = std::to_string(fn.memory_mb);
+  std::string deadline_text = std::to_string(deadline);
+  std::string memory_text = std::to_string(fn.memory_mb);
+  std::string log_group = "/aws/lambda/" + fn.name;
+  static_assert(wire::kInvFieldCount == 12, "the invoke frame's fields are listed in order below");
+  std::string frame = wire::encode(wire::Type::kInvoke,
+                                   {job.req.request_id, job.req.payload,
+                                    job.req.invoked_arn.empty() ? fn.arn : job.req.invoked_arn, fn.name, fn.version,
+                                    log_group, log_stream_, job.req.client_context, std::string_view(),
+                                    job.req.trace_id, deadline_text, memory_text});
   job_ = std::move(job);
   ++job_seq_;
-  send(wire::encode(wire::Type::kInvoke, fields));
+  send(std::move(frame));
   timer_.expires_after(std::chrono::seconds(fn.timeout_s));
   timer_.async_wait([self = shared_from_this(), seq = job_seq_](boost::system::error_code ec) {
     if (!ec && self->job_seq_ == seq && self->state_ == State::kBusy) self->on_timeout();
