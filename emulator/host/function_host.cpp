@@ -206,6 +206,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   }
 
   void on_frame(wire::Frame f);
+  void log_start_up(const std::string& timings, SteadyClock::time_point hello_at) const;
   void on_eof();
   void do_run(Job job);
   void on_timeout();
@@ -457,7 +458,9 @@ void Worker::on_frame(wire::Frame f) {
         return;
       }
       init_log_ = f.at(4);
-      init_ms_ = std::chrono::duration<double, std::milli>(SteadyClock::now() - spawned_at_).count();
+      auto hello_at = SteadyClock::now();
+      init_ms_ = std::chrono::duration<double, std::milli>(hello_at - spawned_at_).count();
+      if (log::enabled(log::Level::kDebug)) log_start_up(f.at(5), hello_at);
       state_ = State::kIdle;
       auto now_ms = host_->clock.now_ms();
       std::string date = timefmt::iso8601(now_ms).substr(0, 10);
@@ -494,6 +497,22 @@ void Worker::on_frame(wire::Frame f) {
     default:
       return;
   }
+}
+
+// Where a cold start's time went (the worker reports its steps on the same monotonic clock).
+void Worker::log_start_up(const std::string& timings, SteadyClock::time_point hello_at) const {
+  long long requested = 0, running = 0, loaded = 0, ready = 0;
+  if (std::sscanf(timings.c_str(), "%lld %lld %lld %lld", &requested, &running, &loaded, &ready) != 4) return;
+  auto ns = [](SteadyClock::time_point t) {
+    return static_cast<long long>(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+  };
+  auto ms = [](long long from, long long to) { return static_cast<double>(to - from) / 1e6; };
+  long long spawned = ns(spawned_at_);
+  long long hello = ns(hello_at);
+  log::debug("cold start of {} (pid {}): {:.3f} ms = to the zygote {:.3f} + fork {:.3f} + plugin load {:.3f} + "
+             "set-up {:.3f} + hello to the daemon {:.3f}",
+             pool_->config().name, pid_, ms(spawned, hello), ms(spawned, requested), ms(requested, running),
+             ms(running, loaded), ms(loaded, ready), ms(ready, hello));
 }
 
 void Worker::handle_call(const wire::Frame& f) {

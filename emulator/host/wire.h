@@ -14,7 +14,8 @@
 namespace sless::host::wire {
 
 enum class Type : uint8_t {
-  kHello = 1,       // worker → daemon: "ok", plugin name, abi version, handlers | "error", message
+  kHello = 1,       // worker → daemon: "ok", plugin name, abi version, handlers, init log, start-up timings
+                    //   ("<requested> <running> <loaded> <ready>", CLOCK_MONOTONIC ns) | "error", message
   kInvoke = 2,      // daemon → worker: see InvokeField
   kResult = 3,      // worker → daemon: see ResultField
   kCall = 4,        // worker → daemon: service, operation, request JSON

@@ -158,6 +158,18 @@ class LambdaTest(unittest.TestCase):
         self.assertEqual(out, {"TABLE": "orders", "AWS_LAMBDA_FUNCTION_NAME": "envfn", "AWS_REGION": "us-east-1",
                                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "_HANDLER": "env", "HOME": None})
 
+    def test_each_cold_start_sees_only_its_own_environment(self):
+        # Workers after the first come from a process the zygote forked ahead of the request: each
+        # must still start from the function's environment alone, and report its cold start.
+        self.make("envcold", "env", Environment={"Variables": {"ROUND": "0"}})
+        for i in range(1, 5):
+            self.lam.update_function_configuration(FunctionName="envcold", Environment={"Variables": {"ROUND": str(i)}})
+            r, out = self.invoke("envcold", {"names": ["ROUND", "SLESS_SPARE", "HOME", "AWS_LAMBDA_FUNCTION_NAME"]},
+                                 LogType="Tail")
+            self.assertEqual(out, {"ROUND": str(i), "SLESS_SPARE": None, "HOME": None,
+                                   "AWS_LAMBDA_FUNCTION_NAME": "envcold"})
+            self.assertIn("Init Duration", base64.b64decode(r["LogResult"]).decode())
+
     def test_function_errors(self):
         self.make("fail", "fail")
         self.make("throws", "throws")
