@@ -55,6 +55,10 @@ bool decode(std::string_view body, Frame* out);
 // Reads the u32 body length at the start of a frame.
 uint32_t body_length(const char* header4);
 
+// Sends one whole frame with a file descriptor attached (SCM_RIGHTS) on a SOCK_SEQPACKET socket;
+// false (errno set) when it did not go out whole.
+bool send_with_fd(int socket_fd, std::string_view frame, int passed_fd);
+
 // Blocking I/O on a socket or pipe; false on EOF or error.
 bool write_all(int fd, std::string_view bytes);
 bool read_frame(int fd, Frame* out);

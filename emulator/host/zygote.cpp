@@ -34,23 +34,6 @@ bool send_frame(int fd, const std::string& frame) {
   return ::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(frame.size());
 }
 
-// Sends one frame with a file descriptor attached (SCM_RIGHTS).
-bool send_with_fd(int fd, const std::string& frame, int passed_fd) {
-  char control[CMSG_SPACE(sizeof(int))] = {};
-  struct iovec iov = {const_cast<char*>(frame.data()), frame.size()};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control;
-  msg.msg_controllen = sizeof control;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &passed_fd, sizeof(int));
-  return sendmsg(fd, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(frame.size());
-}
-
 int64_t monotonic_ns() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -202,7 +185,7 @@ int run_zygote(int control) {
         std::vector<std::string> fields = req.fields;
         fields.resize(wire::kSpawnFieldCount);
         fields.push_back(std::to_string(requested_ns));
-        if (send_with_fd(spare.fd, wire::encode(wire::Type::kSpawn, fields), worker_fd)) {
+        if (wire::send_with_fd(spare.fd, wire::encode(wire::Type::kSpawn, fields), worker_fd)) {
           pid = spare.pid;
         } else {
           kill(spare.pid, SIGKILL);
