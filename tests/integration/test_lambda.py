@@ -503,6 +503,67 @@ class Durability(unittest.TestCase):
         finally:
             shutil.rmtree(data, ignore_errors=True)
 
+    def test_lines_of_concurrent_invocations_are_all_kept_across_a_kill(self):
+        # Invocation lines are written in batches after the answers: every invocation's lines must
+        # be readable once the answers are in, and the streams' figures must match their events
+        # after a kill -9 and a restart, with new lines appended to the same streams.
+        data = tempfile.mkdtemp(prefix="sless-lambda-logs-")
+        try:
+            d = Daemon(data_dir=data).start()
+            lam, logs = d.client("lambda"), d.client("logs")
+            lam.create_function(FunctionName="chatty", Runtime="provided.al2023", Role=ROLE, Handler="logs",
+                                Code={"ZipFile": zip_of(PLUGIN)})
+            ids, errors = [], []
+
+            def invoke_some():
+                try:
+                    client = d.client("lambda")
+                    for _ in range(10):
+                        r = client.invoke(FunctionName="chatty", Payload=b"{}")
+                        ids.append(r["ResponseMetadata"]["RequestId"])
+                except Exception as e:  # noqa: BLE001 - reported below
+                    errors.append(e)
+
+            threads = [threading.Thread(target=invoke_some) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            self.assertEqual(errors, [])
+            group = "/aws/lambda/chatty"
+
+            def lines():
+                out, token = [], None
+                while True:
+                    kw = {"nextToken": token} if token else {}
+                    page = logs.filter_log_events(logGroupName=group, **kw)
+                    out += [e["message"] for e in page["events"]]
+                    token = page.get("nextToken")
+                    if not token:
+                        return out
+
+            got = lines()
+            for rid in ids:
+                self.assertIn(f"START RequestId: {rid} Version: $LATEST", got)
+                self.assertIn(f"END RequestId: {rid}", got)
+                self.assertEqual(sum(1 for m in got if m.startswith(f"REPORT RequestId: {rid}\t")), 1)
+            streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
+            d.kill()  # kill -9
+            d = Daemon(data_dir=data).start()
+            lam, logs = d.client("lambda"), d.client("logs")
+            self.assertEqual(logs.describe_log_streams(logGroupName=group)["logStreams"], streams)
+            self.assertEqual(sorted(lines()), sorted(got))
+            r = lam.invoke(FunctionName="chatty", Payload=b"{}")
+            rid = r["ResponseMetadata"]["RequestId"]
+            self.assertIn(f"END RequestId: {rid}", lines())
+            after = {s["logStreamName"]: s for s in logs.describe_log_streams(logGroupName=group)["logStreams"]}
+            before = {s["logStreamName"]: s for s in streams}
+            self.assertTrue(set(before) <= set(after))
+            self.assertEqual(sum(s["storedBytes"] for s in after.values()) > sum(s["storedBytes"] for s in streams), True)
+            d.stop()
+        finally:
+            shutil.rmtree(data, ignore_errors=True)
+
 
 if __name__ == "__main__":
     harness.main()
