@@ -9,6 +9,7 @@
 #include <chrono>
 #include <cmath>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -86,7 +87,8 @@ class Pool;
 class Worker;
 
 struct FunctionHost::Impl : std::enable_shared_from_this<Impl> {
-  Impl(net::io_context& i, Launcher& l, services::Registry& r, Clock& c) : io(i), launcher(l), registry(r), clock(c) {}
+  Impl(net::io_context& i, Launcher& l, services::Registry& r, Clock& c)
+      : io(i), launcher(l), registry(r), clock(c), deadline_timer(i) {}
 
   net::io_context& io;
   Launcher& launcher;
@@ -96,6 +98,21 @@ struct FunctionHost::Impl : std::enable_shared_from_this<Impl> {
   mutable std::mutex mu;
   std::unordered_map<std::string, std::shared_ptr<Pool>> pools;
   std::atomic<bool> stopping{false};
+
+  // The deadlines of running invocations, with one timer for the earliest: an invocation does not
+  // arm or cancel a timer of its own (each of which would wake an io thread), it adds and removes
+  // an entry; the timer is re-armed only for a deadline earlier than the one it waits for.
+  using Deadlines = std::multimap<SteadyClock::time_point, std::pair<std::weak_ptr<Worker>, uint64_t>>;
+  std::mutex deadline_mu;
+  Deadlines deadlines;
+  net::steady_timer deadline_timer;
+  SteadyClock::time_point armed_for = SteadyClock::time_point::max();
+  uint64_t arm_generation = 0;
+
+  Deadlines::iterator watch(SteadyClock::time_point at, const std::shared_ptr<Worker>& w, uint64_t seq);
+  void unwatch(Deadlines::iterator it);
+  void arm_locked(SteadyClock::time_point at);
+  void on_deadline(uint64_t generation);
 
   std::shared_ptr<Pool> pool_for(const std::shared_ptr<const FunctionConfig>& fn);
 };
@@ -133,6 +150,15 @@ class Worker : public std::enable_shared_from_this<Worker> {
     });
   }
   int pid() const { return pid_; }
+  // The deadline of invocation `seq` passed (any thread).
+  void deadline_passed(uint64_t seq) {
+    net::dispatch(strand_, [self = shared_from_this(), seq] {
+      if (self->job_seq_ != seq || !self->watching_) return;  // finished (or reported) already
+      self->host_->unwatch(self->deadline_);
+      self->watching_ = false;
+      if (self->state_ == State::kBusy) self->on_timeout();
+    });
+  }
 
  private:
   enum class State { kStarting, kIdle, kBusy, kDead };
@@ -237,6 +263,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::string log_stream_;
   long max_rss_kb_ = 0;
   uint64_t job_seq_ = 0;
+  FunctionHost::Impl::Deadlines::iterator deadline_;  // valid while watching_
+  bool watching_ = false;
 };
 
 // The workers of one function configuration.
@@ -595,10 +623,8 @@ void Worker::do_run(Job job) {
   job_ = std::move(job);
   ++job_seq_;
   send(std::move(frame));
-  timer_.expires_after(std::chrono::seconds(fn.timeout_s));
-  timer_.async_wait([self = shared_from_this(), seq = job_seq_](boost::system::error_code ec) {
-    if (!ec && self->job_seq_ == seq && self->state_ == State::kBusy) self->on_timeout();
-  });
+  deadline_ = host_->watch(started_ + std::chrono::seconds(fn.timeout_s), shared_from_this(), job_seq_);
+  watching_ = true;
 }
 
 void Worker::on_timeout() {
@@ -646,7 +672,10 @@ void Worker::finish_crash() {
 
 void Worker::finish(InvokeResult r, bool recycle) {
   boost::system::error_code ec;
-  timer_.cancel();
+  if (watching_) {
+    host_->unwatch(deadline_);
+    watching_ = false;
+  }
   Job job = std::move(*job_);
   job_.reset();
   const FunctionConfig& fn = pool_->config();
@@ -703,6 +732,45 @@ void Worker::finish(InvokeResult r, bool recycle) {
     pool_->ready(shared_from_this(), /*just_started=*/false);
   }
   if (sink) sink->settle();
+}
+
+FunctionHost::Impl::Deadlines::iterator FunctionHost::Impl::watch(SteadyClock::time_point at,
+                                                                  const std::shared_ptr<Worker>& w, uint64_t seq) {
+  std::lock_guard lock(deadline_mu);
+  auto it = deadlines.emplace(at, std::make_pair(std::weak_ptr<Worker>(w), seq));
+  if (at < armed_for) arm_locked(at);
+  return it;
+}
+
+void FunctionHost::Impl::unwatch(Deadlines::iterator it) {
+  std::lock_guard lock(deadline_mu);
+  deadlines.erase(it);  // the timer stays armed: when it fires with nothing due, it re-arms
+}
+
+void FunctionHost::Impl::arm_locked(SteadyClock::time_point at) {
+  armed_for = at;
+  deadline_timer.expires_at(at);
+  deadline_timer.async_wait([self = shared_from_this(), generation = ++arm_generation](boost::system::error_code) {
+    self->on_deadline(generation);
+  });
+}
+
+void FunctionHost::Impl::on_deadline(uint64_t generation) {
+  std::vector<std::pair<std::weak_ptr<Worker>, uint64_t>> due;
+  {
+    std::lock_guard lock(deadline_mu);
+    if (generation != arm_generation) return;  // re-armed for an earlier deadline since
+    auto now = SteadyClock::now();
+    auto end = deadlines.upper_bound(now);
+    for (auto it = deadlines.begin(); it != end; ++it) due.push_back(it->second);
+    // The workers own their entries: a due one is erased by its worker when it takes the timeout
+  // (or finishes first); until then a later firing may report it again, which the worker ignores.
+    armed_for = SteadyClock::time_point::max();
+    if (end != deadlines.end()) arm_locked(end->first);
+  }
+  for (auto& [weak, seq] : due) {
+    if (auto w = weak.lock()) w->deadline_passed(seq);
+  }
 }
 
 std::shared_ptr<Pool> FunctionHost::Impl::pool_for(const std::shared_ptr<const FunctionConfig>& fn) {
@@ -767,6 +835,12 @@ void FunctionHost::retire_prefix(const std::string& prefix) {
 
 void FunctionHost::shutdown() {
   if (impl_->stopping.exchange(true)) return;
+  {
+    std::lock_guard lock(impl_->deadline_mu);
+    ++impl_->arm_generation;
+    impl_->armed_for = SteadyClock::time_point::max();
+    impl_->deadline_timer.cancel();
+  }
   std::unordered_map<std::string, std::shared_ptr<Pool>> pools;
   {
     std::lock_guard lock(impl_->mu);
