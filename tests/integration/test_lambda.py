@@ -170,6 +170,35 @@ class LambdaTest(unittest.TestCase):
                                    "AWS_LAMBDA_FUNCTION_NAME": "envcold"})
             self.assertIn("Init Duration", base64.b64decode(r["LogResult"]).decode())
 
+    def test_a_shorter_timeout_fires_while_a_longer_one_runs(self):
+        # Deadlines share one timer armed for the earliest: a 1 s invocation started while a 3 s one
+        # runs must still end at its own deadline, before the longer one.
+        self.make("slow3", "sleep_forever", Timeout=3)
+        self.make("slow1", "sleep_forever", Timeout=1)
+        done = {}
+
+        def long_call():
+            _, out = self.invoke("slow3")
+            done["slow3"] = out
+
+        t = threading.Thread(target=long_call)
+        t.start()
+        try:
+            def slow3_busy():
+                pools = json.loads(self.d.http("GET", "/_sless/health")[2])["services"]["lambda"]["worker_pools"]
+                return any(":function:slow3:" in k and p["live"] == 1 and p["idle"] == 0 for k, p in pools.items())
+
+            harness.wait_for(slow3_busy, message="the 3 s invocation running")
+            r, out = self.invoke("slow1")
+            self.assertNotIn("slow3", done)
+            self.assertEqual(r["FunctionError"], "Unhandled")
+            self.assertEqual(out["errorType"], "Sandbox.Timedout")
+            self.assertIn("Task timed out after 1.00 seconds", out["errorMessage"])
+        finally:
+            t.join()
+        self.assertEqual(done["slow3"]["errorType"], "Sandbox.Timedout")
+        self.assertIn("Task timed out after 3.00 seconds", done["slow3"]["errorMessage"])
+
     def test_function_errors(self):
         self.make("fail", "fail")
         self.make("throws", "throws")
