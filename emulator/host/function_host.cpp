@@ -88,7 +88,7 @@ class Worker;
 
 struct FunctionHost::Impl : std::enable_shared_from_this<Impl> {
   Impl(net::io_context& i, Launcher& l, services::Registry& r, Clock& c)
-      : io(i), launcher(l), registry(r), clock(c), deadline_timer(i) {}
+      : io(i), launcher(l), registry(r), clock(c) {}
 
   net::io_context& io;
   Launcher& launcher;
@@ -105,7 +105,7 @@ struct FunctionHost::Impl : std::enable_shared_from_this<Impl> {
   using Deadlines = std::multimap<SteadyClock::time_point, std::pair<std::weak_ptr<Worker>, uint64_t>>;
   std::mutex deadline_mu;
   Deadlines deadlines;
-  net::steady_timer deadline_timer;
+  std::unique_ptr<net::steady_timer> deadline_timer;  // made on first use
   SteadyClock::time_point armed_for = SteadyClock::time_point::max();
   uint64_t arm_generation = 0;
 
@@ -749,8 +749,9 @@ void FunctionHost::Impl::unwatch(Deadlines::iterator it) {
 
 void FunctionHost::Impl::arm_locked(SteadyClock::time_point at) {
   armed_for = at;
-  deadline_timer.expires_at(at);
-  deadline_timer.async_wait([self = shared_from_this(), generation = ++arm_generation](boost::system::error_code) {
+  if (!deadline_timer) deadline_timer = std::make_unique<net::steady_timer>(io);
+  deadline_timer->expires_at(at);
+  deadline_timer->async_wait([self = shared_from_this(), generation = ++arm_generation](boost::system::error_code) {
     self->on_deadline(generation);
   });
 }
@@ -762,7 +763,14 @@ void FunctionHost::Impl::on_deadline(uint64_t generation) {
     if (generation != arm_generation) return;  // re-armed for an earlier deadline since
     auto now = SteadyClock::now();
     auto end = deadlines.upper_bound(now);
-    for (auto it = deadlines.begin(); it != end; ++it) due.push_back(it->second);
+    for (auto it = deadlines.begin(); it != end;) {
+      if (it->second.first.expired()) {  // its worker is gone: nobody else will erase it
+        it = deadlines.erase(it);
+      } else {
+        due.push_back(it->second);
+        ++it;
+      }
+    }
     // The workers own their entries: a due one is erased by its worker when it takes the timeout
   // (or finishes first); until then a later firing may report it again, which the worker ignores.
     armed_for = SteadyClock::time_point::max();
@@ -839,7 +847,7 @@ void FunctionHost::shutdown() {
     std::lock_guard lock(impl_->deadline_mu);
     ++impl_->arm_generation;
     impl_->armed_for = SteadyClock::time_point::max();
-    impl_->deadline_timer.cancel();
+    if (impl_->deadline_timer) impl_->deadline_timer->cancel();
   }
   std::unordered_map<std::string, std::shared_ptr<Pool>> pools;
   {

@@ -130,8 +130,10 @@ void drop_spare(Spare& spare) {
   spare = {};
 }
 
-// How long the zygote waits idle before it forks the next spare.
+// How long the zygote waits idle before it forks the next spare, and before it tries again when
+// a fork failed (out of processes or memory: forking stays possible for real requests).
 constexpr int kSpareDelayMs = 5;
+constexpr int kSpareRetryMs = 1000;
 
 }  // namespace
 
@@ -146,10 +148,11 @@ int run_zygote(int control) {
   int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   std::set<pid_t> children;
   Spare spare;
+  int spare_delay_ms = kSpareDelayMs;
 
   for (;;) {
     struct pollfd fds[2] = {{control, POLLIN, 0}, {sigfd, POLLIN, 0}};
-    int ready = poll(fds, 2, spare.pid > 0 ? -1 : kSpareDelayMs);
+    int ready = poll(fds, 2, spare.pid > 0 ? -1 : spare_delay_ms);
     if (ready < 0) {
       if (errno == EINTR) continue;
       break;
@@ -157,6 +160,7 @@ int run_zygote(int control) {
     if (ready == 0) {
       spare = fork_spare(control, sigfd);
       if (spare.pid > 0) children.insert(spare.pid);
+      spare_delay_ms = spare.pid > 0 ? kSpareDelayMs : kSpareRetryMs;
       continue;
     }
     if (fds[1].revents & POLLIN) {
