@@ -288,6 +288,19 @@ class LambdaTest(unittest.TestCase):
         pids = {self.invoke("warm")[1]["pid"] for _ in range(5)}
         self.assertEqual(len(pids), 1)
 
+    def test_large_events_go_through_whole(self):
+        # Events larger than a socket's buffer reach the worker in several writes and its answer
+        # comes back in several reads; the next invocation on the same worker is unaffected.
+        self.make("bigecho", "echo", MemorySize=512)
+        for size in (300 * 1024, 5 * 1024 * 1024):
+            blob = "".join(chr(ord("a") + i % 26) for i in range(size))
+            _, out = self.invoke("bigecho", {"blob": blob})
+            self.assertEqual(len(out["event"]["blob"]), size)
+            self.assertEqual(out["event"]["blob"], blob)
+            _, small = self.invoke("bigecho", {"n": 1})
+            self.assertEqual(small["event"], {"n": 1})
+            self.assertEqual(small["pid"], out["pid"])
+
     def test_invoke_errors(self):
         self.make("inv-errors", "echo")
         e = client_error(self.lam.invoke, FunctionName="nope", Payload=b"{}")
