@@ -1,12 +1,15 @@
 #include "host/function_host.h"
 
+#include <errno.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <array>
 #include <chrono>
 #include <cmath>
 #include <deque>
+#include <map>
 #include <mutex>
 #include <optional>
 #include <unordered_map>
@@ -84,7 +87,8 @@ class Pool;
 class Worker;
 
 struct FunctionHost::Impl : std::enable_shared_from_this<Impl> {
-  Impl(net::io_context& i, Launcher& l, services::Registry& r, Clock& c) : io(i), launcher(l), registry(r), clock(c) {}
+  Impl(net::io_context& i, Launcher& l, services::Registry& r, Clock& c)
+      : io(i), launcher(l), registry(r), clock(c) {}
 
   net::io_context& io;
   Launcher& launcher;
@@ -94,6 +98,21 @@ struct FunctionHost::Impl : std::enable_shared_from_this<Impl> {
   mutable std::mutex mu;
   std::unordered_map<std::string, std::shared_ptr<Pool>> pools;
   std::atomic<bool> stopping{false};
+
+  // The deadlines of running invocations, with one timer for the earliest: an invocation does not
+  // arm or cancel a timer of its own (each of which would wake an io thread), it adds and removes
+  // an entry; the timer is re-armed only for a deadline earlier than the one it waits for.
+  using Deadlines = std::multimap<SteadyClock::time_point, std::pair<std::weak_ptr<Worker>, uint64_t>>;
+  std::mutex deadline_mu;
+  Deadlines deadlines;
+  std::unique_ptr<net::steady_timer> deadline_timer;  // made on first use
+  SteadyClock::time_point armed_for = SteadyClock::time_point::max();
+  uint64_t arm_generation = 0;
+
+  Deadlines::iterator watch(SteadyClock::time_point at, const std::shared_ptr<Worker>& w, uint64_t seq);
+  void unwatch(Deadlines::iterator it);
+  void arm_locked(SteadyClock::time_point at);
+  void on_deadline(uint64_t generation);
 
   std::shared_ptr<Pool> pool_for(const std::shared_ptr<const FunctionConfig>& fn);
 };
@@ -131,6 +150,15 @@ class Worker : public std::enable_shared_from_this<Worker> {
     });
   }
   int pid() const { return pid_; }
+  // The deadline of invocation `seq` passed (any thread).
+  void deadline_passed(uint64_t seq) {
+    net::dispatch(strand_, [self = shared_from_this(), seq] {
+      if (self->job_seq_ != seq || !self->watching_) return;  // finished (or reported) already
+      self->host_->unwatch(self->deadline_);
+      self->watching_ = false;
+      if (self->state_ == State::kBusy) self->on_timeout();
+    });
+  }
 
  private:
   enum class State { kStarting, kIdle, kBusy, kDead };
@@ -160,10 +188,42 @@ class Worker : public std::enable_shared_from_this<Worker> {
     });
   }
 
+  // Writes a frame straight to the socket from the calling thread (on the strand): a frame that
+  // fits the socket's buffer costs one send() and no completion to schedule. The rest of a larger
+  // one, and frames behind it, go out asynchronously in order.
   void send(std::string frame) {
-    auto buf = std::make_shared<std::string>(std::move(frame));
-    net::async_write(sock_, net::buffer(*buf), [self = shared_from_this(), buf](boost::system::error_code ec, size_t) {
-      if (ec) self->kill_process();
+    if (!writing_.empty()) {
+      pending_out_.append(frame);
+      return;
+    }
+    size_t sent = 0;
+    while (sent < frame.size()) {
+      ssize_t n = ::send(sock_.native_handle(), frame.data() + sent, frame.size() - sent, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (n > 0) {
+        sent += static_cast<size_t>(n);
+      } else if (n < 0 && errno == EINTR) {
+        continue;
+      } else if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+        break;
+      } else {
+        kill_process();
+        return;
+      }
+    }
+    if (sent == frame.size()) return;
+    writing_ = frame.substr(sent);
+    write_rest();
+  }
+
+  void write_rest() {
+    net::async_write(sock_, net::buffer(writing_), [self = shared_from_this()](boost::system::error_code ec, size_t) {
+      if (ec) {
+        self->kill_process();
+        return;
+      }
+      self->writing_.swap(self->pending_out_);
+      self->pending_out_.clear();
+      if (!self->writing_.empty()) self->write_rest();
     });
   }
 
@@ -172,6 +232,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   }
 
   void on_frame(wire::Frame f);
+  void log_start_up(const std::string& timings, SteadyClock::time_point hello_at) const;
   void on_eof();
   void do_run(Job job);
   void on_timeout();
@@ -188,6 +249,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   State state_ = State::kStarting;
   std::array<char, 64 * 1024> chunk_{};
   std::string inbuf_;
+  std::string writing_;      // the part of a frame an asynchronous write is sending
+  std::string pending_out_;  // frames queued behind it
   std::optional<Job> job_;
   SteadyClock::time_point spawned_at_;
   SteadyClock::time_point started_;
@@ -200,6 +263,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   std::string log_stream_;
   long max_rss_kb_ = 0;
   uint64_t job_seq_ = 0;
+  FunctionHost::Impl::Deadlines::iterator deadline_;  // valid while watching_
+  bool watching_ = false;
 };
 
 // The workers of one function configuration.
@@ -421,7 +486,9 @@ void Worker::on_frame(wire::Frame f) {
         return;
       }
       init_log_ = f.at(4);
-      init_ms_ = std::chrono::duration<double, std::milli>(SteadyClock::now() - spawned_at_).count();
+      auto hello_at = SteadyClock::now();
+      init_ms_ = std::chrono::duration<double, std::milli>(hello_at - spawned_at_).count();
+      if (log::enabled(log::Level::kDebug)) log_start_up(f.at(5), hello_at);
       state_ = State::kIdle;
       auto now_ms = host_->clock.now_ms();
       std::string date = timefmt::iso8601(now_ms).substr(0, 10);
@@ -437,7 +504,7 @@ void Worker::on_frame(wire::Frame f) {
       max_rss_kb_ = std::strtol(f.at(wire::kResMaxRssKb).c_str(), nullptr, 10);
       bool recycle = false;
       if (status == "ok") {
-        r.payload = f.at(wire::kResPayload);
+        if (f.fields.size() > wire::kResPayload) r.payload = std::move(f.fields[wire::kResPayload]);
       } else if (status == "error") {
         r.kind = InvokeResult::Kind::kFunctionError;
         r.error_type = f.at(wire::kResErrorType).empty() ? "Error" : f.at(wire::kResErrorType);
@@ -448,7 +515,7 @@ void Worker::on_frame(wire::Frame f) {
         r = runtime_error("Runtime.InvalidResponse",
                           "RequestId: " + job_->req.request_id + " Error: the handler returned no response");
       }
-      r.log = f.at(wire::kResLogs);
+      if (f.fields.size() > wire::kResLogs) r.log = std::move(f.fields[wire::kResLogs]);
       finish(std::move(r), recycle);
       return;
     }
@@ -458,6 +525,22 @@ void Worker::on_frame(wire::Frame f) {
     default:
       return;
   }
+}
+
+// Where a cold start's time went (the worker reports its steps on the same monotonic clock).
+void Worker::log_start_up(const std::string& timings, SteadyClock::time_point hello_at) const {
+  long long requested = 0, running = 0, loaded = 0, ready = 0;
+  if (std::sscanf(timings.c_str(), "%lld %lld %lld %lld", &requested, &running, &loaded, &ready) != 4) return;
+  auto ns = [](SteadyClock::time_point t) {
+    return static_cast<long long>(std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count());
+  };
+  auto ms = [](long long from, long long to) { return static_cast<double>(to - from) / 1e6; };
+  long long spawned = ns(spawned_at_);
+  long long hello = ns(hello_at);
+  log::debug("cold start of {} (pid {}): {:.3f} ms = to the zygote {:.3f} + fork {:.3f} + plugin load {:.3f} + "
+             "set-up {:.3f} + hello to the daemon {:.3f}",
+             pool_->config().name, pid_, ms(spawned, hello), ms(spawned, requested), ms(requested, running),
+             ms(running, loaded), ms(loaded, ready), ms(ready, hello));
 }
 
 void Worker::handle_call(const wire::Frame& f) {
@@ -528,25 +611,20 @@ void Worker::do_run(Job job) {
   started_ = SteadyClock::now();
   started_wall_ms_ = host_->clock.now_ms();
   int64_t deadline = started_wall_ms_ + static_cast<int64_t>(fn.timeout_s) * 1000;
-  std::vector<std::string> fields(wire::kInvFieldCount);
-  fields[wire::kInvRequestId] = job.req.request_id;
-  fields[wire::kInvPayload] = job.req.payload;
-  fields[wire::kInvFunctionArn] = job.req.invoked_arn.empty() ? fn.arn : job.req.invoked_arn;
-  fields[wire::kInvFunctionName] = fn.name;
-  fields[wire::kInvVersion] = fn.version;
-  fields[wire::kInvLogGroup] = "/aws/lambda/" + fn.name;
-  fields[wire::kInvLogStream] = log_stream_;
-  fields[wire::kInvClientContext] = job.req.client_context;
-  fields[wire::kInvTraceId] = job.req.trace_id;
-  fields[wire::kInvDeadlineMs] = std::to_string(deadline);
-  fields[wire::kInvMemoryMb] = std::to_string(fn.memory_mb);
+  std::string deadline_text = std::to_string(deadline);
+  std::string memory_text = std::to_string(fn.memory_mb);
+  std::string log_group = "/aws/lambda/" + fn.name;
+  static_assert(wire::kInvFieldCount == 12, "the invoke frame's fields are listed in order below");
+  std::string frame = wire::encode(wire::Type::kInvoke,
+                                   {job.req.request_id, job.req.payload,
+                                    job.req.invoked_arn.empty() ? fn.arn : job.req.invoked_arn, fn.name, fn.version,
+                                    log_group, log_stream_, job.req.client_context, std::string_view(),
+                                    job.req.trace_id, deadline_text, memory_text});
   job_ = std::move(job);
   ++job_seq_;
-  send(wire::encode(wire::Type::kInvoke, fields));
-  timer_.expires_after(std::chrono::seconds(fn.timeout_s));
-  timer_.async_wait([self = shared_from_this(), seq = job_seq_](boost::system::error_code ec) {
-    if (!ec && self->job_seq_ == seq && self->state_ == State::kBusy) self->on_timeout();
-  });
+  send(std::move(frame));
+  deadline_ = host_->watch(started_ + std::chrono::seconds(fn.timeout_s), shared_from_this(), job_seq_);
+  watching_ = true;
 }
 
 void Worker::on_timeout() {
@@ -594,7 +672,10 @@ void Worker::finish_crash() {
 
 void Worker::finish(InvokeResult r, bool recycle) {
   boost::system::error_code ec;
-  timer_.cancel();
+  if (watching_) {
+    host_->unwatch(deadline_);
+    watching_ = false;
+  }
   Job job = std::move(*job_);
   job_.reset();
   const FunctionConfig& fn = pool_->config();
@@ -632,7 +713,8 @@ void Worker::finish(InvokeResult r, bool recycle) {
   std::string text;
   for (const auto& l : lines) text.append(l.message).push_back('\n');
   r.log = std::move(text);
-  if (LogSink* sink = host_->sink.load()) sink->write(fn, log_stream_, std::move(lines));
+  LogSink* sink = host_->sink.load();
+  if (sink) sink->write(fn, log_stream_, std::move(lines));
   cold_ = false;
 
   bool dead = recycle || exit_status_.has_value() || !sock_.is_open();
@@ -648,6 +730,54 @@ void Worker::finish(InvokeResult r, bool recycle) {
     pool_->dead(this);
   } else {
     pool_->ready(shared_from_this(), /*just_started=*/false);
+  }
+  if (sink) sink->settle();
+}
+
+FunctionHost::Impl::Deadlines::iterator FunctionHost::Impl::watch(SteadyClock::time_point at,
+                                                                  const std::shared_ptr<Worker>& w, uint64_t seq) {
+  std::lock_guard lock(deadline_mu);
+  auto it = deadlines.emplace(at, std::make_pair(std::weak_ptr<Worker>(w), seq));
+  if (at < armed_for) arm_locked(at);
+  return it;
+}
+
+void FunctionHost::Impl::unwatch(Deadlines::iterator it) {
+  std::lock_guard lock(deadline_mu);
+  deadlines.erase(it);  // the timer stays armed: when it fires with nothing due, it re-arms
+}
+
+void FunctionHost::Impl::arm_locked(SteadyClock::time_point at) {
+  armed_for = at;
+  if (!deadline_timer) deadline_timer = std::make_unique<net::steady_timer>(io);
+  deadline_timer->expires_at(at);
+  deadline_timer->async_wait([self = shared_from_this(), generation = ++arm_generation](boost::system::error_code) {
+    self->on_deadline(generation);
+  });
+}
+
+void FunctionHost::Impl::on_deadline(uint64_t generation) {
+  std::vector<std::pair<std::weak_ptr<Worker>, uint64_t>> due;
+  {
+    std::lock_guard lock(deadline_mu);
+    if (generation != arm_generation) return;  // re-armed for an earlier deadline since
+    auto now = SteadyClock::now();
+    auto end = deadlines.upper_bound(now);
+    for (auto it = deadlines.begin(); it != end;) {
+      if (it->second.first.expired()) {  // its worker is gone: nobody else will erase it
+        it = deadlines.erase(it);
+      } else {
+        due.push_back(it->second);
+        ++it;
+      }
+    }
+    // The workers own their entries: a due one is erased by its worker when it takes the timeout
+  // (or finishes first); until then a later firing may report it again, which the worker ignores.
+    armed_for = SteadyClock::time_point::max();
+    if (end != deadlines.end()) arm_locked(end->first);
+  }
+  for (auto& [weak, seq] : due) {
+    if (auto w = weak.lock()) w->deadline_passed(seq);
   }
 }
 
@@ -713,6 +843,12 @@ void FunctionHost::retire_prefix(const std::string& prefix) {
 
 void FunctionHost::shutdown() {
   if (impl_->stopping.exchange(true)) return;
+  {
+    std::lock_guard lock(impl_->deadline_mu);
+    ++impl_->arm_generation;
+    impl_->armed_for = SteadyClock::time_point::max();
+    if (impl_->deadline_timer) impl_->deadline_timer->cancel();
+  }
   std::unordered_map<std::string, std::shared_ptr<Pool>> pools;
   {
     std::lock_guard lock(impl_->mu);

@@ -81,7 +81,11 @@ struct LogLine {
 class LogSink {
  public:
   virtual ~LogSink() = default;
+  // Takes an invocation's lines before its answer is handed back: a read of the logs that starts
+  // after this returns must see them. The sink may store them later, in batches.
   virtual void write(const FunctionConfig& fn, const std::string& stream, std::vector<LogLine> lines) = 0;
+  // Called after the answer was handed back: a good time to store what write() took.
+  virtual void settle() {}
 };
 
 class FunctionHost {

@@ -142,22 +142,10 @@ void Launcher::spawn(const WorkerSpec& spec, const std::vector<std::string>& env
   std::string id = std::to_string(++next_id_);
   std::string frame = wire::encode(wire::Type::kSpawn, {id, spec.plugin_path, spec.handler, env_text,
                                                         std::to_string(spec.memory_mb)});
-  char control_buf[CMSG_SPACE(sizeof(int))] = {};
-  struct iovec iov = {frame.data(), frame.size()};
-  struct msghdr msg {};
-  msg.msg_iov = &iov;
-  msg.msg_iovlen = 1;
-  msg.msg_control = control_buf;
-  msg.msg_controllen = sizeof control_buf;
-  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN(sizeof(int));
-  std::memcpy(CMSG_DATA(c), &sv[1], sizeof(int));
   pending_[id] = Pending{std::move(done), std::move(on_exit), sv[0]};
-  ssize_t sent = sendmsg(control_, &msg, MSG_NOSIGNAL);
+  bool sent = wire::send_with_fd(control_, frame, sv[1]);
   close(sv[1]);
-  if (sent != static_cast<ssize_t>(frame.size())) {
+  if (!sent) {
     Pending p = std::move(pending_[id]);
     pending_.erase(id);
     lock.unlock();

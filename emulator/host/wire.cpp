@@ -1,6 +1,7 @@
 #include "host/wire.h"
 
 #include <errno.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -70,6 +71,22 @@ bool decode(std::string_view body, Frame* out) {
     body.remove_prefix(len);
   }
   return body.empty();
+}
+
+bool send_with_fd(int socket_fd, std::string_view frame, int passed_fd) {
+  char control[CMSG_SPACE(sizeof(int))] = {};
+  struct iovec iov = {const_cast<char*>(frame.data()), frame.size()};
+  struct msghdr msg {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  struct cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &passed_fd, sizeof(int));
+  return sendmsg(socket_fd, &msg, MSG_NOSIGNAL) == static_cast<ssize_t>(frame.size());
 }
 
 bool write_all(int fd, std::string_view bytes) {

@@ -14,7 +14,8 @@
 namespace sless::host::wire {
 
 enum class Type : uint8_t {
-  kHello = 1,       // worker → daemon: "ok", plugin name, abi version, handlers | "error", message
+  kHello = 1,       // worker → daemon: "ok", plugin name, abi version, handlers, init log, start-up timings
+                    //   ("<requested> <running> <loaded> <ready>", CLOCK_MONOTONIC ns) | "error", message
   kInvoke = 2,      // daemon → worker: see InvokeField
   kResult = 3,      // worker → daemon: see ResultField
   kCall = 4,        // worker → daemon: service, operation, request JSON
@@ -53,6 +54,10 @@ std::string encode(Type type, const std::vector<std::string>& fields);
 bool decode(std::string_view body, Frame* out);
 // Reads the u32 body length at the start of a frame.
 uint32_t body_length(const char* header4);
+
+// Sends one whole frame with a file descriptor attached (SCM_RIGHTS) on a SOCK_SEQPACKET socket;
+// false (errno set) when it did not go out whole.
+bool send_with_fd(int socket_fd, std::string_view frame, int passed_fd);
 
 // Blocking I/O on a socket or pipe; false on EOF or error.
 bool write_all(int fd, std::string_view bytes);

@@ -12,9 +12,13 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <ctime>
 #include <string>
+#include <vector>
 
 #include "sless/function_abi.h"
 #include "host/wire.h"
@@ -22,8 +26,48 @@
 namespace sless::host {
 namespace {
 
+// Reads frames from the daemon's socket through a buffer: a small frame costs one read().
+class FrameReader {
+ public:
+  explicit FrameReader(int fd) : fd_(fd), buf_(64 * 1024) {}
+  bool next(wire::Frame* out) {
+    for (;;) {
+      size_t avail = end_ - begin_;
+      size_t need = 4;
+      if (avail >= 4) {
+        uint32_t len = wire::body_length(buf_.data() + begin_);
+        if (len > wire::kMaxFrameBytes) return false;
+        need = 4 + static_cast<size_t>(len);
+        if (avail >= need) {
+          bool ok = wire::decode(std::string_view(buf_.data() + begin_ + 4, len), out);
+          begin_ += need;
+          if (begin_ == end_) begin_ = end_ = 0;
+          return ok;
+        }
+      }
+      if (buf_.size() - begin_ < need) {  // move the partial frame to the front, grow for it
+        std::copy(buf_.begin() + static_cast<long>(begin_), buf_.begin() + static_cast<long>(end_), buf_.begin());
+        end_ -= begin_;
+        begin_ = 0;
+        if (buf_.size() < need) buf_.resize(need);
+      }
+      ssize_t n = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return false;
+      end_ += static_cast<size_t>(n);
+    }
+  }
+
+ private:
+  int fd_;
+  std::vector<char> buf_;
+  size_t begin_ = 0;  // unread bytes are [begin_, end_)
+  size_t end_ = 0;
+};
+
 struct WorkerState {
   int fd = -1;
+  FrameReader* reader = nullptr;
   int log_fd = -1;
   off_t log_read = 0;
   const sless_invocation* current = nullptr;
@@ -65,7 +109,7 @@ sless_status host_call(void* ctx, sless_buffer service, sless_buffer op, sless_b
   sless_status status = SLESS_HOST_ERROR;
   wire::Frame reply;
   if (!w->broken && wire::write_all(w->fd, wire::encode(wire::Type::kCall, {view(service), view(op), view(request)})) &&
-      wire::read_frame(w->fd, &reply) && reply.type == wire::Type::kCallResult) {
+      w->reader->next(&reply) && reply.type == wire::Type::kCallResult) {
     const std::string& st = reply.at(0);
     status = st == "ok" ? SLESS_OK : st == "service_error" ? SLESS_SERVICE_ERROR : SLESS_HOST_ERROR;
     w->call_response = reply.at(1);
@@ -86,6 +130,7 @@ std::string drain_log(WorkerState& w) {
   std::fflush(stderr);
   off_t end = lseek(w.log_fd, 0, SEEK_END);
   std::string out;
+  if (end <= 0) return out;  // nothing written since the last drain: nothing to reset either
   if (end > w.log_read) {
     out.resize(static_cast<size_t>(end - w.log_read));
     ssize_t n = pread(w.log_fd, out.data(), out.size(), w.log_read);
@@ -118,11 +163,24 @@ bool hello_error(int fd, const std::string& message) {
   return false;
 }
 
+int64_t monotonic_ns() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
 }  // namespace
 
-int run_worker(int fd, const WorkerSpec& spec) {
+void prepare_worker(bool ahead) {
   WorkerState& w = g_worker;
-  w.fd = fd;
+  if (ahead) {
+    setenv("SLESS_SPARE", "1", 1);
+    clearenv();
+    dlerror();
+    if (void* self = dlopen(nullptr, RTLD_NOW)) dlclose(self);
+    if (vm_size_bytes() > 0 && max_rss_kb() < 0) std::abort();  // the calls matter, not the values
+  }
+  if (w.log_fd >= 0) return;
   // Capture the function's output.
   w.log_fd = memfd_create("sless-function-log", 0);
   if (w.log_fd >= 0) {
@@ -130,6 +188,13 @@ int run_worker(int fd, const WorkerSpec& spec) {
     dup2(w.log_fd, STDERR_FILENO);
     setvbuf(stdout, nullptr, _IOLBF, 0);
   }
+}
+
+int run_worker(int fd, const WorkerSpec& spec) {
+  int64_t running_ns = monotonic_ns();
+  WorkerState& w = g_worker;
+  w.fd = fd;
+  prepare_worker();
 
   void* lib = dlopen(spec.plugin_path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!lib) return hello_error(fd, std::string("Runtime.InvalidEntrypoint: cannot load plugin: ") + dlerror()), 1;
@@ -149,6 +214,7 @@ int run_worker(int fd, const WorkerSpec& spec) {
                                std::to_string(SLESS_ABI_MIN_VERSION) + " to v" + std::to_string(SLESS_ABI_VERSION)),
            1;
   }
+  int64_t loaded_ns = monotonic_ns();
   sless_handler_fn handler = nullptr;
   std::string names;
   for (uint32_t i = 0; i < plugin->handler_count; ++i) {
@@ -170,8 +236,11 @@ int run_worker(int fd, const WorkerSpec& spec) {
     setrlimit(RLIMIT_AS, &lim);
   }
   std::string init_log = drain_log(w);
+  std::string timings = std::to_string(spec.requested_ns) + " " + std::to_string(running_ns) + " " +
+                        std::to_string(loaded_ns) + " " + std::to_string(monotonic_ns());
   if (!wire::write_all(fd, wire::encode(wire::Type::kHello, {"ok", plugin->plugin_name ? plugin->plugin_name : "",
-                                                             std::to_string(plugin->abi_version), names, init_log}))) {
+                                                             std::to_string(plugin->abi_version), names, init_log,
+                                                             timings}))) {
     return 1;
   }
 
@@ -183,8 +252,10 @@ int run_worker(int fd, const WorkerSpec& spec) {
   api.remaining_time_ms = &host_remaining;
   api.call_service = &host_call;
 
+  FrameReader reader(fd);
+  w.reader = &reader;
   wire::Frame frame;
-  while (wire::read_frame(fd, &frame)) {
+  while (reader.next(&frame)) {
     if (frame.type != wire::Type::kInvoke || frame.fields.size() < wire::kInvFieldCount) continue;
     auto buf = [&](size_t i) { return sless_buffer{frame.fields[i].data(), frame.fields[i].size()}; };
     sless_invocation inv{};
@@ -212,20 +283,17 @@ int run_worker(int fd, const WorkerSpec& spec) {
     int32_t rc = handler(&inv, &res);
     w.current = nullptr;
 
-    std::vector<std::string> out(wire::kResFieldCount);
-    auto text = [](sless_buffer b) { return std::string(b.ptr ? b.ptr : "", b.ptr ? b.len : 0); };
-    if (rc != 0) {
-      out[wire::kResStatus] = "invalid";
-    } else {
-      out[wire::kResStatus] = res.is_error ? "error" : "ok";
-      out[wire::kResPayload] = text(res.payload);
-      out[wire::kResErrorType] = text(res.error_type);
-      out[wire::kResContentType] = text(res.content_type);
-    }
+    auto view = [rc](sless_buffer b) {
+      return rc == 0 && b.ptr ? std::string_view(b.ptr, b.len) : std::string_view();
+    };
+    std::string logs = drain_log(w);
+    std::string rss = std::to_string(max_rss_kb());
+    static_assert(wire::kResFieldCount == 6, "the result frame's fields are listed in order below");
+    std::string result = wire::encode(wire::Type::kResult,
+                                      {rc != 0 ? "invalid" : res.is_error ? "error" : "ok", view(res.payload),
+                                       view(res.error_type), view(res.content_type), logs, rss});
     if (res.release) res.release(res.release_ctx);
-    out[wire::kResLogs] = drain_log(w);
-    out[wire::kResMaxRssKb] = std::to_string(max_rss_kb());
-    if (!wire::write_all(fd, wire::encode(wire::Type::kResult, out))) break;
+    if (!wire::write_all(fd, result)) break;
   }
   return 0;
 }

@@ -4,6 +4,7 @@
 // Each runs single-threaded in its own process.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace sless::host {
@@ -12,7 +13,13 @@ struct WorkerSpec {
   std::string plugin_path;  // the snapshot of the plugin file to dlopen
   std::string handler;      // the handler name to run
   int memory_mb = 0;        // the function's MemorySize: caps the worker's address space growth
+  int64_t requested_ns = 0; // CLOCK_MONOTONIC when the zygote received the request (reported in the hello)
 };
+
+// Sets up what a worker needs before it knows its function (the capture of its output); run_worker
+// calls it when nobody did. `ahead`: the process waits for its function (the zygote's spare), so
+// it also makes the calls a start-up makes once, binding their symbols before the clock runs.
+void prepare_worker(bool ahead = false);
 
 // Runs a worker on a connected socket until the daemon closes it. Returns the exit code.
 int run_worker(int fd, const WorkerSpec& spec);

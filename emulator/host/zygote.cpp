@@ -1,7 +1,10 @@
 // The zygote: a small single-threaded process that forks workers on request, so that a cold
-// start costs a fork and a dlopen instead of an exec of the daemon's binary.
+// start costs a fork and a dlopen instead of an exec of the daemon's binary. It keeps one child
+// forked ahead (the spare), waiting for a request: a cold start then wakes the spare instead of
+// waiting for a fork and a new process's first time slice; the next spare is forked once the
+// zygote has been idle for a moment (off the path of the start it just served).
 //
-//   daemon ──kSpawn + socket fd──▶ zygote ──fork──▶ worker (env set, rlimits, run_worker)
+//   daemon ──kSpawn + socket fd──▶ zygote ──(to the spare, or fork)──▶ worker (env, rlimits, run_worker)
 //   daemon ◀──kSpawned{id, pid}── zygote ◀──SIGCHLD── worker exits ──▶ kExited{pid, status}
 //
 // Both the zygote and its workers die with their parent (PR_SET_PDEATHSIG), so a `kill -9` of
@@ -16,8 +19,10 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "host/wire.h"
 #include "host/worker.h"
@@ -29,9 +34,15 @@ bool send_frame(int fd, const std::string& frame) {
   return ::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(frame.size());
 }
 
+int64_t monotonic_ns() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
 // Receives one control message and the file descriptor attached to it (or -1).
 bool receive(int fd, wire::Frame* frame, int* passed_fd) {
-  std::string buf(256 * 1024, '\0');
+  static std::string buf(256 * 1024, '\0');  // allocated once: a spawn should not fault pages in
   char control[CMSG_SPACE(sizeof(int))];
   struct iovec iov = {buf.data(), buf.size()};
   struct msghdr msg {};
@@ -49,13 +60,19 @@ bool receive(int fd, wire::Frame* frame, int* passed_fd) {
   return wire::decode(std::string_view(buf.data() + 4, static_cast<size_t>(n) - 4), frame);
 }
 
-[[noreturn]] void become_worker(int worker_fd, const wire::Frame& req) {
+// What a new child does before it knows its function: die with the zygote, default signals,
+// the output capture.
+void prepare_child(bool ahead) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, nullptr);
   signal(SIGCHLD, SIG_DFL);
   signal(SIGPIPE, SIG_DFL);
+  prepare_worker(ahead);
+}
+
+[[noreturn]] void become_worker(int worker_fd, const wire::Frame& req, int64_t requested_ns) {
   clearenv();
   std::string env = req.at(wire::kSpawnEnv);
   size_t start = 0;
@@ -71,8 +88,52 @@ bool receive(int fd, wire::Frame* frame, int* passed_fd) {
   spec.plugin_path = req.at(wire::kSpawnPlugin);
   spec.handler = req.at(wire::kSpawnHandler);
   spec.memory_mb = std::atoi(req.at(wire::kSpawnMemoryMb).c_str());
+  spec.requested_ns = requested_ns;
   _exit(run_worker(worker_fd, spec));
 }
+
+// The child forked ahead: its parent keeps `fd`, the other end of the socket it waits on.
+struct Spare {
+  pid_t pid = -1;
+  int fd = -1;
+};
+
+Spare fork_spare(int control, int sigfd) {
+  int sv[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0) return {};
+  pid_t zygote = getpid();
+  pid_t pid = fork();
+  if (pid == 0) {
+    close(sv[0]);
+    close(control);
+    close(sigfd);
+    prepare_child(/*ahead=*/true);
+    if (getppid() != zygote) _exit(0);  // the zygote died before the death signal was armed
+    wire::Frame req;
+    int worker_fd = -1;
+    if (!receive(sv[1], &req, &worker_fd) || req.type != wire::Type::kSpawn || worker_fd < 0) _exit(0);
+    close(sv[1]);
+    // The zygote appends the time it received the request.
+    int64_t requested_ns = std::strtoll(req.at(wire::kSpawnFieldCount).c_str(), nullptr, 10);
+    become_worker(worker_fd, req, requested_ns);
+  }
+  close(sv[1]);
+  if (pid < 0) {
+    close(sv[0]);
+    return {};
+  }
+  return {pid, sv[0]};
+}
+
+void drop_spare(Spare& spare) {
+  if (spare.fd >= 0) close(spare.fd);  // the spare reads EOF and exits
+  spare = {};
+}
+
+// How long the zygote waits idle before it forks the next spare, and before it tries again when
+// a fork failed (out of processes or memory: forking stays possible for real requests).
+constexpr int kSpareDelayMs = 5;
+constexpr int kSpareRetryMs = 1000;
 
 }  // namespace
 
@@ -86,12 +147,21 @@ int run_zygote(int control) {
   sigprocmask(SIG_BLOCK, &chld, nullptr);
   int sigfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   std::set<pid_t> children;
+  Spare spare;
+  int spare_delay_ms = kSpareDelayMs;
 
   for (;;) {
     struct pollfd fds[2] = {{control, POLLIN, 0}, {sigfd, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0) {
+    int ready = poll(fds, 2, spare.pid > 0 ? -1 : spare_delay_ms);
+    if (ready < 0) {
       if (errno == EINTR) continue;
       break;
+    }
+    if (ready == 0) {
+      spare = fork_spare(control, sigfd);
+      if (spare.pid > 0) children.insert(spare.pid);
+      spare_delay_ms = spare.pid > 0 ? kSpareDelayMs : kSpareRetryMs;
+      continue;
     }
     if (fds[1].revents & POLLIN) {
       struct signalfd_siginfo info;
@@ -101,6 +171,7 @@ int run_zygote(int control) {
       pid_t pid;
       while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
         children.erase(pid);
+        if (pid == spare.pid) drop_spare(spare);
         send_frame(control, wire::encode(wire::Type::kExited, {std::to_string(pid), std::to_string(status)}));
       }
     }
@@ -108,15 +179,31 @@ int run_zygote(int control) {
       wire::Frame req;
       int worker_fd = -1;
       if (!receive(control, &req, &worker_fd)) break;  // the daemon went away
+      int64_t requested_ns = monotonic_ns();
       if (req.type != wire::Type::kSpawn || worker_fd < 0) {
         if (worker_fd >= 0) close(worker_fd);
         continue;
       }
-      pid_t pid = fork();
-      if (pid == 0) {
-        close(control);
-        close(sigfd);
-        become_worker(worker_fd, req);
+      pid_t pid = -1;
+      if (spare.pid > 0) {
+        std::vector<std::string> fields = req.fields;
+        fields.resize(wire::kSpawnFieldCount);
+        fields.push_back(std::to_string(requested_ns));
+        if (wire::send_with_fd(spare.fd, wire::encode(wire::Type::kSpawn, fields), worker_fd)) {
+          pid = spare.pid;
+        } else {
+          kill(spare.pid, SIGKILL);
+        }
+        drop_spare(spare);
+      }
+      if (pid < 0) {
+        pid = fork();
+        if (pid == 0) {
+          close(control);
+          close(sigfd);
+          prepare_child(/*ahead=*/false);
+          become_worker(worker_fd, req, requested_ns);
+        }
       }
       close(worker_fd);
       if (pid < 0) {

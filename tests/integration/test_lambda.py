@@ -193,6 +193,47 @@ class LambdaTest(unittest.TestCase):
         self.assertEqual(out, {"TABLE": "orders", "AWS_LAMBDA_FUNCTION_NAME": "envfn", "AWS_REGION": "us-east-1",
                                "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "_HANDLER": "env", "HOME": None})
 
+    def test_each_cold_start_sees_only_its_own_environment(self):
+        # Workers after the first come from a process the zygote forked ahead of the request: each
+        # must still start from the function's environment alone, and report its cold start.
+        self.make("envcold", "env", Environment={"Variables": {"ROUND": "0"}})
+        for i in range(1, 5):
+            self.lam.update_function_configuration(FunctionName="envcold", Environment={"Variables": {"ROUND": str(i)}})
+            r, out = self.invoke("envcold", {"names": ["ROUND", "SLESS_SPARE", "HOME", "AWS_LAMBDA_FUNCTION_NAME"]},
+                                 LogType="Tail")
+            self.assertEqual(out, {"ROUND": str(i), "SLESS_SPARE": None, "HOME": None,
+                                   "AWS_LAMBDA_FUNCTION_NAME": "envcold"})
+            self.assertIn("Init Duration", base64.b64decode(r["LogResult"]).decode())
+
+    def test_a_shorter_timeout_fires_while_a_longer_one_runs(self):
+        # Deadlines share one timer armed for the earliest: a 1 s invocation started while a 3 s one
+        # runs must still end at its own deadline, before the longer one.
+        self.make("slow3", "sleep_forever", Timeout=3)
+        self.make("slow1", "sleep_forever", Timeout=1)
+        done = {}
+
+        def long_call():
+            _, out = self.invoke("slow3")
+            done["slow3"] = out
+
+        t = threading.Thread(target=long_call)
+        t.start()
+        try:
+            def slow3_busy():
+                pools = json.loads(self.d.http("GET", "/_sless/health")[2])["services"]["lambda"]["worker_pools"]
+                return any(":function:slow3:" in k and p["live"] == 1 and p["idle"] == 0 for k, p in pools.items())
+
+            harness.wait_for(slow3_busy, message="the 3 s invocation running")
+            r, out = self.invoke("slow1")
+            self.assertNotIn("slow3", done)
+            self.assertEqual(r["FunctionError"], "Unhandled")
+            self.assertEqual(out["errorType"], "Sandbox.Timedout")
+            self.assertIn("Task timed out after 1.00 seconds", out["errorMessage"])
+        finally:
+            t.join()
+        self.assertEqual(done["slow3"]["errorType"], "Sandbox.Timedout")
+        self.assertIn("Task timed out after 3.00 seconds", done["slow3"]["errorMessage"])
+
     def test_function_errors(self):
         self.make("fail", "fail")
         self.make("throws", "throws")
@@ -281,6 +322,19 @@ class LambdaTest(unittest.TestCase):
         self.make("warm", "echo")
         pids = {self.invoke("warm")[1]["pid"] for _ in range(5)}
         self.assertEqual(len(pids), 1)
+
+    def test_large_events_go_through_whole(self):
+        # Events larger than a socket's buffer reach the worker in several writes and its answer
+        # comes back in several reads; the next invocation on the same worker is unaffected.
+        self.make("bigecho", "echo", MemorySize=512)
+        for size in (300 * 1024, 5 * 1024 * 1024):
+            blob = "".join(chr(ord("a") + i % 26) for i in range(size))
+            _, out = self.invoke("bigecho", {"blob": blob})
+            self.assertEqual(len(out["event"]["blob"]), size)
+            self.assertEqual(out["event"]["blob"], blob)
+            _, small = self.invoke("bigecho", {"n": 1})
+            self.assertEqual(small["event"], {"n": 1})
+            self.assertEqual(small["pid"], out["pid"])
 
     def test_invoke_errors(self):
         self.make("inv-errors", "echo")
@@ -522,6 +576,67 @@ class Durability(unittest.TestCase):
             self.assertEqual(d.stop(), 0)
             d = Daemon(data_dir=data).start()
             self.assertEqual([f["FunctionName"] for f in d.client("lambda").list_functions()["Functions"]], ["keeper"])
+            d.stop()
+        finally:
+            shutil.rmtree(data, ignore_errors=True)
+
+    def test_lines_of_concurrent_invocations_are_all_kept_across_a_kill(self):
+        # Invocation lines are written in batches after the answers: every invocation's lines must
+        # be readable once the answers are in, and the streams' figures must match their events
+        # after a kill -9 and a restart, with new lines appended to the same streams.
+        data = tempfile.mkdtemp(prefix="sless-lambda-logs-")
+        try:
+            d = Daemon(data_dir=data).start()
+            lam, logs = d.client("lambda"), d.client("logs")
+            lam.create_function(FunctionName="chatty", Runtime="provided.al2023", Role=ROLE, Handler="logs",
+                                Code={"ZipFile": zip_of(PLUGIN)})
+            ids, errors = [], []
+
+            def invoke_some():
+                try:
+                    client = d.client("lambda")
+                    for _ in range(10):
+                        r = client.invoke(FunctionName="chatty", Payload=b"{}")
+                        ids.append(r["ResponseMetadata"]["RequestId"])
+                except Exception as e:  # noqa: BLE001 - reported below
+                    errors.append(e)
+
+            threads = [threading.Thread(target=invoke_some) for _ in range(4)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            self.assertEqual(errors, [])
+            group = "/aws/lambda/chatty"
+
+            def lines():
+                out, token = [], None
+                while True:
+                    kw = {"nextToken": token} if token else {}
+                    page = logs.filter_log_events(logGroupName=group, **kw)
+                    out += [e["message"] for e in page["events"]]
+                    token = page.get("nextToken")
+                    if not token:
+                        return out
+
+            got = lines()
+            for rid in ids:
+                self.assertIn(f"START RequestId: {rid} Version: $LATEST", got)
+                self.assertIn(f"END RequestId: {rid}", got)
+                self.assertEqual(sum(1 for m in got if m.startswith(f"REPORT RequestId: {rid}\t")), 1)
+            streams = logs.describe_log_streams(logGroupName=group)["logStreams"]
+            d.kill()  # kill -9
+            d = Daemon(data_dir=data).start()
+            lam, logs = d.client("lambda"), d.client("logs")
+            self.assertEqual(logs.describe_log_streams(logGroupName=group)["logStreams"], streams)
+            self.assertEqual(sorted(lines()), sorted(got))
+            r = lam.invoke(FunctionName="chatty", Payload=b"{}")
+            rid = r["ResponseMetadata"]["RequestId"]
+            self.assertIn(f"END RequestId: {rid}", lines())
+            after = {s["logStreamName"]: s for s in logs.describe_log_streams(logGroupName=group)["logStreams"]}
+            before = {s["logStreamName"]: s for s in streams}
+            self.assertTrue(set(before) <= set(after))
+            self.assertEqual(sum(s["storedBytes"] for s in after.values()) > sum(s["storedBytes"] for s in streams), True)
             d.stop()
         finally:
             shutil.rmtree(data, ignore_errors=True)

@@ -846,7 +846,8 @@ void LambdaService::invoke_api(Invocation&& inv) {
   json& p = inv.params;
   RequestContext& ctx = inv.ctx;
   std::string type = p.value("InvocationType", "RequestResponse");
-  std::string payload = inv.request ? inv.request->body : std::string();
+  // The body is not read again once the operation runs: take it rather than copy it.
+  std::string payload = inv.request ? std::move(inv.request->body) : std::string();
   auto r = resolve(ctx.account, ctx.region, p["FunctionName"], qualifier_of(p));
   if (!r.ok()) {
     inv.done(std::move(r).error());

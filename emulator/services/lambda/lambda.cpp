@@ -38,6 +38,7 @@ Status LambdaService::start(Env& env) {
   if (ec) return Status::io_error("cannot create " + code_dir_ + ": " + ec.message());
   launcher_ = std::make_unique<host::Launcher>(env.config->worker_binary);
   host_ = std::make_unique<host::FunctionHost>(*env.io, *launcher_, *env.registry, *env.clock);
+  logs_ = env.registry->get<logs::LogsService>("logs");
   host_->set_log_sink(this);
   {
     std::lock_guard lock(mu_);
@@ -110,13 +111,15 @@ void LambdaService::invoke(InternalInvoke request, std::function<void(Outcome<ho
 }
 
 void LambdaService::write(const host::FunctionConfig& fn, const std::string& stream, std::vector<host::LogLine> lines) {
-  auto* logs = env_->registry->get<logs::LogsService>("logs");
-  if (!logs) return;
+  if (!logs_) return;
   std::vector<logs::Event> events;
   events.reserve(lines.size());
   for (auto& l : lines) events.push_back({l.timestamp_ms, std::move(l.message)});
-  Status st = logs->append(fn.account, fn.region, "/aws/lambda/" + fn.name, stream, events);
-  if (!st.is_ok()) log::warn("writing the log of {} failed: {}", fn.name, st.to_string());
+  logs_->enqueue(fn.account, fn.region, "/aws/lambda/" + fn.name, stream, std::move(events));
+}
+
+void LambdaService::settle() {
+  if (logs_) logs_->write_queued();
 }
 
 }  // namespace sless::services::lambda

@@ -26,6 +26,10 @@ class Launcher;
 class FileWatcher;
 }  // namespace sless::host
 
+namespace sless::services::logs {
+class LogsService;
+}
+
 namespace sless::services::lambda {
 
 // One function: its document (configuration, code, versions, aliases, policy, ...) and the
@@ -59,8 +63,9 @@ class LambdaService final : public Provider, public host::LogSink {
   // the event is queued, with an empty payload), or a ServiceError (unknown function, ...).
   void invoke(InternalInvoke request, std::function<void(Outcome<host::InvokeResult>)> done);
 
-  // host::LogSink
+  // host::LogSink: the lines go to the Logs service's write queue, written in batches.
   void write(const host::FunctionConfig& fn, const std::string& stream, std::vector<host::LogLine> lines) override;
+  void settle() override;
 
   struct Resolved;  // a function reference resolved to a function and one of its versions
 
@@ -138,6 +143,7 @@ class LambdaService final : public Provider, public host::LogSink {
   Out delete_event_source_mapping(RequestContext& ctx, Params& p);
 
   Env* env_ = nullptr;
+  logs::LogsService* logs_ = nullptr;
   storage::Family* family_ = nullptr;
   std::string code_dir_;
   bool owns_code_dir_ = false;

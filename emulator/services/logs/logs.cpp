@@ -5,6 +5,8 @@
 #include "core/clock.h"
 #include "core/encoding.h"
 #include "core/ids.h"
+#include "core/log.h"
+#include "core/scheduler.h"
 #include "storage/keys.h"
 #include "storage/store.h"
 
@@ -107,10 +109,61 @@ Status LogsService::start(Env& env) {
   if (!family_) return Status::internal("cannot open the logs column family");
   // Sequence numbers only need to grow across restarts: start from the clock in microseconds.
   seq_.store(static_cast<uint64_t>(env.clock->now_ms()) * 1000);
-  return Status::ok();
+  std::lock_guard w(write_mu_);
+  return rebuild();
 }
 
-Status LogsService::reset() { return env_ ? env_->store->clear(family_) : Status::ok(); }
+void LogsService::stop() {
+  if (!env_) return;
+  if (Status st = flush(); !st.is_ok()) log::warn("writing the queued log events failed: {}", st.to_string());
+}
+
+Status LogsService::reset() {
+  if (!env_) return Status::ok();
+  std::lock_guard w(write_mu_);
+  std::vector<Queued> dropped = take_queue();
+  unwritten_.fetch_sub(dropped.size());
+  groups_.clear();
+  streams_.clear();
+  return env_->store->clear(family_);
+}
+
+// Keys are <account> <region> "g"|"s"|"e" ...: the scan reads the group and stream records of each
+// account and region and seeks past their events.
+Status LogsService::rebuild() {
+  groups_.clear();
+  streams_.clear();
+  auto it = env_->store->iterate(family_, "", "");
+  it->seek_to_first();
+  while (it->valid()) {
+    std::string_view rest = it->key();
+    std::string account, region, kind;
+    if (!key::read_string(rest, &account) || !key::read_string(rest, &region) || !key::read_string(rest, &kind)) {
+      it->next();
+      continue;
+    }
+    if (kind == "e") {
+      it->seek(key::prefix_end(key::KeyBuilder(account, region).str("e").key()));
+      continue;
+    }
+    if (kind == "g") {
+      groups_.insert(std::string(it->key()));
+    } else if (kind == "s") {
+      json s = json::parse(it->value(), nullptr, false);
+      if (s.is_object()) {
+        StreamMeta m;
+        m.creation_ms = s.value("creationTime", int64_t{0});
+        m.first_ms = s.value("firstEventTimestamp", INT64_MAX);
+        m.last_ms = s.value("lastEventTimestamp", INT64_MIN);
+        m.ingestion_ms = s.value("lastIngestionTime", int64_t{0});
+        m.stored_bytes = s.value("storedBytes", int64_t{0});
+        streams_.emplace(std::string(it->key()), m);
+      }
+    }
+    it->next();
+  }
+  return it->status();
+}
 
 std::string LogsService::group_key(const std::string& a, const std::string& r, const std::string& g) const {
   return key::KeyBuilder(a, r).str("g").str(g).take();
@@ -131,13 +184,6 @@ bool LogsService::load(const std::string& k, json* out) const {
   return !out->is_discarded();
 }
 
-std::mutex& LogsService::stream_lock(const std::string& k) {
-  std::lock_guard lock(locks_mu_);
-  auto& m = locks_[k];
-  if (!m) m = std::make_unique<std::mutex>();
-  return *m;
-}
-
 std::string LogsService::group_name(const Params& p) const {
   if (p.contains("logGroupName")) return p["logGroupName"].get<std::string>();
   if (p.contains("logGroupIdentifier")) {
@@ -152,63 +198,147 @@ std::string LogsService::group_name(const Params& p) const {
   return {};
 }
 
-Status LogsService::append(const std::string& account, const std::string& region, const std::string& group,
-                           const std::string& stream, const std::vector<Event>& events) {
+void LogsService::enqueue(std::string account, std::string region, std::string group, std::string stream,
+                          std::vector<Event> events) {
+  int64_t now = env_ ? env_->clock->now_ms() : 0;
+  std::lock_guard q(queue_mu_);
+  queue_.push_back(Queued{std::move(account), std::move(region), std::move(group), std::move(stream),
+                          std::move(events), now});
+  unwritten_.fetch_add(1);
+}
+
+std::vector<LogsService::Queued> LogsService::take_queue() {
+  std::vector<Queued> batch;
+  std::lock_guard q(queue_mu_);
+  batch.swap(queue_);
+  return batch;
+}
+
+void LogsService::write_queued() {
+  if (!env_) return;
+  {
+    std::lock_guard q(queue_mu_);
+    if (draining_ || queue_.empty()) return;  // the thread draining writes ours too
+    draining_ = true;
+  }
+  drain();
+}
+
+void LogsService::drain() {
+  // A few rounds at most on this thread; under steady load the rest continues as a posted task.
+  for (int round = 0; round < 4; ++round) {
+    std::unique_lock w(write_mu_);
+    std::vector<Queued> batch;
+    {
+      std::lock_guard q(queue_mu_);
+      batch.swap(queue_);
+      if (batch.empty()) {
+        draining_ = false;
+        return;
+      }
+    }
+    if (Status st = write_locked(batch); !st.is_ok()) log::warn("writing log events failed: {}", st.to_string());
+  }
+  env_->scheduler->post([this] { drain(); });
+}
+
+Status LogsService::flush() {
   if (!env_) return Status::internal("logs service not started");
-  std::string gk = group_key(account, region, group);
-  std::string sk = stream_key(account, region, group, stream);
-  std::lock_guard lock(stream_lock(sk));
-  int64_t now = env_->clock->now_ms();
-  storage::WriteBatch batch;
-  json g;
-  if (!load(gk, &g)) {
-    batch.put(family_, gk, json{{"creationTime", now}}.dump());
-  }
-  json s;
-  if (!load(sk, &s)) s = json{{"creationTime", now}, {"storedBytes", 0}};
-  std::string prefix = events_prefix(account, region, group, stream);
-  int64_t first = s.value("firstEventTimestamp", INT64_MAX);
-  int64_t last = s.value("lastEventTimestamp", INT64_MIN);
-  int64_t bytes = s.value("storedBytes", int64_t{0});
-  for (const auto& e : events) {
-    std::string k = prefix;
-    key::append_i64(k, e.timestamp_ms);
-    key::append_u64(k, seq_.fetch_add(1));
-    batch.put(family_, k, encode_event(now, e.message));
-    first = std::min(first, e.timestamp_ms);
-    last = std::max(last, e.timestamp_ms);
-    bytes += static_cast<int64_t>(e.message.size()) + 26;
-  }
-  if (!events.empty()) {
+  if (unwritten_.load() == 0) return Status::ok();
+  std::lock_guard w(write_mu_);  // waits for a batch being written
+  return flush_locked();
+}
+
+Status LogsService::flush_locked() {
+  std::vector<Queued> batch = take_queue();
+  return batch.empty() ? Status::ok() : write_locked(batch);
+}
+
+Status LogsService::append(const std::string& account, const std::string& region, const std::string& group,
+                           const std::string& stream, std::vector<Event> events) {
+  if (!env_) return Status::internal("logs service not started");
+  enqueue(account, region, group, stream, std::move(events));
+  return flush();
+}
+
+namespace {
+
+std::string stream_record(int64_t creation, int64_t first, int64_t last, int64_t ingestion, int64_t bytes) {
+  json s{{"creationTime", creation}, {"storedBytes", bytes}};
+  if (first != INT64_MAX) {
     s["firstEventTimestamp"] = first;
     s["lastEventTimestamp"] = last;
-    s["lastIngestionTime"] = now;
-    s["storedBytes"] = bytes;
+    s["lastIngestionTime"] = ingestion;
   }
-  batch.put(family_, sk, s.dump());
-  return env_->store->write(batch);
+  return s.dump();
+}
+
+}  // namespace
+
+Status LogsService::write_locked(std::vector<Queued>& batch) {
+  storage::WriteBatch wb;
+  std::map<std::string, StreamMeta> touched;  // the streams' new metadata, kept once written
+  std::vector<std::string> new_groups;
+  for (Queued& q : batch) {
+    std::string gk = group_key(q.account, q.region, q.group);
+    if (!groups_.count(gk) && std::find(new_groups.begin(), new_groups.end(), gk) == new_groups.end()) {
+      wb.put(family_, gk, json{{"creationTime", q.ingestion_ms}}.dump());
+      new_groups.push_back(std::move(gk));
+    }
+    std::string sk = stream_key(q.account, q.region, q.group, q.stream);
+    auto t = touched.find(sk);
+    if (t == touched.end()) {
+      auto known = streams_.find(sk);
+      StreamMeta fresh;
+      fresh.creation_ms = q.ingestion_ms;
+      t = touched.emplace(std::move(sk), known != streams_.end() ? known->second : fresh).first;
+    }
+    StreamMeta& m = t->second;
+    std::string prefix = events_prefix(q.account, q.region, q.group, q.stream);
+    for (const Event& e : q.events) {
+      std::string k = prefix;
+      key::append_i64(k, e.timestamp_ms);
+      key::append_u64(k, seq_.fetch_add(1));
+      wb.put(family_, k, encode_event(q.ingestion_ms, e.message));
+      m.first_ms = std::min(m.first_ms, e.timestamp_ms);
+      m.last_ms = std::max(m.last_ms, e.timestamp_ms);
+      m.stored_bytes += static_cast<int64_t>(e.message.size()) + 26;
+    }
+    if (!q.events.empty()) m.ingestion_ms = std::max(m.ingestion_ms, q.ingestion_ms);
+  }
+  for (const auto& [sk, m] : touched) {
+    wb.put(family_, sk, stream_record(m.creation_ms, m.first_ms, m.last_ms, m.ingestion_ms, m.stored_bytes));
+  }
+  Status st = env_->store->write(wb);
+  unwritten_.fetch_sub(batch.size());
+  if (!st.is_ok()) return st;
+  for (auto& g : new_groups) groups_.insert(std::move(g));
+  for (auto& [sk, m] : touched) streams_[sk] = m;
+  return Status::ok();
 }
 
 LogsService::Out LogsService::create_log_group(RequestContext& ctx, Params& p) {
   std::string name = p["logGroupName"];
   std::string k = group_key(ctx.account, ctx.region, name);
-  std::lock_guard lock(stream_lock(k));
-  json existing;
-  if (load(k, &existing)) {
+  std::lock_guard w(write_mu_);
+  if (Status st = flush_locked(); !st.is_ok()) return ServiceError::internal(st.to_string());
+  if (groups_.count(k)) {
     return ServiceError("ResourceAlreadyExistsException", "The specified log group already exists");
   }
   json g{{"creationTime", ctx.now_ms}};
   if (p.contains("tags")) g["tags"] = p["tags"];
   if (p.contains("logGroupClass")) g["logGroupClass"] = p["logGroupClass"];
   if (Status st = env_->store->put(family_, k, g.dump()); !st.is_ok()) return ServiceError::internal(st.to_string());
+  groups_.insert(k);
   return OperationOutput();
 }
 
 LogsService::Out LogsService::delete_log_group(RequestContext& ctx, Params& p) {
   std::string name = p["logGroupName"];
   std::string k = group_key(ctx.account, ctx.region, name);
-  json g;
-  if (!load(k, &g)) return not_found("log group");
+  std::lock_guard w(write_mu_);
+  if (Status st = flush_locked(); !st.is_ok()) return ServiceError::internal(st.to_string());
+  if (!groups_.count(k)) return not_found("log group");
   storage::WriteBatch batch;
   batch.del(family_, k);
   std::string streams = key::KeyBuilder(ctx.account, ctx.region).str("s").str(name).take();
@@ -216,10 +346,13 @@ LogsService::Out LogsService::delete_log_group(RequestContext& ctx, Params& p) {
   batch.delete_range(family_, streams, key::prefix_end(streams));
   batch.delete_range(family_, events, key::prefix_end(events));
   if (Status st = env_->store->write(batch); !st.is_ok()) return ServiceError::internal(st.to_string());
+  groups_.erase(k);
+  streams_.erase(streams_.lower_bound(streams), streams_.lower_bound(key::prefix_end(streams)));
   return OperationOutput();
 }
 
 LogsService::Out LogsService::describe_log_groups(RequestContext& ctx, Params& p) {
+  if (Status st = flush(); !st.is_ok()) return ServiceError::internal(st.to_string());
   std::string prefix = p.value("logGroupNamePrefix", "");
   std::string pattern = p.value("logGroupNamePattern", "");
   int64_t limit = get_i64(p, "limit", 50);
@@ -262,16 +395,18 @@ LogsService::Out LogsService::describe_log_groups(RequestContext& ctx, Params& p
 LogsService::Out LogsService::create_log_stream(RequestContext& ctx, Params& p) {
   std::string group = p["logGroupName"];
   std::string stream = p["logStreamName"];
-  json g;
-  if (!load(group_key(ctx.account, ctx.region, group), &g)) return not_found("log group");
   std::string k = stream_key(ctx.account, ctx.region, group, stream);
-  std::lock_guard lock(stream_lock(k));
-  json s;
-  if (load(k, &s)) return ServiceError("ResourceAlreadyExistsException", "The specified log stream already exists");
-  if (Status st = env_->store->put(family_, k, json{{"creationTime", ctx.now_ms}, {"storedBytes", 0}}.dump());
+  std::lock_guard w(write_mu_);
+  if (Status st = flush_locked(); !st.is_ok()) return ServiceError::internal(st.to_string());
+  if (!groups_.count(group_key(ctx.account, ctx.region, group))) return not_found("log group");
+  if (streams_.count(k)) return ServiceError("ResourceAlreadyExistsException", "The specified log stream already exists");
+  StreamMeta m;
+  m.creation_ms = ctx.now_ms;
+  if (Status st = env_->store->put(family_, k, stream_record(m.creation_ms, m.first_ms, m.last_ms, 0, 0));
       !st.is_ok()) {
     return ServiceError::internal(st.to_string());
   }
+  streams_.emplace(k, m);
   return OperationOutput();
 }
 
@@ -279,17 +414,20 @@ LogsService::Out LogsService::delete_log_stream(RequestContext& ctx, Params& p) 
   std::string group = p["logGroupName"];
   std::string stream = p["logStreamName"];
   std::string k = stream_key(ctx.account, ctx.region, group, stream);
-  json s;
-  if (!load(k, &s)) return not_found("log stream");
+  std::lock_guard w(write_mu_);
+  if (Status st = flush_locked(); !st.is_ok()) return ServiceError::internal(st.to_string());
+  if (!streams_.count(k)) return not_found("log stream");
   storage::WriteBatch batch;
   batch.del(family_, k);
   std::string events = events_prefix(ctx.account, ctx.region, group, stream);
   batch.delete_range(family_, events, key::prefix_end(events));
   if (Status st = env_->store->write(batch); !st.is_ok()) return ServiceError::internal(st.to_string());
+  streams_.erase(k);
   return OperationOutput();
 }
 
 LogsService::Out LogsService::describe_log_streams(RequestContext& ctx, Params& p) {
+  if (Status st = flush(); !st.is_ok()) return ServiceError::internal(st.to_string());
   std::string group = group_name(p);
   json g;
   if (!load(group_key(ctx.account, ctx.region, group), &g)) return not_found("log group");
@@ -335,9 +473,10 @@ LogsService::Out LogsService::describe_log_streams(RequestContext& ctx, Params& 
 LogsService::Out LogsService::put_log_events(RequestContext& ctx, Params& p) {
   std::string group = p["logGroupName"];
   std::string stream = p["logStreamName"];
-  json g, s;
-  if (!load(group_key(ctx.account, ctx.region, group), &g)) return not_found("log group");
-  if (!load(stream_key(ctx.account, ctx.region, group, stream), &s)) return not_found("log stream");
+  std::lock_guard w(write_mu_);
+  if (Status st = flush_locked(); !st.is_ok()) return ServiceError::internal(st.to_string());
+  if (!groups_.count(group_key(ctx.account, ctx.region, group))) return not_found("log group");
+  if (!streams_.count(stream_key(ctx.account, ctx.region, group, stream))) return not_found("log stream");
   std::vector<Event> events;
   int64_t previous = INT64_MIN;
   size_t bytes = 0;
@@ -364,15 +503,15 @@ LogsService::Out LogsService::put_log_events(RequestContext& ctx, Params& p) {
       accepted.push_back(std::move(events[i]));
     }
   }
-  if (Status st = append(ctx.account, ctx.region, group, stream, accepted); !st.is_ok()) {
-    return ServiceError::internal(st.to_string());
-  }
+  enqueue(ctx.account, ctx.region, group, stream, std::move(accepted));
+  if (Status st = flush_locked(); !st.is_ok()) return ServiceError::internal(st.to_string());
   json result{{"nextSequenceToken", std::to_string(seq_.load())}};
   if (!rejected.empty()) result["rejectedLogEventsInfo"] = rejected;
   return OperationOutput(std::move(result));
 }
 
 LogsService::Out LogsService::get_log_events(RequestContext& ctx, Params& p) {
+  if (Status st = flush(); !st.is_ok()) return ServiceError::internal(st.to_string());
   std::string group = group_name(p);
   std::string stream = p["logStreamName"];
   json g, s;
@@ -436,6 +575,7 @@ LogsService::Out LogsService::get_log_events(RequestContext& ctx, Params& p) {
 }
 
 LogsService::Out LogsService::filter_log_events(RequestContext& ctx, Params& p) {
+  if (Status st = flush(); !st.is_ok()) return ServiceError::internal(st.to_string());
   std::string group = group_name(p);
   json g;
   if (!load(group_key(ctx.account, ctx.region, group), &g)) return not_found("log group");
@@ -498,7 +638,8 @@ LogsService::Out LogsService::filter_log_events(RequestContext& ctx, Params& p) 
 LogsService::Out LogsService::put_retention_policy(RequestContext& ctx, Params& p) {
   std::string group = p["logGroupName"];
   std::string k = group_key(ctx.account, ctx.region, group);
-  std::lock_guard lock(stream_lock(k));
+  std::lock_guard w(write_mu_);
+  if (Status st = flush_locked(); !st.is_ok()) return ServiceError::internal(st.to_string());
   json g;
   if (!load(k, &g)) return not_found("log group");
   static const int kAllowed[] = {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653};
@@ -515,7 +656,8 @@ LogsService::Out LogsService::put_retention_policy(RequestContext& ctx, Params& 
 LogsService::Out LogsService::delete_retention_policy(RequestContext& ctx, Params& p) {
   std::string group = p["logGroupName"];
   std::string k = group_key(ctx.account, ctx.region, group);
-  std::lock_guard lock(stream_lock(k));
+  std::lock_guard w(write_mu_);
+  if (Status st = flush_locked(); !st.is_ok()) return ServiceError::internal(st.to_string());
   json g;
   if (!load(k, &g)) return not_found("log group");
   g.erase("retentionInDays");
@@ -538,7 +680,8 @@ LogsService::Out LogsService::tag_resource(RequestContext& ctx, Params& p) {
   auto group = group_from_arn(p["resourceArn"]);
   if (!group) return invalid("Only log group ARNs can be tagged");
   std::string k = group_key(ctx.account, ctx.region, *group);
-  std::lock_guard lock(stream_lock(k));
+  std::lock_guard w(write_mu_);
+  if (Status st = flush_locked(); !st.is_ok()) return ServiceError::internal(st.to_string());
   json g;
   if (!load(k, &g)) return not_found("log group");
   for (auto& [tk, tv] : p["tags"].items()) g["tags"][tk] = tv;
@@ -550,7 +693,8 @@ LogsService::Out LogsService::untag_resource(RequestContext& ctx, Params& p) {
   auto group = group_from_arn(p["resourceArn"]);
   if (!group) return invalid("Only log group ARNs can be tagged");
   std::string k = group_key(ctx.account, ctx.region, *group);
-  std::lock_guard lock(stream_lock(k));
+  std::lock_guard w(write_mu_);
+  if (Status st = flush_locked(); !st.is_ok()) return ServiceError::internal(st.to_string());
   json g;
   if (!load(k, &g)) return not_found("log group");
   for (const auto& t : p["tagKeys"]) {
@@ -561,6 +705,7 @@ LogsService::Out LogsService::untag_resource(RequestContext& ctx, Params& p) {
 }
 
 LogsService::Out LogsService::list_tags_for_resource(RequestContext& ctx, Params& p) {
+  if (Status st = flush(); !st.is_ok()) return ServiceError::internal(st.to_string());
   auto group = group_from_arn(p["resourceArn"]);
   if (!group) return invalid("Only log group ARNs can be tagged");
   json g;

@@ -1,14 +1,17 @@
 // CloudWatch Logs: log groups, log streams and their events, durable in the "logs" column family.
-// Lambda invocations write here (LogsService::append). Thread-safe: one mutex per log stream for
-// ordering, no lock across the service.
+// Lambda invocations queue their lines here (LogsService::enqueue) and one writer at a time turns
+// everything queued into one WriteBatch, keeping the groups' and streams' metadata in memory
+// (rebuilt from the store at start). Every read first writes what is queued, so a line queued
+// before a read began is visible to it. Thread-safe: the queue has its own mutex, and every write
+// to the column family (with the metadata it updates) holds the writer mutex.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
-#include <memory>
+#include <map>
 #include <mutex>
+#include <set>
 #include <string>
-#include <unordered_map>
 #include <vector>
 
 #include "services/service.h"
@@ -29,12 +32,22 @@ class LogsService final : public Provider {
   LogsService();
   std::string_view name() const override { return "logs"; }
   Status start(Env& env) override;
+  void stop() override;
   Status reset() override;
 
   // Appends events to a stream, creating the group and the stream when missing (as Lambda's
-  // logging does). Events need not be sorted.
+  // logging does), and returns once they are written. Events need not be sorted.
   Status append(const std::string& account, const std::string& region, const std::string& group,
-                const std::string& stream, const std::vector<Event>& events);
+                const std::string& stream, std::vector<Event> events);
+  // Queues events for the next batch write, as append does but without waiting: they are visible
+  // to every read that starts after this returns. Call write_queued() soon after.
+  void enqueue(std::string account, std::string region, std::string group, std::string stream,
+               std::vector<Event> events);
+  // Writes what is queued, in one WriteBatch, unless another thread is writing: that thread then
+  // writes what was queued meanwhile before it returns.
+  void write_queued();
+  // Writes everything queued so far and waits for writes in progress.
+  Status flush();
 
  private:
   using Params = nlohmann::json;
@@ -61,15 +74,45 @@ class LogsService final : public Provider {
   std::string events_prefix(const std::string& account, const std::string& region, const std::string& group,
                             const std::string& stream) const;
   bool load(const std::string& key, nlohmann::json* out) const;
-  std::mutex& stream_lock(const std::string& key);
+  // Reads group and stream metadata from the store into groups_ / streams_ (start).
+  Status rebuild();
+
+  // The metadata CloudWatch Logs keeps per stream, mirrored in the stream's record.
+  struct StreamMeta {
+    int64_t creation_ms = 0;
+    int64_t first_ms = INT64_MAX;  // INT64_MAX: no event yet
+    int64_t last_ms = INT64_MIN;
+    int64_t ingestion_ms = 0;
+    int64_t stored_bytes = 0;
+  };
+  struct Queued {
+    std::string account, region, group, stream;
+    std::vector<Event> events;
+    int64_t ingestion_ms = 0;
+  };
+  // Writes queued appends as one batch; write_mu_ held.
+  Status write_locked(std::vector<Queued>& batch);
+  // Writes what is queued; write_mu_ held.
+  Status flush_locked();
+  // Writes batches until the queue is empty; the caller set draining_.
+  void drain();
+  std::vector<Queued> take_queue();
   // Resolves logGroupName or logGroupIdentifier (a name or an ARN).
   std::string group_name(const Params& p) const;
 
   Env* env_ = nullptr;
   storage::Family* family_ = nullptr;
   std::atomic<uint64_t> seq_{0};
-  std::mutex locks_mu_;
-  std::unordered_map<std::string, std::unique_ptr<std::mutex>> locks_;
+
+  std::mutex queue_mu_;
+  std::vector<Queued> queue_;
+  bool draining_ = false;             // a thread is in drain(): enqueuers leave their events to it
+  std::atomic<size_t> unwritten_{0};  // queued appends not yet written (taken ones included)
+
+  // The writer mutex: held across every write to the family and guards the metadata below.
+  std::mutex write_mu_;
+  std::set<std::string> groups_;                // group keys
+  std::map<std::string, StreamMeta> streams_;   // by stream key
 };
 
 }  // namespace sless::services::logs

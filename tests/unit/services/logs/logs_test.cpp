@@ -1,0 +1,200 @@
+#include <catch2/catch.hpp>
+
+#include <filesystem>
+#include <thread>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/ids.h"
+#include "core/scheduler.h"
+#include "services/logs/logs.h"
+#include "services/registry.h"
+#include "storage/store.h"
+
+using namespace sless;
+using namespace sless::services;
+using nlohmann::json;
+
+namespace {
+
+// Runs posted tasks when asked.
+class ManualScheduler final : public Scheduler {
+ public:
+  void post(Task t) override {
+    std::lock_guard lock(mu_);
+    tasks_.push_back(std::move(t));
+  }
+  TimerId after(std::chrono::milliseconds, Task) override { return ++next_; }
+  bool cancel(TimerId) override { return true; }
+  void run_posted() {
+    for (;;) {
+      std::vector<Task> tasks;
+      {
+        std::lock_guard lock(mu_);
+        tasks.swap(tasks_);
+      }
+      if (tasks.empty()) return;
+      for (auto& t : tasks) t();
+    }
+  }
+
+ private:
+  std::mutex mu_;
+  std::vector<Task> tasks_;
+  TimerId next_ = 0;
+};
+
+// One Logs service on a store in `dir` (a durable one, so that a second fixture on the same
+// directory is a restart).
+struct Daemon {
+  std::unique_ptr<storage::Store> store;
+  ManualScheduler scheduler;
+  ManualClock clock;
+  Config config;
+  Registry registry;
+  Env env;
+  logs::LogsService& logs;
+
+  explicit Daemon(const std::string& dir) : logs(*registry.get<logs::LogsService>("logs")) {
+    storage::Options o;
+    o.dir = dir;
+    store = std::move(storage::Store::open(o)).value();
+    env.store = store.get();
+    env.scheduler = &scheduler;
+    env.clock = &clock;
+    env.config = &config;
+    env.registry = &registry;
+    REQUIRE(logs.start(env).is_ok());
+  }
+  ~Daemon() { logs.stop(); }
+
+  Outcome<protocol::OperationOutput> call(const char* op, json params) {
+    std::optional<Outcome<protocol::OperationOutput>> out;
+    RequestContext ctx;
+    ctx.account = "000000000000";
+    ctx.region = "us-east-1";
+    ctx.now_ms = clock.now_ms();
+    ctx.request_id = "req";
+    registry.call("logs", op, std::move(params), ctx, [&](Outcome<protocol::OperationOutput> o) { out = std::move(o); });
+    REQUIRE(out.has_value());
+    return std::move(*out);
+  }
+
+  json messages(const std::string& group, const std::string& stream) {
+    auto out = call("GetLogEvents", {{"logGroupName", group}, {"logStreamName", stream}, {"startFromHead", true}});
+    REQUIRE(out.ok());
+    json m = json::array();
+    for (const auto& e : out.value().result["events"]) m.push_back(e["message"]);
+    return m;
+  }
+
+  json stream_info(const std::string& group) {
+    auto out = call("DescribeLogStreams", {{"logGroupName", group}});
+    REQUIRE(out.ok());
+    return out.value().result["logStreams"];
+  }
+};
+
+std::string temp_dir() {
+  auto dir = std::filesystem::temp_directory_path() / ("sless-logs-test-" + ids::random_hex(8));
+  std::filesystem::create_directories(dir);
+  return dir.string();
+}
+
+}  // namespace
+
+TEST_CASE("queued lines are visible to reads before any writer ran", "[logs]") {
+  std::string dir = temp_dir();
+  {
+    Daemon d(dir);
+    d.logs.enqueue("000000000000", "us-east-1", "/aws/lambda/f", "s1", {{1000, "START"}, {1001, "END"}});
+    // No write_queued(): the read itself writes what is queued.
+    CHECK(d.messages("/aws/lambda/f", "s1") == json({"START", "END"}));
+    auto streams = d.stream_info("/aws/lambda/f");
+    REQUIRE(streams.size() == 1);
+    CHECK(streams[0]["firstEventTimestamp"] == 1000);
+    CHECK(streams[0]["lastEventTimestamp"] == 1001);
+    CHECK(streams[0]["storedBytes"] == 5 + 26 + 3 + 26);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("lines of many invocations queued from several threads are all written, in order per stream", "[logs]") {
+  std::string dir = temp_dir();
+  constexpr int kThreads = 4;
+  constexpr int kPerThread = 200;
+  {
+    Daemon d(dir);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < kThreads; ++t) {
+      threads.emplace_back([&d, t] {
+        for (int i = 0; i < kPerThread; ++i) {
+          std::string stream = "s" + std::to_string(t);
+          d.logs.enqueue("000000000000", "us-east-1", "/aws/lambda/f", stream,
+                         {{1000 + i, "START " + std::to_string(i)}, {1000 + i, "END " + std::to_string(i)}});
+          d.logs.write_queued();
+        }
+      });
+    }
+    for (auto& th : threads) th.join();
+    d.scheduler.run_posted();
+    for (int t = 0; t < kThreads; ++t) {
+      json m = d.messages("/aws/lambda/f", "s" + std::to_string(t));
+      REQUIRE(m.size() == 2 * kPerThread);
+      for (int i = 0; i < kPerThread; ++i) {
+        CHECK(m[2 * i] == "START " + std::to_string(i));
+        CHECK(m[2 * i + 1] == "END " + std::to_string(i));
+      }
+    }
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("group and stream metadata are rebuilt from the store after a restart", "[logs]") {
+  std::string dir = temp_dir();
+  json before;
+  {
+    Daemon d(dir);
+    REQUIRE(d.call("CreateLogGroup", {{"logGroupName", "/made/by/hand"}}).ok());
+    REQUIRE(d.call("CreateLogStream", {{"logGroupName", "/made/by/hand"}, {"logStreamName", "empty"}}).ok());
+    d.logs.enqueue("000000000000", "us-east-1", "/aws/lambda/f", "s1", {{2000, "one"}});
+    d.logs.enqueue("000000000000", "us-east-1", "/aws/lambda/f", "s2", {{3000, "two"}});
+    d.logs.write_queued();
+    before = d.stream_info("/aws/lambda/f");
+    REQUIRE(before.size() == 2);
+  }  // stop() writes anything still queued
+  {
+    Daemon d(dir);
+    CHECK(d.stream_info("/aws/lambda/f") == before);
+    // What exists is known without a read of the store.
+    auto again = d.call("CreateLogGroup", {{"logGroupName", "/made/by/hand"}});
+    REQUIRE_FALSE(again.ok());
+    CHECK(again.error().code == "ResourceAlreadyExistsException");
+    auto stream = d.call("CreateLogStream", {{"logGroupName", "/aws/lambda/f"}, {"logStreamName", "s1"}});
+    REQUIRE_FALSE(stream.ok());
+    CHECK(stream.error().code == "ResourceAlreadyExistsException");
+    REQUIRE(d.call("PutLogEvents", {{"logGroupName", "/made/by/hand"}, {"logStreamName", "empty"},
+                                    {"logEvents", {{{"timestamp", d.clock.now_ms()}, {"message", "hi"}}}}})
+                .ok());
+    // Appending after the restart continues the stream's figures.
+    d.logs.enqueue("000000000000", "us-east-1", "/aws/lambda/f", "s1", {{2500, "three"}});
+    d.logs.write_queued();
+    auto streams = d.stream_info("/aws/lambda/f");
+    REQUIRE(streams.size() == 2);
+    CHECK(streams[0]["logStreamName"] == "s1");
+    CHECK(streams[0]["firstEventTimestamp"] == 2000);
+    CHECK(streams[0]["lastEventTimestamp"] == 2500);
+    CHECK(streams[0]["storedBytes"] == 3 + 26 + 5 + 26);
+    CHECK(d.messages("/aws/lambda/f", "s1") == json({"one", "three"}));
+    // Deleting the group forgets its streams: an append recreates both.
+    REQUIRE(d.call("DeleteLogGroup", {{"logGroupName", "/aws/lambda/f"}}).ok());
+    CHECK_FALSE(d.call("DescribeLogStreams", {{"logGroupName", "/aws/lambda/f"}}).ok());
+    d.logs.enqueue("000000000000", "us-east-1", "/aws/lambda/f", "s1", {{4000, "four"}});
+    d.logs.write_queued();
+    auto recreated = d.stream_info("/aws/lambda/f");
+    REQUIRE(recreated.size() == 1);
+    CHECK(recreated[0]["storedBytes"] == 4 + 26);
+    CHECK(d.messages("/aws/lambda/f", "s1") == json({"four"}));
+  }
+  std::filesystem::remove_all(dir);
+}
