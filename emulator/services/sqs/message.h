@@ -40,13 +40,18 @@ struct Message {
   int32_t receive_count = 0;
   int64_t first_receive_ms = 0;
   uint64_t receipt_nonce = 0;  // the latest receipt handle's nonce; 0 before the first receive
+  // Not stored: whether the store holds a separate state record for this message (large
+  // messages; see Queue::put_state), which a delete must then remove too.
+  bool state_apart = false;
 
   bool in_flight(int64_t now) const { return receive_count > 0 && visible_at_ms > now; }
   bool delayed(int64_t now) const { return receive_count == 0 && visible_at_ms > now; }
 };
 
-// The immutable part, and the small mutable part (visibility, receive count, receipt), kept
-// under separate keys so that a receive rewrites a few bytes, not the body.
+// The whole record (the immutable part followed by the state it was written with), and the
+// small mutable part alone (visibility, receive count, receipt): a received message's state is
+// written back whole under its message key when the record is small, and under a state key of
+// its own when it is large, so that a receive never rewrites a large body.
 std::string encode_message(const Message& m);
 std::string encode_state(const Message& m);
 bool decode_message(std::string_view in, Message* m);

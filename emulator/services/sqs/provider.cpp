@@ -1192,6 +1192,7 @@ std::vector<Delivered> SqsProvider::receive_locked(Queue& q, const ReceiveOption
     m.first_receive_ms = 0;
     m.receipt_nonce = 0;
     m.visible_at_ms = now;
+    m.state_apart = false;
     batch.put(fam_, dlq->message_key(m.seq), encode_message(m));
     moved.push_back(std::move(m));
   }
@@ -1414,8 +1415,7 @@ std::vector<Outcome<bool>> SqsProvider::delete_receipts(const QueuePtr& qp, cons
       }
       continue;
     }
-    batch.del(fam_, q.message_key(rh->seq));
-    batch.del(fam_, q.state_key(rh->seq));
+    q.delete_records(fam_, batch, *m);
     doomed.push_back(rh->seq);
     out.emplace_back(true);
   }
@@ -1457,7 +1457,9 @@ Outcome<bool> SqsProvider::change_receipt(const QueuePtr& qp, std::string_view r
     }
     if (!m->in_flight(now)) return ServiceError("MessageNotInflight", "The message referred to isn't in flight.");
     q.set_visible_at(*m, now + seconds * 1000);
-    if (Status st = env_.store->put(fam_, q.state_key(m->seq), encode_state(*m)); !st.is_ok()) {
+    storage::WriteBatch batch;
+    q.put_state(fam_, batch, *m);
+    if (Status st = env_.store->write(batch); !st.is_ok()) {
       return ServiceError::internal(st.to_string());
     }
   }
@@ -1597,6 +1599,13 @@ Outcome<bool> SqsProvider::delete_message(std::string_view queue_arn, std::strin
   return delete_receipt(q, receipt);
 }
 
+std::vector<Outcome<bool>> SqsProvider::delete_messages(std::string_view queue_arn,
+                                                        const std::vector<std::string_view>& receipts) {
+  QueuePtr q = by_arn(queue_arn);
+  if (!q) return std::vector<Outcome<bool>>(receipts.size(), Outcome<bool>(no_queue()));
+  return delete_receipts(q, receipts);
+}
+
 Outcome<bool> SqsProvider::change_visibility(std::string_view queue_arn, std::string_view receipt, int seconds) {
   QueuePtr q = by_arn(queue_arn);
   if (!q) return no_queue();
@@ -1654,8 +1663,7 @@ void SqsProvider::sweep() {
       }
     }
     for (uint64_t seq : expired) {
-      batch.del(fam_, q->message_key(seq));
-      batch.del(fam_, q->state_key(seq));
+      if (const Message* m = q->find(seq)) q->delete_records(fam_, batch, *m);
       q->erase(seq);
     }
     if (prune) {
@@ -1818,9 +1826,9 @@ void SqsProvider::run_move_task(std::string handle) {
           break;
         }
         Message copy = *m;
-        batch.del(fam_, src->message_key(seq));
-        batch.del(fam_, src->state_key(seq));
+        src->delete_records(fam_, batch, *m);
         src->erase(seq);
+        copy.state_apart = false;
         copy.seq = next_seq();
         copy.receive_count = 0;
         copy.first_receive_ms = 0;

@@ -117,6 +117,23 @@ std::vector<std::pair<std::string, std::string>> Queue::record_ranges() const {
   return out;
 }
 
+void Queue::put_state(storage::Family* fam, storage::WriteBatch& batch, Message& m) const {
+  if (!m.state_apart && m.body.size() < kInlineStateMax) {
+    std::string record = encode_message(m);
+    if (record.size() <= kInlineStateMax) {
+      batch.put(fam, message_key(m.seq), record);
+      return;
+    }
+  }
+  m.state_apart = true;
+  batch.put(fam, state_key(m.seq), encode_state(m));
+}
+
+void Queue::delete_records(storage::Family* fam, storage::WriteBatch& batch, const Message& m) const {
+  batch.del(fam, message_key(m.seq));
+  if (m.state_apart) batch.del(fam, state_key(m.seq));
+}
+
 void Queue::insert(Message&& m) {
   uint64_t seq = m.seq;
   by_visible_.emplace(m.visible_at_ms, seq);
@@ -128,6 +145,7 @@ void Queue::restore_state(uint64_t seq, std::string_view state) {
   if (it == messages_.end()) return;
   by_visible_.erase({it->second.visible_at_ms, seq});
   decode_state(state, &it->second);
+  it->second.state_apart = true;
   by_visible_.emplace(it->second.visible_at_ms, seq);
 }
 
@@ -254,19 +272,18 @@ std::vector<Delivered> Queue::receive(int64_t now, const ReceiveOptions& opts, s
   }
 
   for (uint64_t seq : expired) {
-    batch.del(fam, message_key(seq));
-    batch.del(fam, state_key(seq));
+    delete_records(fam, batch, messages_.at(seq));
     erase(seq);
   }
   for (uint64_t seq : redrive) {
-    batch.del(fam, message_key(seq));
-    batch.del(fam, state_key(seq));
     auto it = messages_.find(seq);
+    delete_records(fam, batch, it->second);
     to_dlq.push_back(std::move(it->second));
     by_visible_.erase({to_dlq.back().visible_at_ms, seq});
     messages_.erase(it);
   }
   Attempt attempt;
+  out.reserve(take.size());
   for (uint64_t seq : take) {
     Message& m = messages_.at(seq);
     m.receive_count += 1;
@@ -274,7 +291,7 @@ std::vector<Delivered> Queue::receive(int64_t now, const ReceiveOptions& opts, s
     uint64_t nonce = ids::random_u64() | 1;
     m.receipt_nonce = nonce;
     set_visible_at(m, now + int64_t{visibility} * 1000);
-    batch.put(fam, state_key(seq), encode_state(m));
+    put_state(fam, batch, m);
     out.push_back({m, make_receipt(id, seq, nonce)});
     attempt.received.emplace_back(seq, nonce);
   }

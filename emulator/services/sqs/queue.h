@@ -88,9 +88,17 @@ class Queue {
   // [begin, end) of every message, state and dedup record of the queue.
   std::vector<std::pair<std::string, std::string>> record_ranges() const;
 
+  // Adds a message's new state to `batch`: small messages are rewritten whole under their
+  // message key (one key per message, so a delete is one tombstone), large ones (record above
+  // kInlineStateMax) get a separate state record and are marked `state_apart`.
+  void put_state(storage::Family* fam, storage::WriteBatch& batch, Message& m) const;
+  // Adds the deletion of a message's records to `batch` (its state record only if it has one).
+  void delete_records(storage::Family* fam, storage::WriteBatch& batch, const Message& m) const;
+  static constexpr size_t kInlineStateMax = 4096;
+
   // Adds a message (already persisted, or being persisted in the caller's batch).
   void insert(Message&& m);
-  // Restores a message's mutable state (start-up).
+  // Restores a message's mutable state from its separate state record (start-up).
   void restore_state(uint64_t seq, std::string_view state);
   Message* find(uint64_t seq);
   // Removes a message from memory; the caller deletes its keys.
