@@ -40,8 +40,10 @@ struct Message {
   int32_t receive_count = 0;
   int64_t first_receive_ms = 0;
   uint64_t receipt_nonce = 0;  // the latest receipt handle's nonce; 0 before the first receive
-  // Not stored: whether the store holds a separate state record for this message (large
-  // messages; see Queue::put_state), which a delete must then remove too.
+  // Not stored, rebuilt at start: the receive journal record that holds the latest state (0:
+  // the state the message record was written with), and whether a state record of the older
+  // layout ("s" key) exists, which a delete must then remove too.
+  uint64_t journal = 0;
   bool state_apart = false;
 
   bool in_flight(int64_t now) const { return receive_count > 0 && visible_at_ms > now; }
@@ -49,9 +51,8 @@ struct Message {
 };
 
 // The whole record (the immutable part followed by the state it was written with), and the
-// small mutable part alone (visibility, receive count, receipt): a received message's state is
-// written back whole under its message key when the record is small, and under a state key of
-// its own when it is large, so that a receive never rewrites a large body.
+// small mutable part alone (visibility, receive count, receipt), which receives and visibility
+// changes write to the queue's journal (see Queue::put_states) so that they never rewrite a body.
 std::string encode_message(const Message& m);
 std::string encode_state(const Message& m);
 bool decode_message(std::string_view in, Message* m);

@@ -156,6 +156,7 @@ Status SqsProvider::start(Env& env) {
   std::vector<std::pair<uint64_t, Message>> messages;
   std::vector<std::tuple<uint64_t, uint64_t, std::string>> states;
   std::vector<std::tuple<uint64_t, std::string, std::string>> dedups;
+  std::vector<std::tuple<uint64_t, uint64_t, std::string>> journals;  // in key order: per queue, oldest first
   uint64_t max_seq = 0;
   auto it = env.store->iterate(fam_, "", "");
   for (it->seek_to_first(); it->valid(); it->next()) {
@@ -183,6 +184,10 @@ Status SqsProvider::start(Env& env) {
       } else {
         states.emplace_back(qid, seq, std::string(it->value()));
       }
+    } else if (kind == "j") {
+      uint64_t qid = 0, journal = 0;
+      if (!storage::key::read_u64(k, &qid) || !storage::key::read_u64(k, &journal)) continue;
+      journals.emplace_back(qid, journal, std::string(it->value()));
     } else if (kind == "t") {
       auto j = json::parse(it->value(), nullptr, false);
       if (!j.is_object()) continue;
@@ -211,6 +216,18 @@ Status SqsProvider::start(Env& env) {
   for (auto& [qid, seq, state] : states) {
     auto q = by_id.find(qid);
     if (q != by_id.end()) q->second->restore_state(seq, state);
+  }
+  // Receive journals over the messages, then drop the records nothing points at any more.
+  for (auto& [qid, journal, value] : journals) {
+    auto q = by_id.find(qid);
+    if (q != by_id.end()) q->second->restore_journal(journal, value);
+  }
+  storage::WriteBatch cleanup;
+  for (auto& [qid, q] : by_id) {
+    for (uint64_t journal : q->settle_journal()) cleanup.del(fam_, q->journal_key(journal));
+  }
+  if (!cleanup.empty()) {
+    if (Status st = env.store->write(cleanup); !st.is_ok()) log::warn("sqs: journal cleanup failed: {}", st.to_string());
   }
   for (auto& [qid, dk, value] : dedups) {
     auto q = by_id.find(qid);
@@ -1193,6 +1210,7 @@ std::vector<Delivered> SqsProvider::receive_locked(Queue& q, const ReceiveOption
     m.receipt_nonce = 0;
     m.visible_at_ms = now;
     m.state_apart = false;
+    m.journal = 0;
     batch.put(fam_, dlq->message_key(m.seq), encode_message(m));
     moved.push_back(std::move(m));
   }
@@ -1458,7 +1476,7 @@ Outcome<bool> SqsProvider::change_receipt(const QueuePtr& qp, std::string_view r
     if (!m->in_flight(now)) return ServiceError("MessageNotInflight", "The message referred to isn't in flight.");
     q.set_visible_at(*m, now + seconds * 1000);
     storage::WriteBatch batch;
-    q.put_state(fam_, batch, *m);
+    q.put_states(fam_, batch, {m});
     if (Status st = env_.store->write(batch); !st.is_ok()) {
       return ServiceError::internal(st.to_string());
     }
@@ -1663,7 +1681,7 @@ void SqsProvider::sweep() {
       }
     }
     for (uint64_t seq : expired) {
-      if (const Message* m = q->find(seq)) q->delete_records(fam_, batch, *m);
+      if (Message* m = q->find(seq)) q->delete_records(fam_, batch, *m);
       q->erase(seq);
     }
     if (prune) {
@@ -1829,6 +1847,7 @@ void SqsProvider::run_move_task(std::string handle) {
         src->delete_records(fam_, batch, *m);
         src->erase(seq);
         copy.state_apart = false;
+        copy.journal = 0;
         copy.seq = next_seq();
         copy.receive_count = 0;
         copy.first_receive_ms = 0;

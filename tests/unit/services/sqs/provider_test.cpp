@@ -16,6 +16,7 @@
 #include "core/scheduler.h"
 #include "protocol/model.h"
 #include "services/sqs/provider.h"
+#include "storage/keys.h"
 #include "storage/store.h"
 
 using namespace sless;
@@ -140,6 +141,14 @@ class Fixture {
 
   SqsProvider& provider() { return *provider_; }
   ManualClock& clock() { return clock_; }
+  // How many records of one kind ("m" messages, "j" receive journal, ...) the store holds.
+  size_t records(const std::string& kind) {
+    std::string begin = storage::key::KeyBuilder("000000000000", "us-east-1").str(kind).take();
+    auto it = store_->iterate(store_->family("sqs"), begin, storage::key::prefix_end(begin));
+    size_t n = 0;
+    for (it->seek_to_first(); it->valid(); it->next()) ++n;
+    return n;
+  }
 
  private:
   std::string dir_;
@@ -314,4 +323,44 @@ TEST_CASE("sqs: receive state of small and large messages survives a restart; de
       CHECK(d.message.receive_count == 4);
     }
   }
+}
+
+TEST_CASE("sqs: receive journal records are dropped once no message needs them, and replayed at start",
+          "[sqs]") {
+  TempDir dir;
+  Fixture f(dir.str());
+  std::string arn = f.create_queue("journal");
+  for (int i = 0; i < 4; ++i) f.send(arn, "m" + std::to_string(i));
+  CHECK(f.records("j") == 0);
+
+  // One receive: one journal record for its four messages, whatever their number.
+  auto first = f.receive(arn, 4, /*visibility=*/0);
+  REQUIRE(first.size() == 4);
+  CHECK(f.records("j") == 1);
+  // Receiving them again moves them all to a new record: the old one goes.
+  auto second = f.receive(arn, 2, /*visibility=*/60);
+  REQUIRE(second.size() == 2);
+  CHECK(f.records("j") == 2);
+  auto third = f.receive(arn, 2, /*visibility=*/60);
+  REQUIRE(third.size() == 2);
+  CHECK(f.records("j") == 2);
+  // A visibility change is journalled too; the receive's record stays for the other message.
+  REQUIRE(f.provider().change_visibility(arn, second[0].receipt, 0).ok());
+  CHECK(f.records("j") == 3);
+  // Deleting every message of a record deletes the record.
+  for (const auto& r : f.provider().delete_messages(arn, receipts_of(third))) CHECK(r.ok());
+  CHECK(f.records("j") == 2);
+  CHECK(f.records("m") == 2);
+
+  // At start the journal is replayed: second[1] is still in flight (60 s), second[0] visible.
+  f.reopen();
+  auto after = f.receive(arn, 10, /*visibility=*/60);
+  REQUIRE(after.size() == 1);
+  CHECK(after[0].message.body == second[0].message.body);
+  CHECK(after[0].message.receive_count == 3);
+  f.clock().advance_ms(61'000);
+  auto later = f.receive(arn, 10, /*visibility=*/60);
+  REQUIRE(later.size() == 2);
+  for (const auto& d : later) CHECK(d.message.receive_count == (d.message.body == second[0].message.body ? 4 : 3));
+  CHECK(f.records("j") == 1);
 }
