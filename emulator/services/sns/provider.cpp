@@ -1302,6 +1302,7 @@ Out SnsProvider::publish_batch(RequestContext& ctx, json& p) {
 std::optional<ServiceError> SnsProvider::write_and_deliver(storage::WriteBatch& batch, std::vector<Delivery> deliveries) {
   auto* q = sqs();
   std::vector<sqs::SqsProvider::Staged> staged;
+  staged.reserve(deliveries.size());
   std::vector<Delivery> rest;
   for (auto& d : deliveries) {
     if (d.protocol == "sqs" && q) {
