@@ -114,25 +114,81 @@ const char* kDefaultDeliveryPolicy =
     R"("numMaxDelayRetries":0,"numNoDelayRetries":0,"numMinDelayRetries":0,"backoffFunction":"linear"},)"
     R"("disableSubscriptionOverrides":false,"defaultRequestPolicy":{"headerContentType":"text/plain; charset=UTF-8"}}})";
 
+// Appends `s` as a JSON string, byte for byte what nlohmann's dump() writes for valid UTF-8
+// (short escapes, other control characters as \u00xx, the rest raw). Invalid UTF-8 goes
+// through dump() itself, which refuses it as before.
+void append_json_string(std::string& out, std::string_view s) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  bool plain = true;
+  for (char c : s) {
+    auto u = static_cast<unsigned char>(c);
+    if (u >= 0x80) {
+      plain = false;
+      break;
+    }
+  }
+  if (!plain && !enc::is_valid_utf8(s)) {
+    out += json(std::string(s)).dump();
+    return;
+  }
+  out.push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += "\\u00";
+          out.push_back(kHex[(c >> 4) & 0xf]);
+          out.push_back(kHex[c & 0xf]);
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+// One field of an SNS envelope: a string, or (MessageAttributes) a JSON object.
+struct Field {
+  std::string_view key;
+  std::string_view text;
+  const json* object = nullptr;
+};
+
 // The SNS JSON document AWS delivers, formatted as AWS formats it ("Key" : value, two spaces).
-std::string envelope(const std::vector<std::pair<std::string, json>>& fields) {
-  std::string out = "{\n";
+std::string envelope(const std::vector<Field>& fields) {
+  size_t size = 16;
+  for (const auto& f : fields) size += f.key.size() + f.text.size() + 16;
+  std::string out;
+  out.reserve(size);
+  out += "{\n";
   bool first = true;
-  for (const auto& [k, v] : fields) {
+  for (const auto& f : fields) {
     if (!first) out += ",\n";
     first = false;
-    out += "  " + json(k).dump() + " : ";
-    if (k == "MessageAttributes") {
+    out += "  ";
+    append_json_string(out, f.key);
+    out += " : ";
+    if (f.object) {
       out += "{\n";
       bool f2 = true;
-      for (auto& [ak, av] : v.items()) {
+      for (auto& [ak, av] : f.object->items()) {
         if (!f2) out += ",\n";
         f2 = false;
-        out += "    " + json(ak).dump() + " : " + av.dump();
+        out += "    ";
+        append_json_string(out, ak);
+        out += " : ";
+        out += av.dump();
       }
       out += "\n  }";
     } else {
-      out += v.dump();
+      append_json_string(out, f.text);
     }
   }
   out += "\n}";
@@ -1176,19 +1232,22 @@ Outcome<json> SnsProvider::publish_one(const RequestContext& ctx, const TopicPtr
         d.sqs_attributes = in.attributes;
       }
     } else {
-      std::vector<std::pair<std::string, json>> fields = {{"Type", "Notification"}, {"MessageId", message_id}};
-      if (topic->fifo) fields.emplace_back("SequenceNumber", sequence);
-      fields.emplace_back("TopicArn", topic->arn);
-      if (!in.subject.empty()) fields.emplace_back("Subject", in.subject);
-      fields.emplace_back("Message", msg);
-      fields.emplace_back("Timestamp", ts);
+      std::vector<Field> fields;
+      fields.reserve(12);
+      fields.push_back({"Type", "Notification"});
+      fields.push_back({"MessageId", message_id});
+      if (topic->fifo) fields.push_back({"SequenceNumber", sequence});
+      fields.push_back({"TopicArn", topic->arn});
+      if (!in.subject.empty()) fields.push_back({"Subject", in.subject});
+      fields.push_back({"Message", msg});
+      fields.push_back({"Timestamp", ts});
       if (!topic->fifo) {
-        fields.emplace_back("SignatureVersion", "1");
-        fields.emplace_back("Signature", signature);
-        fields.emplace_back("SigningCertURL", cert);
+        fields.push_back({"SignatureVersion", "1"});
+        fields.push_back({"Signature", signature});
+        fields.push_back({"SigningCertURL", cert});
       }
-      fields.emplace_back("UnsubscribeURL", unsubscribe);
-      if (!env_attrs.empty()) fields.emplace_back("MessageAttributes", env_attrs);
+      fields.push_back({"UnsubscribeURL", unsubscribe});
+      if (!env_attrs.empty()) fields.push_back({"MessageAttributes", {}, &env_attrs});
       d.body = envelope(fields);
     }
     out.push_back(std::move(d));
