@@ -114,44 +114,20 @@ const char* kDefaultDeliveryPolicy =
     R"("numMaxDelayRetries":0,"numNoDelayRetries":0,"numMinDelayRetries":0,"backoffFunction":"linear"},)"
     R"("disableSubscriptionOverrides":false,"defaultRequestPolicy":{"headerContentType":"text/plain; charset=UTF-8"}}})";
 
-// Appends `s` as a JSON string, byte for byte what nlohmann's dump() writes for valid UTF-8
-// (short escapes, other control characters as \u00xx, the rest raw). Invalid UTF-8 goes
-// through dump() itself, which refuses it as before.
+// Appends `s` as a JSON string: copied as it is when nothing in it needs escaping (the usual
+// message, ids, ARNs, URLs, base64), else through nlohmann's dump(), so the bytes are the same.
 void append_json_string(std::string& out, std::string_view s) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  bool plain = true;
-  for (char c : s) {
-    auto u = static_cast<unsigned char>(c);
-    if (u >= 0x80) {
-      plain = false;
-      break;
-    }
-  }
-  if (!plain && !enc::is_valid_utf8(s)) {
+  bool plain = std::all_of(s.begin(), s.end(), [](char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
+  });
+  if (plain) {
+    out.push_back('"');
+    out.append(s);
+    out.push_back('"');
+  } else {
     out += json(std::string(s)).dump();
-    return;
   }
-  out.push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\b': out += "\\b"; break;
-      case '\f': out += "\\f"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += "\\u00";
-          out.push_back(kHex[(c >> 4) & 0xf]);
-          out.push_back(kHex[c & 0xf]);
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
 }
 
 // One field of an SNS envelope: a string, or (MessageAttributes) a JSON object.
