@@ -1278,7 +1278,9 @@ Out SnsProvider::publish_batch(RequestContext& ctx, json& p) {
   if (!parse_arn(arn)) return invalid_parameter("TopicArn");
   TopicPtr t = find_topic(arn);
   if (!t) return topic_not_found();
-  const json entries = p.value("PublishBatchRequestEntries", json::array());
+  static const json kNoEntries = json::array();
+  auto found = p.find("PublishBatchRequestEntries");
+  const json& entries = found != p.end() && found->is_array() ? *found : kNoEntries;
   if (entries.empty()) return ServiceError("EmptyBatchRequestException", "The batch request doesn't contain any entries.");
   if (entries.size() > 10) {
     return ServiceError("TooManyEntriesInBatchRequestException", "The batch request contains more entries than permissible.");
@@ -1325,7 +1327,10 @@ Out SnsProvider::publish_batch(RequestContext& ctx, json& p) {
     ok.push_back(std::move(s));
   }
   if (auto err = write_and_deliver(batch, std::move(deliveries))) return std::move(*err);
-  return protocol::OperationOutput(json{{"Successful", ok}, {"Failed", failed}});
+  json out = json::object();
+  out["Successful"] = std::move(ok);
+  out["Failed"] = std::move(failed);
+  return protocol::OperationOutput(std::move(out));
 }
 
 // ----------------------------------------------------------------------------------------------

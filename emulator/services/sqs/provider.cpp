@@ -1032,16 +1032,37 @@ std::optional<ServiceError> check_batch(const json& entries, const char* entry_s
                         fmt::format("Maximum number of entries per request are {}. You have sent {}.", kMaxBatchEntries,
                                     entries.size()));
   }
-  std::set<std::string> seen;
+  std::vector<std::string_view> seen;  // at most kMaxBatchEntries
+  seen.reserve(entries.size());
   for (const auto& e : entries) {
-    std::string id = e.is_object() ? e.value("Id", "") : "";
+    auto it = e.is_object() ? e.find("Id") : e.end();
+    std::string_view id = it != e.end() && it->is_string() ? std::string_view(it->get_ref<const std::string&>())
+                                                            : std::string_view();
     if (!valid_batch_id(id)) {
       return ServiceError("InvalidBatchEntryId", "A batch entry id can only contain alphanumeric characters, hyphens "
                                                  "and underscores. It can be at most 80 letters long.");
     }
-    if (!seen.insert(id).second) return ServiceError("BatchEntryIdsNotDistinct", fmt::format("Id {} repeated.", id));
+    if (std::find(seen.begin(), seen.end(), id) != seen.end()) {
+      return ServiceError("BatchEntryIdsNotDistinct", fmt::format("Id {} repeated.", id));
+    }
+    seen.push_back(id);
   }
   return std::nullopt;
+}
+
+// A batch request's Entries (a reference, not a copy), or null.
+const json& entries_of(const json& p) {
+  static const json kNone;
+  auto it = p.find("Entries");
+  return it != p.end() ? *it : kNone;
+}
+
+// {"Successful": [...], "Failed": [...]}, the arrays moved in.
+json batch_result(json&& ok, json&& failed) {
+  json out = json::object();
+  out["Successful"] = std::move(ok);
+  out["Failed"] = std::move(failed);
+  return out;
 }
 
 json failed_entry(const std::string& id, const ServiceError& e) {
@@ -1053,7 +1074,7 @@ json failed_entry(const std::string& id, const ServiceError& e) {
 Out SqsProvider::send_message_batch(RequestContext& ctx, json& p) {
   auto r = resolve_url(ctx, p);
   if (!r) return std::move(r).error();
-  const json& entries = p.contains("Entries") ? p["Entries"] : json();
+  const json& entries = entries_of(p);
   if (auto err = check_batch(entries, "SendMessageBatchRequestEntry")) return std::move(*err);
   size_t total = 0;
   for (const auto& e : entries) {
@@ -1097,7 +1118,7 @@ Out SqsProvider::send_message_batch(RequestContext& ctx, json& p) {
     notify = !staged.empty() && (!q->waiters.empty() || watch_count_.load(std::memory_order_relaxed) > 0);
   }
   if (notify) wake(q);
-  return protocol::OperationOutput(json{{"Successful", ok}, {"Failed", failed}});
+  return protocol::OperationOutput(batch_result(std::move(ok), std::move(failed)));
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -1495,11 +1516,10 @@ Out SqsProvider::delete_message_op(RequestContext& ctx, json& p) {
 
 namespace {
 
-// Runs `one` for each entry of a delete / change-visibility batch and gathers the results.
+// Runs `one` for each entry of a delete / change-visibility batch (already checked with
+// check_batch) and gathers the results.
 template <class One>
-Out per_entry(const json& p, const char* entry_shape, One one) {
-  const json& entries = p.contains("Entries") ? p["Entries"] : json();
-  if (auto err = check_batch(entries, entry_shape)) return std::move(*err);
+Out per_entry(const json& entries, One one) {
   json ok = json::array();
   json failed = json::array();
   for (const auto& e : entries) {
@@ -1512,7 +1532,7 @@ Out per_entry(const json& p, const char* entry_shape, One one) {
       failed.push_back(failed_entry(id, r.error()));
     }
   }
-  return protocol::OperationOutput(json{{"Successful", ok}, {"Failed", failed}});
+  return protocol::OperationOutput(batch_result(std::move(ok), std::move(failed)));
 }
 
 }  // namespace
@@ -1520,15 +1540,19 @@ Out per_entry(const json& p, const char* entry_shape, One one) {
 Out SqsProvider::delete_message_batch(RequestContext& ctx, json& p) {
   auto r = resolve_url(ctx, p);
   if (!r) return std::move(r).error();
-  const json& entries = p.contains("Entries") ? p["Entries"] : json();
+  const json& entries = entries_of(p);
   if (auto err = check_batch(entries, "DeleteMessageBatchRequestEntry")) return std::move(*err);
   // All the deletes in one WriteBatch under one lock.
-  std::vector<std::string> handles;
-  for (const auto& e : entries) handles.push_back(e.value("ReceiptHandle", ""));
-  std::vector<std::string_view> views(handles.begin(), handles.end());
-  auto results = delete_receipts(r.value(), views);
+  std::vector<std::string_view> handles;
+  handles.reserve(entries.size());
+  for (const auto& e : entries) {
+    auto h = e.find("ReceiptHandle");
+    handles.push_back(h != e.end() && h->is_string() ? std::string_view(h->get_ref<const std::string&>())
+                                                     : std::string_view());
+  }
+  auto results = delete_receipts(r.value(), handles);
   size_t i = 0;
-  return per_entry(p, "DeleteMessageBatchRequestEntry", [&](const json&) { return std::move(results[i++]); });
+  return per_entry(entries, [&](const json&) { return std::move(results[i++]); });
 }
 
 Out SqsProvider::change_visibility_op(RequestContext& ctx, json& p) {
@@ -1542,7 +1566,9 @@ Out SqsProvider::change_visibility_op(RequestContext& ctx, json& p) {
 Out SqsProvider::change_visibility_batch(RequestContext& ctx, json& p) {
   auto r = resolve_url(ctx, p);
   if (!r) return std::move(r).error();
-  return per_entry(p, "ChangeMessageVisibilityBatchRequestEntry", [&](const json& e) {
+  const json& entries = entries_of(p);
+  if (auto err = check_batch(entries, "ChangeMessageVisibilityBatchRequestEntry")) return std::move(*err);
+  return per_entry(entries, [&](const json& e) {
     int64_t vis = e.contains("VisibilityTimeout") && e["VisibilityTimeout"].is_number_integer()
                       ? e["VisibilityTimeout"].get<int64_t>()
                       : -1;
