@@ -320,44 +320,45 @@ std::string SqsProvider::url_of(const RequestContext& ctx, const Queue& q) const
 }
 
 Outcome<SqsProvider::QueuePtr> SqsProvider::resolve_url(const RequestContext& ctx, const json& p) const {
-  std::string url = str_param(p, "QueueUrl");
+  auto param = p.find("QueueUrl");
+  std::string_view url = param != p.end() && param->is_string() ? std::string_view(param->get_ref<const std::string&>())
+                                                                 : std::string_view();
   if (url.empty()) return missing("QueueUrl");
   std::string_view rest(url);
-  std::string host;
+  std::string_view host;
   if (auto scheme = rest.find("://"); scheme != std::string_view::npos) {
     rest.remove_prefix(scheme + 3);
     size_t slash = rest.find('/');
-    host = std::string(rest.substr(0, slash));
+    host = rest.substr(0, slash);
     rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
   }
   if (auto q = rest.find('?'); q != std::string_view::npos) rest = rest.substr(0, q);
-  std::vector<std::string_view> segments;
-  while (!rest.empty()) {
-    size_t slash = rest.find('/');
-    std::string_view seg = rest.substr(0, slash);
-    if (!seg.empty()) segments.push_back(seg);
-    if (slash == std::string_view::npos) break;
-    rest.remove_prefix(slash + 1);
+  // The last two non-empty path segments: account (optional) and name.
+  std::string_view segments[2];
+  int found = 0;
+  while (!rest.empty() && found < 2) {
+    size_t slash = rest.rfind('/');
+    std::string_view seg = slash == std::string_view::npos ? rest : rest.substr(slash + 1);
+    if (!seg.empty()) segments[found++] = seg;
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(0, slash);
   }
-  if (segments.empty()) return invalid(fmt::format("Value {} for parameter QueueUrl is invalid. Reason: Invalid URL.", url));
-  std::string name(segments.back());
-  std::string account = segments.size() >= 2 ? std::string(segments[segments.size() - 2]) : ctx.account;
+  if (found == 0) return invalid(fmt::format("Value {} for parameter QueueUrl is invalid. Reason: Invalid URL.", url));
+  std::string_view name = segments[0];
+  std::string_view account = found == 2 ? segments[1] : std::string_view(ctx.account);
   std::string region = ctx.region;
   // sqs.<region>.amazonaws.com / sqs.<region>.localhost... / <region>.queue.amazonaws.com
   if (!host.empty()) {
     std::string h = enc::to_lower(host.substr(0, host.find(':')));
-    std::vector<std::string> labels;
-    size_t s = 0;
-    while (s <= h.size()) {
-      size_t dot = h.find('.', s);
-      labels.push_back(h.substr(s, dot == std::string::npos ? std::string::npos : dot - s));
-      if (dot == std::string::npos) break;
-      s = dot + 1;
-    }
-    if (labels.size() >= 3 && labels[0] == "sqs" && labels[1].find('-') != std::string::npos) {
-      region = labels[1];
-    } else if (labels.size() >= 3 && labels[1] == "queue" && labels[0].find('-') != std::string::npos) {
-      region = labels[0];
+    size_t dot1 = h.find('.');
+    size_t dot2 = dot1 == std::string::npos ? std::string::npos : h.find('.', dot1 + 1);
+    if (dot2 != std::string::npos) {  // three labels or more
+      std::string_view first = std::string_view(h).substr(0, dot1);
+      std::string_view second = std::string_view(h).substr(dot1 + 1, dot2 - dot1 - 1);
+      if (first == "sqs" && second.find('-') != std::string_view::npos) {
+        region = std::string(second);
+      } else if (second == "queue" && first.find('-') != std::string_view::npos) {
+        region = std::string(first);
+      }
     }
   }
   std::shared_lock lock(dir_mu_);
@@ -892,11 +893,13 @@ SendInput send_input_from(const json& p, const RequestContext& ctx) {
   return in;
 }
 
-json send_result(const SendOutput& o) {
-  json r = {{"MessageId", o.message_id}, {"MD5OfMessageBody", o.md5_body}};
-  if (!o.md5_attributes.empty()) r["MD5OfMessageAttributes"] = o.md5_attributes;
-  if (!o.md5_system.empty()) r["MD5OfMessageSystemAttributes"] = o.md5_system;
-  if (!o.sequence_number.empty()) r["SequenceNumber"] = o.sequence_number;
+json send_result(SendOutput&& o) {
+  json r = json::object();
+  r["MessageId"] = std::move(o.message_id);
+  r["MD5OfMessageBody"] = std::move(o.md5_body);
+  if (!o.md5_attributes.empty()) r["MD5OfMessageAttributes"] = std::move(o.md5_attributes);
+  if (!o.md5_system.empty()) r["MD5OfMessageSystemAttributes"] = std::move(o.md5_system);
+  if (!o.sequence_number.empty()) r["SequenceNumber"] = std::move(o.sequence_number);
   return r;
 }
 
@@ -1017,7 +1020,7 @@ Out SqsProvider::send_message(RequestContext& ctx, json& p) {
   SendInput in = send_input_from(p, ctx);
   auto sent = send_to(r.value(), in);
   if (!sent) return std::move(sent).error();
-  return protocol::OperationOutput(send_result(sent.value().out));
+  return protocol::OperationOutput(send_result(std::move(sent.value().out)));
 }
 
 namespace {
@@ -1106,7 +1109,7 @@ Out SqsProvider::send_message_batch(RequestContext& ctx, json& p) {
         failed.push_back(failed_entry(id, sent.error()));
         continue;
       }
-      json res = send_result(sent.value().out);
+      json res = send_result(std::move(sent.value().out));
       res["Id"] = id;
       ok.push_back(std::move(res));
       if (sent.value().message) staged.push_back(std::move(*sent.value().message));
