@@ -1173,9 +1173,14 @@ struct Selection {
   }
 };
 
-json render(const Delivered& d, const Selection& sel) {
-  const Message& m = d.message;
-  json out = {{"MessageId", m.id}, {"ReceiptHandle", d.receipt}, {"MD5OfBody", m.md5_body}, {"Body", m.body}};
+// The message's strings are moved into the answer (the Delivered is the answer's own copy).
+json render(Delivered&& d, const Selection& sel) {
+  Message& m = d.message;
+  json out = json::object();
+  out["MessageId"] = std::move(m.id);
+  out["ReceiptHandle"] = std::move(d.receipt);
+  out["MD5OfBody"] = std::move(m.md5_body);
+  out["Body"] = std::move(m.body);
   json attrs = json::object();
   auto put = [&](const char* k, std::string v) {
     if (sel.wants(k)) attrs[k] = std::move(v);
@@ -1192,8 +1197,8 @@ json render(const Delivered& d, const Selection& sel) {
   if (!attrs.empty()) out["Attributes"] = std::move(attrs);
   if (m.attributes.is_object() && !m.attributes.empty()) {
     if (sel.all_attributes) {
-      out["MessageAttributes"] = m.attributes;
-      out["MD5OfMessageAttributes"] = m.md5_attributes;
+      out["MessageAttributes"] = std::move(m.attributes);
+      out["MD5OfMessageAttributes"] = std::move(m.md5_attributes);
     } else if (!sel.names.empty() || !sel.prefixes.empty()) {
       json chosen = json::object();
       for (auto it = m.attributes.begin(); it != m.attributes.end(); ++it) {
@@ -1405,7 +1410,7 @@ void SqsProvider::receive_message(Invocation&& inv) {
   auto done = std::make_shared<Done>(std::move(inv.done));
   DeliverFn deliver = [sel, done](std::vector<Delivered> got) {
     json messages = json::array();
-    for (const auto& d : got) messages.push_back(render(d, *sel));
+    for (auto& d : got) messages.push_back(render(std::move(d), *sel));
     json result = json::object();
     if (!messages.empty()) result["Messages"] = std::move(messages);
     (*done)(protocol::OperationOutput(std::move(result)));
