@@ -132,6 +132,14 @@ class Sns(unittest.TestCase):
         self.assertEqual(body["SignatureVersion"], "1")
         raw = self.drain(q2, 1)[0]
         self.assertEqual(raw["Body"], "hello")
+        # Characters the envelope must escape (or keep) so that subscribers read the message back intact.
+        tricky = 'say "hi" \\ path/to\tcol\nline\r end \u00e9t\u00e9 \u2603 \U0001f600 <x>&'
+        self.sns.publish(TopicArn=topic, Message=tricky, Subject='quote " and \\')
+        env_tricky = self.drain(q1, 1)[0]["Body"]
+        self.assertEqual(json.loads(env_tricky)["Message"], tricky)
+        self.assertEqual(json.loads(env_tricky)["Subject"], 'quote " and \\')
+        self.assertIn('"say \\"hi\\" \\\\ path/to\\tcol\\nline\\r end \u00e9t\u00e9', env_tricky)
+        self.assertEqual(self.drain(q2, 1)[0]["Body"], tricky)
         self.assertEqual(raw["MessageAttributes"]["color"]["StringValue"], "red")
         self.assertEqual(raw["MessageAttributes"]["bin"]["BinaryValue"], b"\x01\x02")
         # MessageStructure=json picks the sqs entry.

@@ -785,6 +785,7 @@ class SqsRunner final : public SourceRunner, public std::enable_shared_from_this
   void process(std::vector<sqs::Delivered> batch) {
     json records = json::array();
     std::vector<sqs::Delivered> delivered;
+    std::vector<std::string_view> filtered_out;
     for (auto& d : batch) {
       json r = record(d);
       if (!filters_.empty()) {
@@ -792,13 +793,14 @@ class SqsRunner final : public SourceRunner, public std::enable_shared_from_this
         json body = json::parse(d.message.body, nullptr, false);
         if (!body.is_discarded()) view["body"] = body;
         if (std::none_of(filters_.begin(), filters_.end(), [&](const json& f) { return events::matches(f, view); })) {
-          sqs_.delete_message(arn_, d.receipt).ok();  // filtered out: consumed, never delivered
+          filtered_out.push_back(d.receipt);  // filtered out: consumed, never delivered
           continue;
         }
       }
       records.push_back(std::move(r));
       delivered.push_back(std::move(d));
     }
+    if (!filtered_out.empty()) sqs_.delete_messages(arn_, filtered_out);
     if (delivered.empty()) {
       env_.scheduler->post([self = shared_from_this()] { self->poll(); });
       return;
@@ -829,9 +831,11 @@ class SqsRunner final : public SourceRunner, public std::enable_shared_from_this
       }
     }
     if (ok) {
+      std::vector<std::string_view> done;  // one WriteBatch for the whole batch
       for (const auto& d : batch) {
-        if (!failed.count(d.message.id)) sqs_.delete_message(arn_, d.receipt).ok();
+        if (!failed.count(d.message.id)) done.push_back(d.receipt);
       }
+      if (!done.empty()) sqs_.delete_messages(arn_, done);
       set_result("OK");
     } else {
       set_result("PROBLEM: Function call failed");

@@ -114,25 +114,57 @@ const char* kDefaultDeliveryPolicy =
     R"("numMaxDelayRetries":0,"numNoDelayRetries":0,"numMinDelayRetries":0,"backoffFunction":"linear"},)"
     R"("disableSubscriptionOverrides":false,"defaultRequestPolicy":{"headerContentType":"text/plain; charset=UTF-8"}}})";
 
+// Appends `s` as a JSON string: copied as it is when nothing in it needs escaping (the usual
+// message, ids, ARNs, URLs, base64), else through nlohmann's dump(), so the bytes are the same.
+void append_json_string(std::string& out, std::string_view s) {
+  bool plain = std::all_of(s.begin(), s.end(), [](char ch) {
+    auto c = static_cast<unsigned char>(ch);
+    return c >= 0x20 && c <= 0x7e && c != '"' && c != '\\';
+  });
+  if (plain) {
+    out.push_back('"');
+    out.append(s);
+    out.push_back('"');
+  } else {
+    out += json(std::string(s)).dump();
+  }
+}
+
+// One field of an SNS envelope: a string, or (MessageAttributes) a JSON object.
+struct Field {
+  std::string_view key;
+  std::string_view text;
+  const json* object = nullptr;
+};
+
 // The SNS JSON document AWS delivers, formatted as AWS formats it ("Key" : value, two spaces).
-std::string envelope(const std::vector<std::pair<std::string, json>>& fields) {
-  std::string out = "{\n";
+std::string envelope(const std::vector<Field>& fields) {
+  size_t size = 16;
+  for (const auto& f : fields) size += f.key.size() + f.text.size() + 16;
+  std::string out;
+  out.reserve(size);
+  out += "{\n";
   bool first = true;
-  for (const auto& [k, v] : fields) {
+  for (const auto& f : fields) {
     if (!first) out += ",\n";
     first = false;
-    out += "  " + json(k).dump() + " : ";
-    if (k == "MessageAttributes") {
+    out += "  ";
+    append_json_string(out, f.key);
+    out += " : ";
+    if (f.object) {
       out += "{\n";
       bool f2 = true;
-      for (auto& [ak, av] : v.items()) {
+      for (auto& [ak, av] : f.object->items()) {
         if (!f2) out += ",\n";
         f2 = false;
-        out += "    " + json(ak).dump() + " : " + av.dump();
+        out += "    ";
+        append_json_string(out, ak);
+        out += " : ";
+        out += av.dump();
       }
       out += "\n  }";
     } else {
-      out += v.dump();
+      append_json_string(out, f.text);
     }
   }
   out += "\n}";
@@ -1176,19 +1208,22 @@ Outcome<json> SnsProvider::publish_one(const RequestContext& ctx, const TopicPtr
         d.sqs_attributes = in.attributes;
       }
     } else {
-      std::vector<std::pair<std::string, json>> fields = {{"Type", "Notification"}, {"MessageId", message_id}};
-      if (topic->fifo) fields.emplace_back("SequenceNumber", sequence);
-      fields.emplace_back("TopicArn", topic->arn);
-      if (!in.subject.empty()) fields.emplace_back("Subject", in.subject);
-      fields.emplace_back("Message", msg);
-      fields.emplace_back("Timestamp", ts);
+      std::vector<Field> fields;
+      fields.reserve(12);
+      fields.push_back({"Type", "Notification"});
+      fields.push_back({"MessageId", message_id});
+      if (topic->fifo) fields.push_back({"SequenceNumber", sequence});
+      fields.push_back({"TopicArn", topic->arn});
+      if (!in.subject.empty()) fields.push_back({"Subject", in.subject});
+      fields.push_back({"Message", msg});
+      fields.push_back({"Timestamp", ts});
       if (!topic->fifo) {
-        fields.emplace_back("SignatureVersion", "1");
-        fields.emplace_back("Signature", signature);
-        fields.emplace_back("SigningCertURL", cert);
+        fields.push_back({"SignatureVersion", "1"});
+        fields.push_back({"Signature", signature});
+        fields.push_back({"SigningCertURL", cert});
       }
-      fields.emplace_back("UnsubscribeURL", unsubscribe);
-      if (!env_attrs.empty()) fields.emplace_back("MessageAttributes", env_attrs);
+      fields.push_back({"UnsubscribeURL", unsubscribe});
+      if (!env_attrs.empty()) fields.push_back({"MessageAttributes", {}, &env_attrs});
       d.body = envelope(fields);
     }
     out.push_back(std::move(d));
@@ -1243,7 +1278,9 @@ Out SnsProvider::publish_batch(RequestContext& ctx, json& p) {
   if (!parse_arn(arn)) return invalid_parameter("TopicArn");
   TopicPtr t = find_topic(arn);
   if (!t) return topic_not_found();
-  const json entries = p.value("PublishBatchRequestEntries", json::array());
+  static const json kNoEntries = json::array();
+  auto found = p.find("PublishBatchRequestEntries");
+  const json& entries = found != p.end() && found->is_array() ? *found : kNoEntries;
   if (entries.empty()) return ServiceError("EmptyBatchRequestException", "The batch request doesn't contain any entries.");
   if (entries.size() > 10) {
     return ServiceError("TooManyEntriesInBatchRequestException", "The batch request contains more entries than permissible.");
@@ -1290,7 +1327,10 @@ Out SnsProvider::publish_batch(RequestContext& ctx, json& p) {
     ok.push_back(std::move(s));
   }
   if (auto err = write_and_deliver(batch, std::move(deliveries))) return std::move(*err);
-  return protocol::OperationOutput(json{{"Successful", ok}, {"Failed", failed}});
+  json out = json::object();
+  out["Successful"] = std::move(ok);
+  out["Failed"] = std::move(failed);
+  return protocol::OperationOutput(std::move(out));
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -1302,6 +1342,7 @@ Out SnsProvider::publish_batch(RequestContext& ctx, json& p) {
 std::optional<ServiceError> SnsProvider::write_and_deliver(storage::WriteBatch& batch, std::vector<Delivery> deliveries) {
   auto* q = sqs();
   std::vector<sqs::SqsProvider::Staged> staged;
+  staged.reserve(deliveries.size());
   std::vector<Delivery> rest;
   for (auto& d : deliveries) {
     if (d.protocol == "sqs" && q) {

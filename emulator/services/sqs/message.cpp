@@ -177,6 +177,17 @@ std::string md5_of_attributes(const nlohmann::json& attributes) {
 }
 
 bool valid_message_chars(std::string_view text) {
+  // Most bodies are printable ASCII: one pass, without the UTF-8 decoding below.
+  bool ascii = true;
+  for (char ch : text) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x80) {
+      ascii = false;
+      break;
+    }
+    if (c < 0x20 && c != 0x9 && c != 0xA && c != 0xD) return false;
+  }
+  if (ascii) return true;
   if (!enc::is_valid_utf8(text)) return false;
   size_t i = 0;
   while (i < text.size()) {

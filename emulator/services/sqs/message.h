@@ -40,13 +40,19 @@ struct Message {
   int32_t receive_count = 0;
   int64_t first_receive_ms = 0;
   uint64_t receipt_nonce = 0;  // the latest receipt handle's nonce; 0 before the first receive
+  // Not stored, rebuilt at start: the receive journal record that holds the latest state (0:
+  // the state the message record was written with), and whether a state record of the older
+  // layout ("s" key) exists, which a delete must then remove too.
+  uint64_t journal = 0;
+  bool state_apart = false;
 
   bool in_flight(int64_t now) const { return receive_count > 0 && visible_at_ms > now; }
   bool delayed(int64_t now) const { return receive_count == 0 && visible_at_ms > now; }
 };
 
-// The immutable part, and the small mutable part (visibility, receive count, receipt), kept
-// under separate keys so that a receive rewrites a few bytes, not the body.
+// The whole record (the immutable part followed by the state it was written with), and the
+// small mutable part alone (visibility, receive count, receipt), which receives and visibility
+// changes write to the queue's journal (see Queue::put_states) so that they never rewrite a body.
 std::string encode_message(const Message& m);
 std::string encode_state(const Message& m);
 bool decode_message(std::string_view in, Message* m);

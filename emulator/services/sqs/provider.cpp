@@ -156,6 +156,7 @@ Status SqsProvider::start(Env& env) {
   std::vector<std::pair<uint64_t, Message>> messages;
   std::vector<std::tuple<uint64_t, uint64_t, std::string>> states;
   std::vector<std::tuple<uint64_t, std::string, std::string>> dedups;
+  std::vector<std::tuple<uint64_t, uint64_t, std::string>> journals;  // in key order: per queue, oldest first
   uint64_t max_seq = 0;
   auto it = env.store->iterate(fam_, "", "");
   for (it->seek_to_first(); it->valid(); it->next()) {
@@ -183,6 +184,10 @@ Status SqsProvider::start(Env& env) {
       } else {
         states.emplace_back(qid, seq, std::string(it->value()));
       }
+    } else if (kind == "j") {
+      uint64_t qid = 0, journal = 0;
+      if (!storage::key::read_u64(k, &qid) || !storage::key::read_u64(k, &journal)) continue;
+      journals.emplace_back(qid, journal, std::string(it->value()));
     } else if (kind == "t") {
       auto j = json::parse(it->value(), nullptr, false);
       if (!j.is_object()) continue;
@@ -211,6 +216,18 @@ Status SqsProvider::start(Env& env) {
   for (auto& [qid, seq, state] : states) {
     auto q = by_id.find(qid);
     if (q != by_id.end()) q->second->restore_state(seq, state);
+  }
+  // Receive journals over the messages, then drop the records nothing points at any more.
+  for (auto& [qid, journal, value] : journals) {
+    auto q = by_id.find(qid);
+    if (q != by_id.end()) q->second->restore_journal(journal, value);
+  }
+  storage::WriteBatch cleanup;
+  for (auto& [qid, q] : by_id) {
+    for (uint64_t journal : q->settle_journal()) cleanup.del(fam_, q->journal_key(journal));
+  }
+  if (!cleanup.empty()) {
+    if (Status st = env.store->write(cleanup); !st.is_ok()) log::warn("sqs: journal cleanup failed: {}", st.to_string());
   }
   for (auto& [qid, dk, value] : dedups) {
     auto q = by_id.find(qid);
@@ -303,44 +320,45 @@ std::string SqsProvider::url_of(const RequestContext& ctx, const Queue& q) const
 }
 
 Outcome<SqsProvider::QueuePtr> SqsProvider::resolve_url(const RequestContext& ctx, const json& p) const {
-  std::string url = str_param(p, "QueueUrl");
+  auto param = p.find("QueueUrl");
+  std::string_view url = param != p.end() && param->is_string() ? std::string_view(param->get_ref<const std::string&>())
+                                                                 : std::string_view();
   if (url.empty()) return missing("QueueUrl");
   std::string_view rest(url);
-  std::string host;
+  std::string_view host;
   if (auto scheme = rest.find("://"); scheme != std::string_view::npos) {
     rest.remove_prefix(scheme + 3);
     size_t slash = rest.find('/');
-    host = std::string(rest.substr(0, slash));
+    host = rest.substr(0, slash);
     rest = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
   }
   if (auto q = rest.find('?'); q != std::string_view::npos) rest = rest.substr(0, q);
-  std::vector<std::string_view> segments;
-  while (!rest.empty()) {
-    size_t slash = rest.find('/');
-    std::string_view seg = rest.substr(0, slash);
-    if (!seg.empty()) segments.push_back(seg);
-    if (slash == std::string_view::npos) break;
-    rest.remove_prefix(slash + 1);
+  // The last two non-empty path segments: account (optional) and name.
+  std::string_view segments[2];
+  int found = 0;
+  while (!rest.empty() && found < 2) {
+    size_t slash = rest.rfind('/');
+    std::string_view seg = slash == std::string_view::npos ? rest : rest.substr(slash + 1);
+    if (!seg.empty()) segments[found++] = seg;
+    rest = slash == std::string_view::npos ? std::string_view() : rest.substr(0, slash);
   }
-  if (segments.empty()) return invalid(fmt::format("Value {} for parameter QueueUrl is invalid. Reason: Invalid URL.", url));
-  std::string name(segments.back());
-  std::string account = segments.size() >= 2 ? std::string(segments[segments.size() - 2]) : ctx.account;
+  if (found == 0) return invalid(fmt::format("Value {} for parameter QueueUrl is invalid. Reason: Invalid URL.", url));
+  std::string_view name = segments[0];
+  std::string_view account = found == 2 ? segments[1] : std::string_view(ctx.account);
   std::string region = ctx.region;
   // sqs.<region>.amazonaws.com / sqs.<region>.localhost... / <region>.queue.amazonaws.com
   if (!host.empty()) {
     std::string h = enc::to_lower(host.substr(0, host.find(':')));
-    std::vector<std::string> labels;
-    size_t s = 0;
-    while (s <= h.size()) {
-      size_t dot = h.find('.', s);
-      labels.push_back(h.substr(s, dot == std::string::npos ? std::string::npos : dot - s));
-      if (dot == std::string::npos) break;
-      s = dot + 1;
-    }
-    if (labels.size() >= 3 && labels[0] == "sqs" && labels[1].find('-') != std::string::npos) {
-      region = labels[1];
-    } else if (labels.size() >= 3 && labels[1] == "queue" && labels[0].find('-') != std::string::npos) {
-      region = labels[0];
+    size_t dot1 = h.find('.');
+    size_t dot2 = dot1 == std::string::npos ? std::string::npos : h.find('.', dot1 + 1);
+    if (dot2 != std::string::npos) {  // three labels or more
+      std::string_view first = std::string_view(h).substr(0, dot1);
+      std::string_view second = std::string_view(h).substr(dot1 + 1, dot2 - dot1 - 1);
+      if (first == "sqs" && second.find('-') != std::string_view::npos) {
+        region = std::string(second);
+      } else if (second == "queue" && first.find('-') != std::string_view::npos) {
+        region = std::string(first);
+      }
     }
   }
   std::shared_lock lock(dir_mu_);
@@ -875,11 +893,13 @@ SendInput send_input_from(const json& p, const RequestContext& ctx) {
   return in;
 }
 
-json send_result(const SendOutput& o) {
-  json r = {{"MessageId", o.message_id}, {"MD5OfMessageBody", o.md5_body}};
-  if (!o.md5_attributes.empty()) r["MD5OfMessageAttributes"] = o.md5_attributes;
-  if (!o.md5_system.empty()) r["MD5OfMessageSystemAttributes"] = o.md5_system;
-  if (!o.sequence_number.empty()) r["SequenceNumber"] = o.sequence_number;
+json send_result(SendOutput&& o) {
+  json r = json::object();
+  r["MessageId"] = std::move(o.message_id);
+  r["MD5OfMessageBody"] = std::move(o.md5_body);
+  if (!o.md5_attributes.empty()) r["MD5OfMessageAttributes"] = std::move(o.md5_attributes);
+  if (!o.md5_system.empty()) r["MD5OfMessageSystemAttributes"] = std::move(o.md5_system);
+  if (!o.sequence_number.empty()) r["SequenceNumber"] = std::move(o.sequence_number);
   return r;
 }
 
@@ -1000,7 +1020,7 @@ Out SqsProvider::send_message(RequestContext& ctx, json& p) {
   SendInput in = send_input_from(p, ctx);
   auto sent = send_to(r.value(), in);
   if (!sent) return std::move(sent).error();
-  return protocol::OperationOutput(send_result(sent.value().out));
+  return protocol::OperationOutput(send_result(std::move(sent.value().out)));
 }
 
 namespace {
@@ -1015,16 +1035,37 @@ std::optional<ServiceError> check_batch(const json& entries, const char* entry_s
                         fmt::format("Maximum number of entries per request are {}. You have sent {}.", kMaxBatchEntries,
                                     entries.size()));
   }
-  std::set<std::string> seen;
+  std::vector<std::string_view> seen;  // at most kMaxBatchEntries
+  seen.reserve(entries.size());
   for (const auto& e : entries) {
-    std::string id = e.is_object() ? e.value("Id", "") : "";
+    auto it = e.is_object() ? e.find("Id") : e.end();
+    std::string_view id = it != e.end() && it->is_string() ? std::string_view(it->get_ref<const std::string&>())
+                                                            : std::string_view();
     if (!valid_batch_id(id)) {
       return ServiceError("InvalidBatchEntryId", "A batch entry id can only contain alphanumeric characters, hyphens "
                                                  "and underscores. It can be at most 80 letters long.");
     }
-    if (!seen.insert(id).second) return ServiceError("BatchEntryIdsNotDistinct", fmt::format("Id {} repeated.", id));
+    if (std::find(seen.begin(), seen.end(), id) != seen.end()) {
+      return ServiceError("BatchEntryIdsNotDistinct", fmt::format("Id {} repeated.", id));
+    }
+    seen.push_back(id);
   }
   return std::nullopt;
+}
+
+// A batch request's Entries (a reference, not a copy), or null.
+const json& entries_of(const json& p) {
+  static const json kNone;
+  auto it = p.find("Entries");
+  return it != p.end() ? *it : kNone;
+}
+
+// {"Successful": [...], "Failed": [...]}, the arrays moved in.
+json batch_result(json&& ok, json&& failed) {
+  json out = json::object();
+  out["Successful"] = std::move(ok);
+  out["Failed"] = std::move(failed);
+  return out;
 }
 
 json failed_entry(const std::string& id, const ServiceError& e) {
@@ -1036,7 +1077,7 @@ json failed_entry(const std::string& id, const ServiceError& e) {
 Out SqsProvider::send_message_batch(RequestContext& ctx, json& p) {
   auto r = resolve_url(ctx, p);
   if (!r) return std::move(r).error();
-  const json& entries = p.contains("Entries") ? p["Entries"] : json();
+  const json& entries = entries_of(p);
   if (auto err = check_batch(entries, "SendMessageBatchRequestEntry")) return std::move(*err);
   size_t total = 0;
   for (const auto& e : entries) {
@@ -1068,7 +1109,7 @@ Out SqsProvider::send_message_batch(RequestContext& ctx, json& p) {
         failed.push_back(failed_entry(id, sent.error()));
         continue;
       }
-      json res = send_result(sent.value().out);
+      json res = send_result(std::move(sent.value().out));
       res["Id"] = id;
       ok.push_back(std::move(res));
       if (sent.value().message) staged.push_back(std::move(*sent.value().message));
@@ -1080,7 +1121,7 @@ Out SqsProvider::send_message_batch(RequestContext& ctx, json& p) {
     notify = !staged.empty() && (!q->waiters.empty() || watch_count_.load(std::memory_order_relaxed) > 0);
   }
   if (notify) wake(q);
-  return protocol::OperationOutput(json{{"Successful", ok}, {"Failed", failed}});
+  return protocol::OperationOutput(batch_result(std::move(ok), std::move(failed)));
 }
 
 // ----------------------------------------------------------------------------------------------
@@ -1132,9 +1173,14 @@ struct Selection {
   }
 };
 
-json render(const Delivered& d, const Selection& sel) {
-  const Message& m = d.message;
-  json out = {{"MessageId", m.id}, {"ReceiptHandle", d.receipt}, {"MD5OfBody", m.md5_body}, {"Body", m.body}};
+// The message's strings are moved into the answer (the Delivered is the answer's own copy).
+json render(Delivered&& d, const Selection& sel) {
+  Message& m = d.message;
+  json out = json::object();
+  out["MessageId"] = std::move(m.id);
+  out["ReceiptHandle"] = std::move(d.receipt);
+  out["MD5OfBody"] = std::move(m.md5_body);
+  out["Body"] = std::move(m.body);
   json attrs = json::object();
   auto put = [&](const char* k, std::string v) {
     if (sel.wants(k)) attrs[k] = std::move(v);
@@ -1151,8 +1197,8 @@ json render(const Delivered& d, const Selection& sel) {
   if (!attrs.empty()) out["Attributes"] = std::move(attrs);
   if (m.attributes.is_object() && !m.attributes.empty()) {
     if (sel.all_attributes) {
-      out["MessageAttributes"] = m.attributes;
-      out["MD5OfMessageAttributes"] = m.md5_attributes;
+      out["MessageAttributes"] = std::move(m.attributes);
+      out["MD5OfMessageAttributes"] = std::move(m.md5_attributes);
     } else if (!sel.names.empty() || !sel.prefixes.empty()) {
       json chosen = json::object();
       for (auto it = m.attributes.begin(); it != m.attributes.end(); ++it) {
@@ -1192,6 +1238,8 @@ std::vector<Delivered> SqsProvider::receive_locked(Queue& q, const ReceiveOption
     m.first_receive_ms = 0;
     m.receipt_nonce = 0;
     m.visible_at_ms = now;
+    m.state_apart = false;
+    m.journal = 0;
     batch.put(fam_, dlq->message_key(m.seq), encode_message(m));
     moved.push_back(std::move(m));
   }
@@ -1362,7 +1410,7 @@ void SqsProvider::receive_message(Invocation&& inv) {
   auto done = std::make_shared<Done>(std::move(inv.done));
   DeliverFn deliver = [sel, done](std::vector<Delivered> got) {
     json messages = json::array();
-    for (const auto& d : got) messages.push_back(render(d, *sel));
+    for (auto& d : got) messages.push_back(render(std::move(d), *sel));
     json result = json::object();
     if (!messages.empty()) result["Messages"] = std::move(messages);
     (*done)(protocol::OperationOutput(std::move(result)));
@@ -1414,8 +1462,7 @@ std::vector<Outcome<bool>> SqsProvider::delete_receipts(const QueuePtr& qp, cons
       }
       continue;
     }
-    batch.del(fam_, q.message_key(rh->seq));
-    batch.del(fam_, q.state_key(rh->seq));
+    q.delete_records(fam_, batch, *m);
     doomed.push_back(rh->seq);
     out.emplace_back(true);
   }
@@ -1457,7 +1504,9 @@ Outcome<bool> SqsProvider::change_receipt(const QueuePtr& qp, std::string_view r
     }
     if (!m->in_flight(now)) return ServiceError("MessageNotInflight", "The message referred to isn't in flight.");
     q.set_visible_at(*m, now + seconds * 1000);
-    if (Status st = env_.store->put(fam_, q.state_key(m->seq), encode_state(*m)); !st.is_ok()) {
+    storage::WriteBatch batch;
+    q.put_states(fam_, batch, {m});
+    if (Status st = env_.store->write(batch); !st.is_ok()) {
       return ServiceError::internal(st.to_string());
     }
   }
@@ -1475,11 +1524,10 @@ Out SqsProvider::delete_message_op(RequestContext& ctx, json& p) {
 
 namespace {
 
-// Runs `one` for each entry of a delete / change-visibility batch and gathers the results.
+// Runs `one` for each entry of a delete / change-visibility batch (already checked with
+// check_batch) and gathers the results.
 template <class One>
-Out per_entry(const json& p, const char* entry_shape, One one) {
-  const json& entries = p.contains("Entries") ? p["Entries"] : json();
-  if (auto err = check_batch(entries, entry_shape)) return std::move(*err);
+Out per_entry(const json& entries, One one) {
   json ok = json::array();
   json failed = json::array();
   for (const auto& e : entries) {
@@ -1492,7 +1540,7 @@ Out per_entry(const json& p, const char* entry_shape, One one) {
       failed.push_back(failed_entry(id, r.error()));
     }
   }
-  return protocol::OperationOutput(json{{"Successful", ok}, {"Failed", failed}});
+  return protocol::OperationOutput(batch_result(std::move(ok), std::move(failed)));
 }
 
 }  // namespace
@@ -1500,15 +1548,19 @@ Out per_entry(const json& p, const char* entry_shape, One one) {
 Out SqsProvider::delete_message_batch(RequestContext& ctx, json& p) {
   auto r = resolve_url(ctx, p);
   if (!r) return std::move(r).error();
-  const json& entries = p.contains("Entries") ? p["Entries"] : json();
+  const json& entries = entries_of(p);
   if (auto err = check_batch(entries, "DeleteMessageBatchRequestEntry")) return std::move(*err);
   // All the deletes in one WriteBatch under one lock.
-  std::vector<std::string> handles;
-  for (const auto& e : entries) handles.push_back(e.value("ReceiptHandle", ""));
-  std::vector<std::string_view> views(handles.begin(), handles.end());
-  auto results = delete_receipts(r.value(), views);
+  std::vector<std::string_view> handles;
+  handles.reserve(entries.size());
+  for (const auto& e : entries) {
+    auto h = e.find("ReceiptHandle");
+    handles.push_back(h != e.end() && h->is_string() ? std::string_view(h->get_ref<const std::string&>())
+                                                     : std::string_view());
+  }
+  auto results = delete_receipts(r.value(), handles);
   size_t i = 0;
-  return per_entry(p, "DeleteMessageBatchRequestEntry", [&](const json&) { return std::move(results[i++]); });
+  return per_entry(entries, [&](const json&) { return std::move(results[i++]); });
 }
 
 Out SqsProvider::change_visibility_op(RequestContext& ctx, json& p) {
@@ -1522,7 +1574,9 @@ Out SqsProvider::change_visibility_op(RequestContext& ctx, json& p) {
 Out SqsProvider::change_visibility_batch(RequestContext& ctx, json& p) {
   auto r = resolve_url(ctx, p);
   if (!r) return std::move(r).error();
-  return per_entry(p, "ChangeMessageVisibilityBatchRequestEntry", [&](const json& e) {
+  const json& entries = entries_of(p);
+  if (auto err = check_batch(entries, "ChangeMessageVisibilityBatchRequestEntry")) return std::move(*err);
+  return per_entry(entries, [&](const json& e) {
     int64_t vis = e.contains("VisibilityTimeout") && e["VisibilityTimeout"].is_number_integer()
                       ? e["VisibilityTimeout"].get<int64_t>()
                       : -1;
@@ -1597,6 +1651,13 @@ Outcome<bool> SqsProvider::delete_message(std::string_view queue_arn, std::strin
   return delete_receipt(q, receipt);
 }
 
+std::vector<Outcome<bool>> SqsProvider::delete_messages(std::string_view queue_arn,
+                                                        const std::vector<std::string_view>& receipts) {
+  QueuePtr q = by_arn(queue_arn);
+  if (!q) return std::vector<Outcome<bool>>(receipts.size(), Outcome<bool>(no_queue()));
+  return delete_receipts(q, receipts);
+}
+
 Outcome<bool> SqsProvider::change_visibility(std::string_view queue_arn, std::string_view receipt, int seconds) {
   QueuePtr q = by_arn(queue_arn);
   if (!q) return no_queue();
@@ -1654,8 +1715,7 @@ void SqsProvider::sweep() {
       }
     }
     for (uint64_t seq : expired) {
-      batch.del(fam_, q->message_key(seq));
-      batch.del(fam_, q->state_key(seq));
+      if (Message* m = q->find(seq)) q->delete_records(fam_, batch, *m);
       q->erase(seq);
     }
     if (prune) {
@@ -1818,9 +1878,10 @@ void SqsProvider::run_move_task(std::string handle) {
           break;
         }
         Message copy = *m;
-        batch.del(fam_, src->message_key(seq));
-        batch.del(fam_, src->state_key(seq));
+        src->delete_records(fam_, batch, *m);
         src->erase(seq);
+        copy.state_apart = false;
+        copy.journal = 0;
         copy.seq = next_seq();
         copy.receive_count = 0;
         copy.first_receive_ms = 0;

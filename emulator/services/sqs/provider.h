@@ -88,6 +88,11 @@ class SqsProvider final : public Provider {
   Outcome<bool> receive(std::string_view queue_arn, ReceiveOptions opts, int wait_seconds, DeliverFn deliver);
   // Deletes by receipt handle (a stale handle is a no-op, as in AWS standard queues).
   Outcome<bool> delete_message(std::string_view queue_arn, std::string_view receipt);
+  // Deletes several receipt handles of one queue under one lock in one WriteBatch, with
+  // DeleteMessageBatch's per-entry semantics: one result per handle, in order (a stale handle is
+  // a no-op on standard queues and an error on FIFO ones; a handle of another queue is
+  // ReceiptHandleIsInvalid). Every entry is QueueDoesNotExist when the queue is gone.
+  std::vector<Outcome<bool>> delete_messages(std::string_view queue_arn, const std::vector<std::string_view>& receipts);
   // Sets a received message's visibility timeout from now (0 makes it visible at once).
   Outcome<bool> change_visibility(std::string_view queue_arn, std::string_view receipt, int seconds);
   // Calls `hook` (outside any lock, on some io thread) whenever messages become visible in the

@@ -110,11 +110,84 @@ std::string Queue::dedup_key(std::string_view dedup_scope) const {
 
 std::vector<std::pair<std::string, std::string>> Queue::record_ranges() const {
   std::vector<std::pair<std::string, std::string>> out;
-  for (const char* kind : {"m", "s", "d"}) {
+  for (const char* kind : {"m", "s", "d", "j"}) {
     std::string begin = storage::key::KeyBuilder(account, region).str(kind).u64(id).take();
     out.emplace_back(begin, storage::key::prefix_end(begin));
   }
   return out;
+}
+
+std::string Queue::journal_key(uint64_t journal) const {
+  return storage::key::KeyBuilder(account, region).str("j").u64(id).u64(journal).take();
+}
+
+std::string Queue::encode_journal(const std::vector<Message*>& changed) {
+  std::string out;
+  out.reserve(changed.size() * 40);
+  for (const Message* m : changed) {
+    for (int i = 7; i >= 0; --i) out.push_back(static_cast<char>((m->seq >> (i * 8)) & 0xff));
+    out += encode_state(*m);
+  }
+  return out;
+}
+
+void Queue::release_journal(storage::Family* fam, storage::WriteBatch& batch, uint64_t journal) {
+  if (journal == 0) return;
+  auto it = journal_refs_.find(journal);
+  if (it == journal_refs_.end()) return;
+  if (--it->second == 0) {
+    batch.del(fam, journal_key(journal));
+    journal_refs_.erase(it);
+  }
+}
+
+void Queue::put_states(storage::Family* fam, storage::WriteBatch& batch, const std::vector<Message*>& changed) {
+  if (changed.empty()) return;
+  uint64_t journal = next_journal_++;
+  batch.put(fam, journal_key(journal), encode_journal(changed));
+  for (Message* m : changed) {
+    release_journal(fam, batch, m->journal);
+    m->journal = journal;
+  }
+  journal_refs_[journal] = static_cast<uint32_t>(changed.size());
+}
+
+void Queue::delete_records(storage::Family* fam, storage::WriteBatch& batch, Message& m) {
+  batch.del(fam, message_key(m.seq));
+  if (m.state_apart) batch.del(fam, state_key(m.seq));
+  release_journal(fam, batch, m.journal);
+  m.journal = 0;
+}
+
+void Queue::restore_journal(uint64_t journal, std::string_view value) {
+  next_journal_ = std::max(next_journal_, journal + 1);
+  restored_journals_.push_back(journal);
+  constexpr size_t kEntry = 8 + 32;  // seq, then encode_state's four u64
+  for (; value.size() >= kEntry; value.remove_prefix(kEntry)) {
+    uint64_t seq = 0;
+    for (int i = 0; i < 8; ++i) seq = (seq << 8) | static_cast<uint8_t>(value[i]);
+    auto it = messages_.find(seq);
+    if (it == messages_.end()) continue;
+    Message& m = it->second;
+    by_visible_.erase({m.visible_at_ms, seq});
+    decode_state(value.substr(8, 32), &m);
+    m.journal = journal;
+    by_visible_.emplace(m.visible_at_ms, seq);
+  }
+}
+
+std::vector<uint64_t> Queue::settle_journal() {
+  journal_refs_.clear();
+  for (const auto& [seq, m] : messages_) {
+    if (m.journal != 0) ++journal_refs_[m.journal];
+  }
+  std::vector<uint64_t> unused;
+  for (uint64_t j : restored_journals_) {
+    if (!journal_refs_.count(j)) unused.push_back(j);
+  }
+  restored_journals_.clear();
+  restored_journals_.shrink_to_fit();
+  return unused;
 }
 
 void Queue::insert(Message&& m) {
@@ -128,6 +201,7 @@ void Queue::restore_state(uint64_t seq, std::string_view state) {
   if (it == messages_.end()) return;
   by_visible_.erase({it->second.visible_at_ms, seq});
   decode_state(state, &it->second);
+  it->second.state_apart = true;
   by_visible_.emplace(it->second.visible_at_ms, seq);
 }
 
@@ -151,6 +225,7 @@ void Queue::set_visible_at(Message& m, int64_t at) {
 
 void Queue::clear_messages() {
   messages_.clear();
+  journal_refs_.clear();
   by_visible_.clear();
   attempts.clear();
 }
@@ -254,19 +329,20 @@ std::vector<Delivered> Queue::receive(int64_t now, const ReceiveOptions& opts, s
   }
 
   for (uint64_t seq : expired) {
-    batch.del(fam, message_key(seq));
-    batch.del(fam, state_key(seq));
+    delete_records(fam, batch, messages_.at(seq));
     erase(seq);
   }
   for (uint64_t seq : redrive) {
-    batch.del(fam, message_key(seq));
-    batch.del(fam, state_key(seq));
     auto it = messages_.find(seq);
+    delete_records(fam, batch, it->second);
     to_dlq.push_back(std::move(it->second));
     by_visible_.erase({to_dlq.back().visible_at_ms, seq});
     messages_.erase(it);
   }
   Attempt attempt;
+  out.reserve(take.size());
+  std::vector<Message*> changed;
+  changed.reserve(take.size());
   for (uint64_t seq : take) {
     Message& m = messages_.at(seq);
     m.receive_count += 1;
@@ -274,10 +350,11 @@ std::vector<Delivered> Queue::receive(int64_t now, const ReceiveOptions& opts, s
     uint64_t nonce = ids::random_u64() | 1;
     m.receipt_nonce = nonce;
     set_visible_at(m, now + int64_t{visibility} * 1000);
-    batch.put(fam, state_key(seq), encode_state(m));
-    out.push_back({m, make_receipt(id, seq, nonce)});
+    changed.push_back(&m);
     attempt.received.emplace_back(seq, nonce);
   }
+  put_states(fam, batch, changed);
+  for (Message* m : changed) out.push_back({*m, make_receipt(id, m->seq, m->receipt_nonce)});
   if (config.fifo && !opts.attempt_id.empty() && !out.empty()) {
     attempt.expires_ms = now + kDedupWindowMs;
     attempts[opts.attempt_id] = std::move(attempt);

@@ -88,9 +88,26 @@ class Queue {
   // [begin, end) of every message, state and dedup record of the queue.
   std::vector<std::pair<std::string, std::string>> record_ranges() const;
 
+  // Receive journal: the new states of the messages one receive (or visibility change) touched
+  // go into one record, keyed by a per-queue increasing number, instead of one key per message
+  // (one store key per call, appended at the end of the queue's key range). Each message points
+  // at the journal record with its latest state; a record is deleted (in the same batch) once
+  // no message points at it. At start the records are applied in order over the messages.
+  void put_states(storage::Family* fam, storage::WriteBatch& batch, const std::vector<Message*>& changed);
+  // Adds the deletion of a message's records to `batch`: its message record, a state record of
+  // the older layout if it has one, and its journal record when it was the last one in it.
+  void delete_records(storage::Family* fam, storage::WriteBatch& batch, Message& m);
+  std::string journal_key(uint64_t journal) const;
+  static std::string encode_journal(const std::vector<Message*>& changed);
+  // Start-up: applies one journal record over the messages it names (those still present).
+  void restore_journal(uint64_t journal, std::string_view value);
+  // Start-up, after every journal record was applied: counts the records' references and
+  // returns those no message points at any more (to delete).
+  std::vector<uint64_t> settle_journal();
+
   // Adds a message (already persisted, or being persisted in the caller's batch).
   void insert(Message&& m);
-  // Restores a message's mutable state (start-up).
+  // Restores a message's mutable state from its separate state record (start-up).
   void restore_state(uint64_t seq, std::string_view state);
   Message* find(uint64_t seq);
   // Removes a message from memory; the caller deletes its keys.
@@ -147,7 +164,12 @@ class Queue {
   int64_t wake_at_ms = 0;
 
  private:
+  void release_journal(storage::Family* fam, storage::WriteBatch& batch, uint64_t journal);
+
   std::map<uint64_t, Message> messages_;
+  std::unordered_map<uint64_t, uint32_t> journal_refs_;  // journal record -> messages pointing at it
+  uint64_t next_journal_ = 1;
+  std::vector<uint64_t> restored_journals_;  // start-up only
   std::set<std::pair<int64_t, uint64_t>> by_visible_;  // (visible_at, seq)
 };
 
