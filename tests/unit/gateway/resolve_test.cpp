@@ -17,19 +17,19 @@ using nlohmann::json;
 
 namespace {
 
-struct Fixture {
+struct ResolveFixture {
   std::string model;
   std::string operation;
   sless::http::Request request;
 };
 
-const std::vector<Fixture>& fixtures() {
-  static const std::vector<Fixture> all = [] {
+const std::vector<ResolveFixture>& fixtures() {
+  static const std::vector<ResolveFixture> all = [] {
     std::ifstream f(std::string(SLESS_TEST_DATA) + "/gateway/requests.json");
     json doc = json::parse(f);
-    std::vector<Fixture> out;
+    std::vector<ResolveFixture> out;
     for (const auto& r : doc["requests"]) {
-      Fixture fx;
+      ResolveFixture fx;
       fx.model = r["model"];
       fx.operation = r["operation"];
       fx.request.method = r["method"];

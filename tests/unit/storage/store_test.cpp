@@ -1,4 +1,5 @@
 #include "storage/store.h"
+#include "unit/support/temp_dir.h"
 
 #include <csignal>
 #include <cstdlib>
@@ -20,22 +21,7 @@ namespace {
 namespace fs = std::filesystem;
 
 // A fresh directory under the system temp dir, removed with everything in it.
-class TempDir {
- public:
-  TempDir() {
-    std::random_device random;
-    path_ = fs::temp_directory_path() /
-            ("sless-store-test-" + std::to_string(::getpid()) + "-" + std::to_string(random()));
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const fs::path& path() const { return path_; }
-
- private:
-  fs::path path_;
-};
+using sless::testing::TempDir;
 
 std::unique_ptr<Store> open_store(const fs::path& dir) {
   auto store = Store::open(Options{dir.string(), false});

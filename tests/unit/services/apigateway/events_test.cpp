@@ -7,7 +7,7 @@ using nlohmann::json;
 
 namespace {
 
-struct Fixture {
+struct EventsFixture {
   CompiledApi api;
   Stage stage;
   Route route;
@@ -15,7 +15,7 @@ struct Fixture {
   std::string body;
   RequestView view;
 
-  explicit Fixture(bool http) {
+  explicit EventsFixture(bool http) {
     api.id = "abc123";
     api.account = "000000000000";
     api.region = "us-east-1";
@@ -49,7 +49,7 @@ struct Fixture {
 }  // namespace
 
 TEST_CASE("payload 2.0 joins repeated headers and query values, splits cookies", "[apigateway]") {
-  Fixture f(true);
+  EventsFixture f(true);
   json e = event_v2(f.view, nullptr);
   CHECK(e["version"] == "2.0");
   CHECK(e["routeKey"] == "GET /items/{id}");
@@ -74,7 +74,7 @@ TEST_CASE("payload 2.0 joins repeated headers and query values, splits cookies",
 }
 
 TEST_CASE("payload 1.0 keeps multi-value maps and nulls for absent parts", "[apigateway]") {
-  Fixture f(false);
+  EventsFixture f(false);
   json e = event_v1(f.view, nullptr);
   CHECK_FALSE(e.contains("version"));
   CHECK(e["resource"] == "/items/{id}");
@@ -96,13 +96,13 @@ TEST_CASE("payload 1.0 keeps multi-value maps and nulls for absent parts", "[api
 }
 
 TEST_CASE("binary bodies are base64 by content type", "[apigateway]") {
-  Fixture http(true);
+  EventsFixture http(true);
   http.body = std::string("\x89PNG\x00\x01", 6);
   http.headers.add("Content-Type", "image/png");
   json e = event_v2(http.view, nullptr);
   CHECK(e["isBase64Encoded"] == true);
   CHECK(e["body"] == "iVBORwAB");
-  Fixture rest(false);
+  EventsFixture rest(false);
   rest.body = "plain";
   rest.headers.add("Content-Type", "application/octet-stream");
   CHECK(event_v1(rest.view, nullptr)["isBase64Encoded"] == false);
@@ -138,14 +138,14 @@ TEST_CASE("function answers map to HTTP responses", "[apigateway]") {
 }
 
 TEST_CASE("authorizer events and method ARNs", "[apigateway]") {
-  Fixture f(false);
+  EventsFixture f(false);
   Authorizer token;
   token.type = "TOKEN";
   json t = authorizer_event(f.view, token, "Bearer x", {"Bearer x"});
   CHECK(t == json{{"type", "TOKEN"},
                   {"authorizationToken", "Bearer x"},
                   {"methodArn", "arn:aws:execute-api:us-east-1:000000000000:abc123/Prod/GET/items/7"}});
-  Fixture h(true);
+  EventsFixture h(true);
   Authorizer req;
   req.type = "REQUEST";
   req.payload_version = "2.0";

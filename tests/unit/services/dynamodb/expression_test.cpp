@@ -12,7 +12,7 @@ namespace expr = sless::services::dynamodb::expr;
 
 namespace {
 
-struct Fixture {
+struct ExpressionFixture {
   Json names = Json::parse(R"({"#s":"status","#n":"name"})");
   Json values = Json::parse(R"({":a":{"S":"active"},":one":{"N":"1"},":five":{"N":"5"},":l":{"L":[{"S":"z"}]},
                                 ":ss":{"SS":["x"]},":t":{"S":"SS"},":p":{"S":"ab"}})");
@@ -44,7 +44,7 @@ struct Fixture {
 }  // namespace
 
 TEST_CASE("conditions evaluate like DynamoDB's", "[dynamodb]") {
-  Fixture f;
+  ExpressionFixture f;
   CHECK(f.holds("#s = :a"));
   CHECK(f.holds("n BETWEEN :one AND :five"));
   CHECK(f.holds("n > :one AND NOT n > :five"));
@@ -61,7 +61,7 @@ TEST_CASE("conditions evaluate like DynamoDB's", "[dynamodb]") {
 }
 
 TEST_CASE("condition errors carry DynamoDB's messages", "[dynamodb]") {
-  Fixture f;
+  ExpressionFixture f;
   CHECK(f.condition_error("n = :nope") ==
         "An expression attribute value used in expression is not defined; attribute value: :nope");
   CHECK(f.condition_error("#nope = :one") ==
@@ -84,7 +84,7 @@ TEST_CASE("condition errors carry DynamoDB's messages", "[dynamodb]") {
 }
 
 TEST_CASE("updates apply every action against the old item", "[dynamodb]") {
-  Fixture f;
+  ExpressionFixture f;
   Json item = f.item;
   REQUIRE(f.update("SET n = n + :one, l = list_append(if_not_exists(l, :l), :l) REMOVE m.a[0] ADD tags :ss, c :five "
                    "DELETE tags :ss",
@@ -113,7 +113,7 @@ TEST_CASE("updates apply every action against the old item", "[dynamodb]") {
 }
 
 TEST_CASE("projections keep the shape of nested paths", "[dynamodb]") {
-  Fixture f;
+  ExpressionFixture f;
   expr::Binder b(&f.names, &f.values);
   auto r = expr::parse_projection("pk, m.a[1].b, #s, nothing", b);
   REQUIRE(std::holds_alternative<std::vector<expr::Path>>(r));
@@ -125,7 +125,7 @@ TEST_CASE("projections keep the shape of nested paths", "[dynamodb]") {
 }
 
 TEST_CASE("random and mutated expressions never crash and always answer", "[dynamodb]") {
-  Fixture f;
+  ExpressionFixture f;
   const std::vector<std::string> seeds = {
       "#s = :a AND (n BETWEEN :one AND :five OR size(tags) > :one)",
       "SET n = n + :one, l = list_append(:l, if_not_exists(l, :l)) REMOVE m.a[0] ADD c :five DELETE tags :ss",

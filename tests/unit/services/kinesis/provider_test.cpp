@@ -22,6 +22,7 @@
 #include "services/kinesis/provider.h"
 #include "storage/store.h"
 #include "unit/support/manual_scheduler.h"
+#include "unit/support/temp_dir.h"
 
 using nlohmann::json;
 using namespace sless;
@@ -33,22 +34,7 @@ namespace {
 namespace fs = std::filesystem;
 
 using sless::testing::ManualScheduler;
-class TempDir {
- public:
-  TempDir() {
-    std::random_device random;
-    path_ = fs::temp_directory_path() /
-            ("sless-kinesis-test-" + std::to_string(::getpid()) + "-" + std::to_string(random()));
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string str() const { return path_.string(); }
-
- private:
-  fs::path path_;
-};
+using sless::testing::TempDir;
 
 constexpr int64_t kHour = 3600 * 1000;
 

@@ -7,6 +7,7 @@
 #include "services/s3/bodies.h"
 #include "services/s3/form.h"
 #include "services/s3/ingest.h"
+#include "unit/support/temp_dir.h"
 
 using namespace sless::services::s3;
 namespace fs = std::filesystem;
@@ -24,10 +25,7 @@ std::string drain(sless::http::BodySource& s, size_t step = 5) {
   }
 }
 
-struct TempDir {
-  fs::path path = fs::temp_directory_path() / ("sless-s3-unit-" + sless::ids::random_hex(8));
-  ~TempDir() { fs::remove_all(path); }
-};
+using sless::testing::TempDir;
 
 std::string write_body(BodyStore& store, std::string_view bytes) {
   auto w = store.create();
@@ -41,14 +39,14 @@ std::string write_body(BodyStore& store, std::string_view bytes) {
 
 TEST_CASE("file bodies appear only when committed, and clones survive the original", "[s3]") {
   TempDir dir;
-  auto store = BodyStore::open(dir.path.string());
+  auto store = BodyStore::open(dir.path().string());
   REQUIRE(store->start().is_ok());
   auto w = store->create();
   REQUIRE(w.ok());
   REQUIRE(w.value()->append("half a bo").is_ok());
   std::string id = w.value()->id();
   CHECK(store->open_body(id) == nullptr);  // still a temporary file
-  CHECK(std::distance(fs::directory_iterator(dir.path / "tmp"), fs::directory_iterator()) == 1);
+  CHECK(std::distance(fs::directory_iterator(dir.path() / "tmp"), fs::directory_iterator()) == 1);
   REQUIRE(w.value()->append("dy").is_ok());
   REQUIRE(w.value()->commit().is_ok());
   auto f = store->open_body(id);
@@ -65,23 +63,23 @@ TEST_CASE("file bodies appear only when committed, and clones survive the origin
 
 TEST_CASE("an abandoned writer leaves no temporary file, and start() clears crash leftovers", "[s3]") {
   TempDir dir;
-  auto store = BodyStore::open(dir.path.string());
+  auto store = BodyStore::open(dir.path().string());
   REQUIRE(store->start().is_ok());
   {
     auto w = store->create();
     REQUIRE(w.ok());
     REQUIRE(w.value()->append("never committed").is_ok());
   }
-  CHECK(fs::is_empty(dir.path / "tmp"));
-  std::ofstream(dir.path / "tmp" / "leftover") << "torn";
+  CHECK(fs::is_empty(dir.path() / "tmp"));
+  std::ofstream(dir.path() / "tmp" / "leftover") << "torn";
   REQUIRE(store->start().is_ok());
-  CHECK(fs::is_empty(dir.path / "tmp"));
+  CHECK(fs::is_empty(dir.path() / "tmp"));
 }
 
 TEST_CASE("object sources read ranges across segments", "[s3]") {
   for (std::string dir_name : {std::string(), std::string("files")}) {
     TempDir dir;
-    auto store = BodyStore::open(dir_name.empty() ? "" : dir.path.string());
+    auto store = BodyStore::open(dir_name.empty() ? "" : dir.path().string());
     REQUIRE(store->start().is_ok());
     std::vector<Segment> segs = {{write_body(*store, "0123456789"), 10}, {write_body(*store, "abc"), 3},
                                  {write_body(*store, "XYZW"), 4}};

@@ -18,6 +18,7 @@
 #include "services/sqs/provider.h"
 #include "storage/keys.h"
 #include "storage/store.h"
+#include "unit/support/temp_dir.h"
 
 using namespace sless;
 using namespace sless::services;
@@ -51,26 +52,12 @@ class IdleScheduler final : public Scheduler {
 };
 
 // A data directory of its own, removed at the end.
-class TempDir {
- public:
-  TempDir() {
-    std::random_device random;
-    path_ = fs::temp_directory_path() / ("sless-sqs-test-" + std::to_string(::getpid()) + "-" + std::to_string(random()));
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  std::string str() const { return path_.string(); }
+using sless::testing::TempDir;
 
- private:
-  fs::path path_;
-};
-
-class Fixture {
+class SqsProviderFixture {
  public:
-  explicit Fixture(std::string dir = {}) : dir_(std::move(dir)) { open(); }
-  ~Fixture() { close(); }
+  explicit SqsProviderFixture(std::string dir = {}) : dir_(std::move(dir)) { open(); }
+  ~SqsProviderFixture() { close(); }
 
   void open() {
     storage::Options options;
@@ -160,7 +147,7 @@ class Fixture {
   std::unique_ptr<SqsProvider> provider_;
 };
 
-std::set<std::string> bodies(const std::vector<sqs::Delivered>& got) {
+std::set<std::string> delivered_bodies(const std::vector<sqs::Delivered>& got) {
   std::set<std::string> out;
   for (const auto& d : got) out.insert(d.message.body);
   return out;
@@ -175,7 +162,7 @@ std::vector<std::string_view> receipts_of(const std::vector<sqs::Delivered>& got
 }  // namespace
 
 TEST_CASE("sqs: delete_messages removes a received batch and answers per handle", "[sqs]") {
-  Fixture f;
+  SqsProviderFixture f;
   std::string arn = f.create_queue("batch");
   for (int i = 0; i < 5; ++i) f.send(arn, "m" + std::to_string(i));
   auto got = f.receive(arn, 5, /*visibility=*/10);
@@ -193,7 +180,7 @@ TEST_CASE("sqs: delete_messages removes a received batch and answers per handle"
 }
 
 TEST_CASE("sqs: delete_messages keeps messages whose handles are stale, foreign or malformed", "[sqs]") {
-  Fixture f;
+  SqsProviderFixture f;
   std::string arn = f.create_queue("mixed");
   std::string other = f.create_queue("other");
   f.send(arn, "a");
@@ -229,18 +216,18 @@ TEST_CASE("sqs: delete_messages keeps messages whose handles are stale, foreign 
 
   // "b" (only stale handles named it) comes back after its timeout; "a" is gone; "x" stays.
   f.clock().advance_ms(31'000);
-  CHECK(bodies(f.receive(arn, 10)) == std::set<std::string>{"b"});
-  CHECK(bodies(f.receive(other, 10)) == std::set<std::string>{"x"});
+  CHECK(delivered_bodies(f.receive(arn, 10)) == std::set<std::string>{"b"});
+  CHECK(delivered_bodies(f.receive(other, 10)) == std::set<std::string>{"x"});
 }
 
 TEST_CASE("sqs: delete_messages on a FIFO queue refuses expired handles and unblocks the group", "[sqs]") {
-  Fixture f;
+  SqsProviderFixture f;
   std::string arn = f.create_queue("orders.fifo", {{"FifoQueue", "true"}, {"ContentBasedDeduplication", "true"}});
   f.send(arn, "1", "g");
   f.send(arn, "2", "g");
   f.send(arn, "3", "g");
   auto stale = f.receive(arn, 1, /*visibility=*/0);
-  REQUIRE(bodies(stale) == std::set<std::string>{"1"});
+  REQUIRE(delivered_bodies(stale) == std::set<std::string>{"1"});
   auto got = f.receive(arn, 2, /*visibility=*/30);
   REQUIRE(got.size() == 2);
   CHECK(got[0].message.body == "1");
@@ -255,11 +242,11 @@ TEST_CASE("sqs: delete_messages on a FIFO queue refuses expired handles and unbl
   CHECK(results[1].ok());
   CHECK(results[2].ok());
   // The group is free again: "3" is next, at once.
-  CHECK(bodies(f.receive(arn, 10)) == std::set<std::string>{"3"});
+  CHECK(delivered_bodies(f.receive(arn, 10)) == std::set<std::string>{"3"});
 }
 
 TEST_CASE("sqs: delete_messages on a missing queue answers QueueDoesNotExist per handle", "[sqs]") {
-  Fixture f;
+  SqsProviderFixture f;
   auto results = f.provider().delete_messages("arn:aws:sqs:us-east-1:000000000000:nope", {"a", "b"});
   REQUIRE(results.size() == 2);
   for (const auto& r : results) {
@@ -271,7 +258,7 @@ TEST_CASE("sqs: delete_messages on a missing queue answers QueueDoesNotExist per
 TEST_CASE("sqs: a batch delete is durable and leaves the rest of the queue intact across a restart", "[sqs]") {
   TempDir dir;
   {
-    Fixture f(dir.str());
+    SqsProviderFixture f(dir.str());
     std::string arn = f.create_queue("durable");
     for (int i = 0; i < 6; ++i) f.send(arn, "m" + std::to_string(i));
     auto got = f.receive(arn, 4, /*visibility=*/5);
@@ -284,14 +271,14 @@ TEST_CASE("sqs: a batch delete is durable and leaves the rest of the queue intac
 
     f.reopen();
     f.clock().advance_ms(6'000);  // the fourth message's timeout has passed
-    CHECK(bodies(f.receive(arn, 10)) == kept);
+    CHECK(delivered_bodies(f.receive(arn, 10)) == kept);
   }
 }
 
 TEST_CASE("sqs: receive state of small and large messages survives a restart; deletes stay deleted", "[sqs]") {
   TempDir dir;
   {
-    Fixture f(dir.str());
+    SqsProviderFixture f(dir.str());
     std::string arn = f.create_queue("states");
     const std::string large(20000, 'L');  // its state goes to a record of its own
     f.send(arn, "small");
@@ -328,7 +315,7 @@ TEST_CASE("sqs: receive state of small and large messages survives a restart; de
 TEST_CASE("sqs: receive journal records are dropped once no message needs them, and replayed at start",
           "[sqs]") {
   TempDir dir;
-  Fixture f(dir.str());
+  SqsProviderFixture f(dir.str());
   std::string arn = f.create_queue("journal");
   for (int i = 0; i < 4; ++i) f.send(arn, "m" + std::to_string(i));
   CHECK(f.records("j") == 0);
