@@ -179,9 +179,15 @@ class StreamReader final : public BodyReader {
   std::optional<uint64_t> length_;
 };
 
+// A connection's executor: its strand, by its concrete type. Asio's type-erased any_io_executor
+// (beast::tcp_stream's) copies a shared, reference-counted target on every asynchronous operation.
+using ConnectionExecutor = net::strand<net::io_context::executor_type>;
+using ConnectionSocket = tcp::socket::rebind_executor<ConnectionExecutor>::other;
+using ConnectionStream = beast::basic_stream<tcp, ConnectionExecutor>;
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket&& socket, Server::Impl& server, Handler& handler)
+  Session(ConnectionSocket&& socket, Server::Impl& server, Handler& handler)
       : stream_(std::move(socket)), server_(server), handler_(handler) {
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
@@ -459,7 +465,7 @@ class Session : public std::enable_shared_from_this<Session> {
     stream_.socket().close(ec);
   }
 
-  beast::tcp_stream stream_;
+  ConnectionStream stream_;
   beast::flat_buffer buffer_;
   Server::Impl& server_;
   Handler& handler_;
@@ -487,7 +493,7 @@ void StreamReader::read(ChunkHandler handler) {
 }  // namespace
 
 void Server::Impl::do_accept(tcp::acceptor& a, Handler& h) {
-  a.async_accept(net::make_strand(ioc), [this, &a, &h](beast::error_code ec, tcp::socket socket) {
+  a.async_accept(net::make_strand(ioc), [this, &a, &h](beast::error_code ec, ConnectionSocket socket) {
     if (!ec) {
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
