@@ -127,7 +127,7 @@ http::Response Gateway::reject(int status, std::string_view reason) {
 void Gateway::handle(http::Request req, Respond respond) {
   const bool access_log = log::enabled(log::Level::kInfo);
   Finish finish{req.method, access_log ? req.target : std::string(), std::string(req.headers.get_or("origin", "")), "",
-                ids::uuid(), std::chrono::steady_clock::now(), std::move(respond)};
+                ids::uuid(), std::chrono::steady_clock::now(), std::move(respond), nullptr, std::string()};
   Resolution res = resolve(req);
   if (res.target == Target::kInternal) {
     finish.model = "_sless";

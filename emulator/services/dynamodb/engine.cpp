@@ -32,14 +32,6 @@ void append_u32(std::string& out, uint32_t v) {
   }
 }
 
-uint32_t read_u32(std::string_view in) {
-  uint32_t v = 0;
-  for (size_t i = 0; i < 4 && i < in.size(); ++i) {
-    v = (v << 8) | static_cast<uint8_t>(in[i]);
-  }
-  return v;
-}
-
 uint32_t fnv1a(std::string_view s, uint32_t h = 2166136261u) {
   for (char c : s) {
     h ^= static_cast<uint8_t>(c);
