@@ -23,15 +23,27 @@ namespace fs = std::filesystem;
 // A fresh directory under the system temp dir, removed with everything in it.
 using sless::testing::TempDir;
 
+Options store_on_disk(const fs::path& dir) {
+  Options o;
+  o.dir = dir.string();
+  return o;
+}
+
+Options store_in_memory() {
+  Options o;
+  o.in_memory = true;
+  return o;
+}
+
 std::unique_ptr<Store> open_store(const fs::path& dir) {
-  auto store = Store::open(Options{dir.string(), false});
+  auto store = Store::open(store_on_disk(dir));
   INFO(store.status().to_string());
   REQUIRE(store.ok());
   return std::move(store).value();
 }
 
 std::unique_ptr<Store> open_memory() {
-  auto store = Store::open(Options{"", true});
+  auto store = Store::open(store_in_memory());
   REQUIRE(store.ok());
   return std::move(store).value();
 }
@@ -221,13 +233,13 @@ TEST_CASE("a second open of the same directory says it is in use", "[storage][st
   TempDir dir;
   {
     auto first = open_store(dir.path());
-    auto second = Store::open(Options{dir.path().string(), false});
+    auto second = Store::open(store_on_disk(dir.path()));
     REQUIRE_FALSE(second.ok());
     CHECK(second.status().code() == Status::Code::kBusy);
     CHECK_THAT(second.status().message(), Catch::Contains("is in use"));
     CHECK_THAT(second.status().message(), Catch::Contains(dir.path().string()));
   }
-  CHECK(Store::open(Options{dir.path().string(), false}).ok());  // free again once closed
+  CHECK(Store::open(store_on_disk(dir.path())).ok());  // free again once closed
 }
 
 TEST_CASE("in-memory stores keep nothing on disk and nothing in common", "[storage][store]") {

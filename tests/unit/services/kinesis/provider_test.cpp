@@ -33,6 +33,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
+kinesis::ReadPosition position_from(kinesis::ReadFrom where) {
+  kinesis::ReadPosition p;
+  p.from = where;
+  return p;
+}
+
 using sless::testing::ManualScheduler;
 using sless::testing::TempDir;
 
@@ -407,7 +413,7 @@ TEST_CASE("kinesis: the in-process reading API and commit notifications", "[kine
   REQUIRE(shards.value().size() == 1);
 
   auto batch = f.provider().read_shard("000000000000", "us-east-1", "s", "shardId-000000000000",
-                                       {kinesis::ReadFrom::kTrimHorizon}, 2);
+                                       position_from(kinesis::ReadFrom::kTrimHorizon), 2);
   REQUIRE(batch.ok());
   REQUIRE(batch.value().records.size() == 2);
   CHECK(batch.value().records[0].data == "one");
@@ -434,7 +440,7 @@ TEST_CASE("kinesis: the in-process reading API and commit notifications", "[kine
   f.put("s", "five", "k");
   CHECK(events.size() == 3);
   CHECK_FALSE(f.provider().read_shard("000000000000", "us-east-1", "nope", "shardId-000000000000",
-                                      {kinesis::ReadFrom::kLatest}, 1).ok());
+                                      position_from(kinesis::ReadFrom::kLatest), 1).ok());
 }
 
 TEST_CASE("kinesis: records up to 1 MiB, PutRecords limits and bad keys", "[kinesis]") {
