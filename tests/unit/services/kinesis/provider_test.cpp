@@ -23,6 +23,7 @@
 #include "storage/store.h"
 #include "unit/support/manual_scheduler.h"
 #include "unit/support/temp_dir.h"
+#include "unit/support/provider_harness.h"
 
 using nlohmann::json;
 using namespace sless;
@@ -45,34 +46,9 @@ using sless::testing::TempDir;
 constexpr int64_t kHour = 3600 * 1000;
 
 // One provider on one store; reopen() simulates a restart on the same directory.
-class KinesisFixture {
+class KinesisFixture : public sless::testing::ProviderHarness<KinesisProvider> {
  public:
-  explicit KinesisFixture(std::string dir = {}) : dir_(std::move(dir)) { open(); }
-  ~KinesisFixture() { close(); }
-
-  void open() {
-    storage::Options options;
-    options.in_memory = dir_.empty();
-    options.dir = dir_;
-    auto store = storage::Store::open(options);
-    REQUIRE(store.ok());
-    store_ = std::move(store).value();
-    provider_ = std::make_unique<KinesisProvider>();
-    env_.store = store_.get();
-    env_.scheduler = &scheduler_;
-    env_.clock = &clock_;
-    env_.config = &config_;
-    REQUIRE(provider_->start(env_).is_ok());
-  }
-  void close() {
-    if (provider_) provider_->stop();
-    provider_.reset();
-    store_.reset();
-  }
-  void reopen() {
-    close();
-    open();
-  }
+  using ProviderHarness::ProviderHarness;
 
   // Calls an operation as the gateway would (validation first); errors come back as
   // {"error": code, "message": ...}.
@@ -140,18 +116,7 @@ class KinesisFixture {
     return out;
   }
 
-  KinesisProvider& provider() { return *provider_; }
-  ManualClock& clock() { return clock_; }
-  ManualScheduler& scheduler() { return scheduler_; }
 
- private:
-  std::string dir_;
-  ManualClock clock_;
-  ManualScheduler scheduler_;
-  Config config_;
-  Env env_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<KinesisProvider> provider_;
 };
 
 }  // namespace

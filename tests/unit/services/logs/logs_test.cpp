@@ -10,6 +10,7 @@
 #include "services/logs/logs.h"
 #include "services/registry.h"
 #include "storage/store.h"
+#include "unit/support/manual_scheduler.h"
 
 using namespace sless;
 using namespace sless::services;
@@ -17,32 +18,7 @@ using nlohmann::json;
 
 namespace {
 
-// Runs posted tasks when asked.
-class ManualScheduler final : public Scheduler {
- public:
-  void post(Task t) override {
-    std::lock_guard lock(mu_);
-    tasks_.push_back(std::move(t));
-  }
-  TimerId after(std::chrono::milliseconds, Task) override { return ++next_; }
-  bool cancel(TimerId) override { return true; }
-  void run_posted() {
-    for (;;) {
-      std::vector<Task> tasks;
-      {
-        std::lock_guard lock(mu_);
-        tasks.swap(tasks_);
-      }
-      if (tasks.empty()) return;
-      for (auto& t : tasks) t();
-    }
-  }
-
- private:
-  std::mutex mu_;
-  std::vector<Task> tasks_;
-  TimerId next_ = 0;
-};
+using sless::testing::ManualScheduler;
 
 // One Logs service on a store in `dir` (a durable one, so that a second fixture on the same
 // directory is a restart).

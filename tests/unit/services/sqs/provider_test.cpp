@@ -19,6 +19,7 @@
 #include "storage/keys.h"
 #include "storage/store.h"
 #include "unit/support/temp_dir.h"
+#include "unit/support/provider_harness.h"
 
 using namespace sless;
 using namespace sless::services;
@@ -28,60 +29,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// Keeps timers without running them: nothing here needs time to pass on its own.
-class IdleScheduler final : public Scheduler {
- public:
-  void post(Task task) override {
-    std::lock_guard lock(mu_);
-    timers_.emplace(++next_, std::move(task));
-  }
-  TimerId after(std::chrono::milliseconds, Task task) override {
-    std::lock_guard lock(mu_);
-    timers_.emplace(++next_, std::move(task));
-    return next_;
-  }
-  bool cancel(TimerId id) override {
-    std::lock_guard lock(mu_);
-    return timers_.erase(id) > 0;
-  }
-
- private:
-  std::mutex mu_;
-  TimerId next_ = 0;
-  std::map<TimerId, Task> timers_;
-};
-
 // A data directory of its own, removed at the end.
 using sless::testing::TempDir;
 
-class SqsProviderFixture {
+class SqsProviderFixture : public sless::testing::ProviderHarness<SqsProvider> {
  public:
-  explicit SqsProviderFixture(std::string dir = {}) : dir_(std::move(dir)) { open(); }
-  ~SqsProviderFixture() { close(); }
-
-  void open() {
-    storage::Options options;
-    options.in_memory = dir_.empty();
-    options.dir = dir_;
-    auto store = storage::Store::open(options);
-    REQUIRE(store.ok());
-    store_ = std::move(store).value();
-    provider_ = std::make_unique<SqsProvider>();
-    env_.store = store_.get();
-    env_.scheduler = &scheduler_;
-    env_.clock = &clock_;
-    env_.config = &config_;
-    REQUIRE(provider_->start(env_).is_ok());
-  }
-  void close() {
-    if (provider_) provider_->stop();
-    provider_.reset();
-    store_.reset();
-  }
-  void reopen() {
-    close();
-    open();
-  }
+  using ProviderHarness::ProviderHarness;
 
   // Creates a queue through the API (attributes as the params tree has them); returns its ARN.
   std::string create_queue(const std::string& name, nlohmann::json attributes = nlohmann::json::object()) {
@@ -126,8 +79,6 @@ class SqsProviderFixture {
     return got;
   }
 
-  SqsProvider& provider() { return *provider_; }
-  ManualClock& clock() { return clock_; }
   // How many records of one kind ("m" messages, "j" receive journal, ...) the store holds.
   size_t records(const std::string& kind) {
     std::string begin = storage::key::KeyBuilder("000000000000", "us-east-1").str(kind).take();
@@ -137,14 +88,6 @@ class SqsProviderFixture {
     return n;
   }
 
- private:
-  std::string dir_;
-  ManualClock clock_;
-  IdleScheduler scheduler_;
-  Config config_;
-  Env env_;
-  std::unique_ptr<storage::Store> store_;
-  std::unique_ptr<SqsProvider> provider_;
 };
 
 std::set<std::string> delivered_bodies(const std::vector<sqs::Delivered>& got) {
