@@ -804,6 +804,11 @@ void FunctionHost::invoke(std::shared_ptr<const FunctionConfig> fn, InvokeReques
   impl_->pool_for(fn)->submit(Job{std::move(request), std::move(done)});
 }
 
+void FunctionHost::prepare() {
+  if (impl_->stopping.load()) return;
+  if (Status st = impl_->launcher.warm_up(); !st.is_ok()) log::debug("function host: zygote not started: {}", st.message());
+}
+
 void FunctionHost::warm(std::shared_ptr<const FunctionConfig> fn,
                         std::function<void(std::optional<std::string>)> done) {
   if (impl_->stopping.load()) {

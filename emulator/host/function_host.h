@@ -104,6 +104,9 @@ class FunctionHost {
   // Makes sure a worker of `fn` is running (starting one if needed) and reports whether the
   // plugin loads: nullopt, or the load error. The worker stays warm for the next invocation.
   void warm(std::shared_ptr<const FunctionConfig> fn, std::function<void(std::optional<std::string>)> done);
+  // Starts the zygote now if it is not running, so that its own start-up overlaps whatever the
+  // caller does before its first cold start. Errors show at that cold start instead.
+  void prepare();
   // Stops giving work to workers of this configuration; they exit once idle.
   void retire(const std::string& key);
   // Retires every configuration whose key starts with `prefix` (all versions of a function).

@@ -9,6 +9,7 @@
 //
 // Both the zygote and its workers die with their parent (PR_SET_PDEATHSIG), so a `kill -9` of
 // the daemon leaves no process behind.
+#include <dlfcn.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -135,11 +136,22 @@ void drop_spare(Spare& spare) {
 constexpr int kSpareDelayMs = 5;
 constexpr int kSpareRetryMs = 1000;
 
+// Plugins built with g++ need the shared C++ runtime, which the daemon's binary does not load (it
+// carries its own copy, linked statically). Loading and relocating it once here, before any fork,
+// spares every cold start that work: a dlopen of a small plugin then takes about 1 ms instead of
+// 10-15. A runtime that is missing is not an error here; the plugin's own dlopen reports it.
+void preload_runtime() {
+  for (const char* name : {"libstdc++.so.6", "libgcc_s.so.1"}) {
+    if (dlopen(name, RTLD_NOW | RTLD_LOCAL) == nullptr) dlerror();
+  }
+}
+
 }  // namespace
 
 int run_zygote(int control) {
   prctl(PR_SET_PDEATHSIG, SIGKILL);
   if (getppid() == 1) return 0;  // the daemon is already gone
+  preload_runtime();
   signal(SIGPIPE, SIG_IGN);
   sigset_t chld;
   sigemptyset(&chld);

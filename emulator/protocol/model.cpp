@@ -1,6 +1,7 @@
 #include "protocol/model.h"
 
 #include <algorithm>
+#include <chrono>
 #include <mutex>
 
 #include <nlohmann/json.hpp>
@@ -306,7 +307,12 @@ ModelRegistry& ModelRegistry::instance() {
 const ServiceModel* ModelRegistry::get(std::string_view service) const {
   for (const auto& e : entries_) {
     if (e->name == service) {
-      std::call_once(e->once, [&] { e->model = parse(e->name, e->text); });
+      std::call_once(e->once, [&] {
+        const auto began = std::chrono::steady_clock::now();
+        e->model = parse(e->name, e->text);
+        log::debug("model {} loaded in {:.1f} ms", e->name,
+                   std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count());
+      });
       return e->model.get();
     }
   }

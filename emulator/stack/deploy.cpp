@@ -3,6 +3,7 @@
 // column family), and create, replace or delete what differs. A failed step rolls back what this
 // deployment created; the stack's state then records what really exists.
 #include <algorithm>
+#include <chrono>
 #include <mutex>
 #include <thread>
 
@@ -115,7 +116,10 @@ Result<DeployReport> deploy_stack(const Plan& plan, services::Registry& registry
         }
       }
     }
+    const auto began = std::chrono::steady_clock::now();
     auto made = type->create(prov, r.logical_id, props.value(), replace_in_place ? &previous : nullptr);
+    log::debug("stack: {} created in {:.1f} ms", r.logical_id,
+               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count());
     std::lock_guard lock(mu);
     if (!made.ok()) {
       failure = at + ": " + made.status().message();
@@ -128,7 +132,16 @@ Result<DeployReport> deploy_stack(const Plan& plan, services::Registry& registry
   };
 
   int max_level = 0;
-  for (const auto& r : plan.resources) max_level = std::max(max_level, r.level);
+  std::vector<const ResourceType*> prepared;
+  for (const auto& r : plan.resources) {
+    max_level = std::max(max_level, r.level);
+    const ResourceType* type = find_resource_type(r.type);
+    if (type && type->prepare && !old.contains(r.logical_id) &&
+        std::find(prepared.begin(), prepared.end(), type) == prepared.end()) {
+      prepared.push_back(type);
+      type->prepare(prov);
+    }
+  }
   for (int level = 0; level <= max_level && failure.empty(); ++level) {
     std::vector<std::pair<const PlannedResource*, int>> batch;
     for (size_t i = 0; i < plan.resources.size(); ++i) {
@@ -138,9 +151,12 @@ Result<DeployReport> deploy_stack(const Plan& plan, services::Registry& registry
       deploy_one(*batch.front().first, batch.front().second);
       continue;
     }
+    const auto began = std::chrono::steady_clock::now();
     std::vector<std::thread> workers;
     for (const auto& [r, order] : batch) workers.emplace_back([&, r = r, order = order] { deploy_one(*r, order); });
     for (auto& w : workers) w.join();
+    log::debug("stack: level {} ({} resources) deployed in {:.1f} ms", level, batch.size(),
+               std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count());
   }
 
   if (failure.empty()) {

@@ -69,6 +69,8 @@ struct ResourceType {
   std::function<Status(Provisioner&, const Deployed&)> remove;
   // Replaced in place by create(previous) rather than removed first.
   bool update_in_place = false;
+  // Called once before a deployment that creates resources of this type, ahead of them.
+  std::function<void(Provisioner&)> prepare = nullptr;
 };
 
 const ResourceType* find_resource_type(const std::string& name);

@@ -4,8 +4,10 @@
 
 #include "core/config.h"
 #include "core/ids.h"
+#include "core/log.h"
 #include "protocol/model.h"
 #include "services/apigateway/apigateway.h"
+#include "services/lambda/lambda.h"
 #include "services/registry.h"
 #include "stack/intrinsics.h"
 #include "stack/resource_types.h"
@@ -131,6 +133,12 @@ Result<Deployed> create_function(Provisioner& p, const std::string& logical, con
     }
   }
   return d;
+}
+
+// Each function created is proven to load by a cold start; the zygote that serves them starts
+// first, while the stack's other resources and the functions' code are being set up.
+void prepare_functions(Provisioner& p) {
+  if (auto* lambda = p.registry().get<services::lambda::LambdaService>("lambda")) lambda->prepare_host();
 }
 
 Status remove_function(Provisioner& p, const Deployed& d) {
@@ -460,6 +468,7 @@ std::vector<ResourceType> make_types() {
                  return create_function(p, l, props, true);
                },
                remove_function});
+  t.back().prepare = prepare_functions;
   auto lambda_function = function_props;
   lambda_function.push_back({"Code", K::kAny, true});
   t.push_back({"AWS::Lambda::Function", lambda_function, {{"lambda", "CreateFunction"}, {"lambda", "DeleteFunction"}},
@@ -467,6 +476,7 @@ std::vector<ResourceType> make_types() {
                  return create_function(p, l, props, false);
                },
                remove_function});
+  t.back().prepare = prepare_functions;
   t.push_back({"AWS::Serverless::Api",
                {{"StageName", K::kString, true}, {"Name", K::kString}, {"Auth", K::kMap}, {"BinaryMediaTypes", K::kList},
                 {"Variables", K::kMap}, {"Cors", K::kAny}},

@@ -148,6 +148,7 @@ void LambdaService::create_function(Invocation&& inv) {
     inv.done(conflict("Function already exist: " + name));
     return;
   }
+  host_->prepare();  // the zygote starts while the code is read and stored
   auto code = store_code(p["Code"], p["Handler"], ctx);
   if (!code.ok()) {
     inv.done(std::move(code).error());

@@ -1,5 +1,7 @@
 // Function documents: loading, saving, code snapshots, name and qualifier resolution, and the
 // runtime configurations the function host runs.
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -176,7 +178,7 @@ constexpr uint64_t kMaxUnzippedBytes = 262144000;
 // A zip archive read by minizip straight from memory: the callbacks below serve its reads from
 // the uploaded bytes (minizip's own I/O goes through FILE*).
 struct MemoryZip {
-  const std::string* bytes;
+  const std::string_view* bytes;
   uint64_t pos = 0;
 };
 
@@ -212,13 +214,14 @@ long ZCALLBACK zip_seek(voidpf, voidpf stream, ZPOS64_T offset, int origin) {
 int ZCALLBACK zip_close(voidpf, voidpf) { return 0; }
 int ZCALLBACK zip_error(voidpf, voidpf) { return 0; }
 
-// The plugin inside a deployment package: a zip holding one .so (or the .so itself).
-Outcome<std::string> plugin_from_package(const std::string& bytes, const std::string& handler) {
-  if (bytes.size() >= 4 && bytes.compare(0, 4, "\x7f" "ELF") == 0) return bytes;
+bool is_plugin(std::string_view bytes) { return bytes.starts_with("\x7f" "ELF"); }
+
+// The plugin inside a zipped deployment package: its one .so (or the one the handler names).
+Outcome<std::string> plugin_from_zip(std::string_view bytes, const std::string& handler) {
   const auto unreadable = [] {
     return invalid_parameter("Could not unzip uploaded file. Please check your file, then try to upload again.");
   };
-  if (bytes.size() < 4 || bytes.compare(0, 2, "PK") != 0) return unreadable();
+  if (bytes.size() < 4 || !bytes.starts_with("PK")) return unreadable();
   MemoryZip source{&bytes};
   zlib_filefunc64_def io{zip_open, zip_read, zip_write, zip_tell, zip_seek, zip_close, zip_error, &source};
   unzFile za = unzOpen2_64("package.zip", &io);
@@ -284,7 +287,50 @@ Outcome<std::string> plugin_from_package(const std::string& bytes, const std::st
   return result;
 }
 
-Outcome<std::string> read_local(const std::string& path, std::string* resolved) {
+// A deployment package's bytes: uploaded ones, or a local file mapped read-only (a plugin of a
+// few MB is hashed and copied to the code store without first being read into fresh memory).
+class Package {
+ public:
+  Package() = default;
+  explicit Package(std::string bytes) : owned_(std::move(bytes)), view_(owned_) {}
+  Package(const Package&) = delete;
+  Package& operator=(const Package&) = delete;
+  Package(Package&& o) noexcept { *this = std::move(o); }
+  ~Package() {
+    if (map_ != nullptr) munmap(map_, view_.size());
+  }
+  Package& operator=(Package&& o) noexcept {
+    std::swap(owned_, o.owned_);
+    std::swap(map_, o.map_);
+    std::swap(view_, o.view_);
+    if (map_ == nullptr) view_ = owned_;
+    if (o.map_ == nullptr) o.view_ = o.owned_;
+    return *this;
+  }
+  // Maps `path`; false if it cannot be opened or mapped.
+  bool map(const fs::path& path) {
+    const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return false;
+    struct stat st {};
+    void* m = MAP_FAILED;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+      m = mmap(nullptr, static_cast<size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+    }
+    close(fd);
+    if (m == MAP_FAILED) return false;
+    map_ = m;
+    view_ = std::string_view(static_cast<const char*>(m), static_cast<size_t>(st.st_size));
+    return true;
+  }
+  std::string_view view() const { return view_; }
+
+ private:
+  std::string owned_;
+  void* map_ = nullptr;
+  std::string_view view_;
+};
+
+Outcome<Package> read_local(const std::string& path, std::string* resolved) {
   std::error_code ec;
   fs::path p(path);
   if (fs::is_directory(p, ec)) {
@@ -297,9 +343,8 @@ Outcome<std::string> read_local(const std::string& path, std::string* resolved) 
     }
     p = found[0];
   }
-  std::ifstream f(p, std::ios::binary);
-  if (!f) return invalid_parameter("Cannot read the function code at " + path);
-  std::string bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  Package bytes;
+  if (!bytes.map(p)) return invalid_parameter("Cannot read the function code at " + path);
   *resolved = fs::absolute(p).lexically_normal().string();
   return bytes;
 }
@@ -307,7 +352,7 @@ Outcome<std::string> read_local(const std::string& path, std::string* resolved) 
 }  // namespace
 
 Outcome<json> LambdaService::store_code(const json& code, const std::string& handler, RequestContext& ctx) {
-  std::string package;
+  Package package;
   std::string watch;
   if (code.contains("ImageUri")) {
     return invalid_parameter("sless runs functions as C++ plugins: container images are not supported");
@@ -315,7 +360,7 @@ Outcome<json> LambdaService::store_code(const json& code, const std::string& han
   if (code.contains("ZipFile")) {
     auto decoded = enc::base64_decode(code["ZipFile"].get<std::string>());
     if (!decoded) return invalid_parameter("ZipFile is not valid base64");
-    package = std::move(*decoded);
+    package = Package(std::move(*decoded));
   } else if (code.contains("S3Bucket") && code.contains("S3Key")) {
     std::string bucket = code["S3Bucket"];
     std::string key_name = code["S3Key"];
@@ -337,27 +382,37 @@ Outcome<json> LambdaService::store_code(const json& code, const std::string& han
                                  ". S3 Error Message: " + got->error().message);
       }
       auto& out = got->value();
+      std::string bytes;
       if (out.raw_payload) {
-        package = std::move(*out.raw_payload);
+        bytes = std::move(*out.raw_payload);
       } else if (out.payload_source) {
-        package.resize(out.payload_source->size());
+        bytes.resize(out.payload_source->size());
         size_t n = 0;
-        while (n < package.size()) {
-          int64_t r = out.payload_source->read(package.data() + n, package.size() - n);
+        while (n < bytes.size()) {
+          int64_t r = out.payload_source->read(bytes.data() + n, bytes.size() - n);
           if (r <= 0) break;
           n += static_cast<size_t>(r);
         }
-        package.resize(n);
+        bytes.resize(n);
       }
+      package = Package(std::move(bytes));
     }
   } else {
     return invalid_parameter("Please provide a source for function code.");
   }
-  std::string sha = enc::base64_encode(crypto::sha256(package));
-  size_t size = package.size();
-  auto plugin = plugin_from_package(package, handler);
-  if (!plugin.ok()) return std::move(plugin).error();
-  std::string hex = enc::hex_encode(crypto::sha256(plugin.value()));
+  const std::string_view bytes = package.view();
+  const std::string digest = crypto::sha256(bytes);
+  std::string sha = enc::base64_encode(digest);
+  size_t size = bytes.size();
+  // A bare plugin is its own package; a zip holds it.
+  std::string unzipped;
+  if (!is_plugin(bytes)) {
+    auto plugin = plugin_from_zip(bytes, handler);
+    if (!plugin.ok()) return std::move(plugin).error();
+    unzipped = std::move(plugin).value();
+  }
+  const std::string_view plugin = unzipped.empty() ? bytes : std::string_view(unzipped);
+  std::string hex = enc::hex_encode(unzipped.empty() ? digest : crypto::sha256(plugin));
   fs::path path = fs::path(code_dir_) / (hex + ".so");
   std::error_code ec;
   if (!fs::exists(path, ec)) {
@@ -365,7 +420,7 @@ Outcome<json> LambdaService::store_code(const json& code, const std::string& han
     tmp += ".tmp." + ids::random_hex(8);
     {
       std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-      f.write(plugin.value().data(), static_cast<std::streamsize>(plugin.value().size()));
+      f.write(plugin.data(), static_cast<std::streamsize>(plugin.size()));
       if (!f) return ServiceError::internal("cannot write the function code snapshot");
     }
     fs::permissions(tmp, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec, ec);

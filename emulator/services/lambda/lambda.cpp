@@ -87,6 +87,10 @@ json LambdaService::describe() const {
   return json{{"functions", n}, {"worker_pools", host_ ? host_->stats() : json::object()}};
 }
 
+void LambdaService::prepare_host() {
+  if (host_) host_->prepare();
+}
+
 void LambdaService::invoke(InternalInvoke request, std::function<void(Outcome<host::InvokeResult>)> done) {
   auto r = resolve(request.account, request.region, request.function, "");
   if (!r.ok()) {

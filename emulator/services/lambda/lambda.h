@@ -62,6 +62,8 @@ class LambdaService final : public Provider, public host::LogSink {
   // Invokes a function from inside the daemon. `done` gets the host's result (for async: once
   // the event is queued, with an empty payload), or a ServiceError (unknown function, ...).
   void invoke(InternalInvoke request, std::function<void(Outcome<host::InvokeResult>)> done);
+  // Starts the function host's zygote ahead of the first function's creation (stack deployments).
+  void prepare_host();
 
   // host::LogSink: the lines go to the Logs service's write queue, written in batches.
   void write(const host::FunctionConfig& fn, const std::string& stream, std::vector<host::LogLine> lines) override;
