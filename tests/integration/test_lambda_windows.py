@@ -23,12 +23,12 @@ def epoch(text):
     return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc).timestamp()
 
 
-def summer(f, name):
+def summer(f, name, **variables):
     """A window_sum function with its own sink queue; returns (function arn, sink url)."""
     sink, _ = f.queue(name + "-sink")
     fn = f.lam.create_function(FunctionName=name, Runtime="provided.al2023", Role=ROLE, Handler="window_sum",
                                Code={"S3Bucket": "hot-reload", "S3Key": PLUGIN}, Timeout=5,
-                               Environment={"Variables": {"SINK_QUEUE_URL": sink}})
+                               Environment={"Variables": {"SINK_QUEUE_URL": sink, **variables}})
     return fn["FunctionArn"], sink
 
 
@@ -115,6 +115,32 @@ class Windows(TriggerCase):
                 final = events[-1]["state"]
                 self.assertEqual(final["count"], sum(len(e["Records"]) for e in events))
         self.assertEqual(f.nothing_more(sink, wait=1), [])
+
+    def test_failed_invocation_does_not_advance_the_state(self):
+        f = self.f
+        name = f.unique("retried")
+        arn = f.kinesis_stream(name)
+        fail_key = f"7{int(time.time() * 1000)}"  # a number, unique per run (the marker file stays)
+        fn, sink = summer(f, f.unique("kin-retry"), WINDOW_FAIL_KEY=fail_key)
+        m = f.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=fn, StartingPosition="TRIM_HORIZON",
+                                              BatchSize=1, TumblingWindowInSeconds=1)
+        f.mapping_enabled(m["UUID"])
+        kin = self.d.client("kinesis")
+        kin.put_records(StreamName=name, Records=[{"Data": b"x", "PartitionKey": k} for k in ("1", fail_key)])
+        try:
+            windows = read_windows(f, sink, 3)  # the failing record is delivered twice
+        finally:
+            marker = "/tmp/sless-window-fail-" + fail_key
+            if os.path.exists(marker):
+                os.remove(marker)
+        events = [e for _, es in sorted(windows.items()) for e in es]
+        tries = [e for e in events if any(r["kinesis"]["partitionKey"] == fail_key for r in e["Records"])]
+        self.assertEqual(len(tries), 2)
+        # The retry gets the state the failed attempt got; the record counts once in the end.
+        self.assertEqual(tries[0]["state"], tries[1]["state"])
+        finals = [e for e in events if e["isFinalInvokeForWindow"]]
+        self.assertEqual(sum(e["state"]["sum"] for e in finals), 1 + int(fail_key))
+        self.assertEqual(sum(e["state"]["count"] for e in finals), 2)
 
     def test_dynamodb_stream_windows(self):
         f = self.f

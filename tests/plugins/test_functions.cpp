@@ -160,11 +160,22 @@ invocation_response forward(const invocation_request& req) {
 
 // Tumbling windows: sends the event to the sink like `forward`, and answers the window's state
 // {"sum", "count"} with the records added: a Kinesis record's partition key, or the number "n" of a
-// DynamoDB record's new image.
+// DynamoDB record's new image. The first invocation holding a record with the partition key in
+// WINDOW_FAIL_KEY fails (a marker file under /tmp remembers it).
 invocation_response window_sum(const invocation_request& req) {
   json event = parse(req);
   invocation_response error = invocation_response::success("{}");
   if (!to_sink(req, &error)) return error;
+  if (const char* fail_key = std::getenv("WINDOW_FAIL_KEY")) {
+    for (const auto& r : event.value("Records", json::array())) {
+      if (!r.contains("kinesis") || r["kinesis"].value("partitionKey", "") != fail_key) continue;
+      std::string marker = std::string("/tmp/sless-window-fail-") + fail_key;
+      if (FILE* f = std::fopen(marker.c_str(), "wx")) {  // only the first time
+        std::fclose(f);
+        return invocation_response::failure("failing once", "WindowFail");
+      }
+    }
+  }
   json state = event.value("state", json::object());
   long sum = state.value("sum", 0L);
   long count = state.value("count", 0L);
