@@ -37,6 +37,21 @@ class Fixture:
         arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         return url, arn
 
+    def kinesis_stream(self, name):
+        """A one-shard Kinesis stream, once active; returns its ARN."""
+        kin = self.d.client("kinesis")
+        kin.create_stream(StreamName=name, ShardCount=1)
+        kin.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.1})
+        return kin.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+
+    def table_stream(self, name, view):
+        """A table keyed by string "id" with a stream of the given view type; returns the stream's ARN."""
+        t = self.d.client("dynamodb").create_table(
+            TableName=name, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST",
+            StreamSpecification={"StreamEnabled": True, "StreamViewType": view})
+        return t["TableDescription"]["LatestStreamArn"]
+
     def forwarder(self, name, **variables):
         """A function that forwards its events to a new sink queue; returns (function arn, sink url)."""
         sink, _ = self.queue(name + "-sink")
@@ -89,7 +104,9 @@ def records(events):
     return [r for e in events for r in e["Records"]]
 
 
-class Triggers(unittest.TestCase):
+class TriggerCase(unittest.TestCase):
+    """Tests sharing one daemon (short retry delays) and its Fixture."""
+
     @classmethod
     def setUpClass(cls):
         cls.d = Daemon(extra_args=["--lambda-retry-delay-ms", "50"], log_level=os.environ.get("SLESS_TEST_LOG", "warn")).start()
@@ -98,6 +115,9 @@ class Triggers(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         cls.d.cleanup()
+
+
+class Triggers(TriggerCase):
 
     # -- SQS ---------------------------------------------------------------------------------
 
@@ -194,9 +214,7 @@ class Triggers(unittest.TestCase):
         f = self.f
         kin = self.d.client("kinesis")
         name = f.unique("clicks")
-        kin.create_stream(StreamName=name, ShardCount=1)
-        kin.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.1})
-        arn = kin.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+        arn = f.kinesis_stream(name)
         fn, sink = f.forwarder(f.unique("kin-fwd"))
         m = f.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=fn, StartingPosition="TRIM_HORIZON",
                                               BatchSize=100, FunctionResponseTypes=["ReportBatchItemFailures"],
@@ -229,9 +247,7 @@ class Triggers(unittest.TestCase):
         f = self.f
         kin = self.d.client("kinesis")
         name = f.unique("orders")
-        kin.create_stream(StreamName=name, ShardCount=1)
-        kin.get_waiter("stream_exists").wait(StreamName=name, WaiterConfig={"Delay": 0.1})
-        arn = kin.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]["StreamARN"]
+        arn = f.kinesis_stream(name)
         # Out of range, as Lambda refuses it (0 is refused by boto3 itself).
         fn, sink = f.forwarder(f.unique("kin-par"), FORWARD_DELAY_MS="150")
         with self.assertRaises(f.lam.exceptions.ClientError) as refused:
@@ -269,11 +285,7 @@ class Triggers(unittest.TestCase):
         f = self.f
         ddb = self.d.client("dynamodb")
         table = f.unique("counters")
-        t = ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                             BillingMode="PAY_PER_REQUEST",
-                             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"})
-        stream_arn = t["TableDescription"]["LatestStreamArn"]
+        stream_arn = f.table_stream(table, "NEW_IMAGE")
         for n in range(4):
             for item in ("a", "b", "c", "d", "e", "f"):
                 ddb.put_item(TableName=table, Item={"id": {"S": item}, "n": {"N": str(n)}})
@@ -296,11 +308,7 @@ class Triggers(unittest.TestCase):
         f = self.f
         ddb = self.d.client("dynamodb")
         table = f.unique("carts")
-        t = ddb.create_table(TableName=table, KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                             AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
-                             BillingMode="PAY_PER_REQUEST",
-                             StreamSpecification={"StreamEnabled": True, "StreamViewType": "NEW_AND_OLD_IMAGES"})
-        stream_arn = t["TableDescription"]["LatestStreamArn"]
+        stream_arn = f.table_stream(table, "NEW_AND_OLD_IMAGES")
         fn, sink = f.forwarder(f.unique("ddb-fwd"))
         m = f.lam.create_event_source_mapping(EventSourceArn=stream_arn, FunctionName=fn,
                                               StartingPosition="TRIM_HORIZON", BatchSize=10)
@@ -426,9 +434,7 @@ class TriggerDurability(unittest.TestCase):
             data_dir = d.data_dir
             f = Fixture(d)
             kin = d.client("kinesis")
-            kin.create_stream(StreamName="telemetry", ShardCount=1)
-            kin.get_waiter("stream_exists").wait(StreamName="telemetry", WaiterConfig={"Delay": 0.1})
-            arn = kin.describe_stream_summary(StreamName="telemetry")["StreamDescriptionSummary"]["StreamARN"]
+            arn = f.kinesis_stream("telemetry")
             fn, sink = f.forwarder("telemetry-fwd")
             m = f.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=fn, StartingPosition="TRIM_HORIZON")
             f.mapping_enabled(m["UUID"])

@@ -130,17 +130,24 @@ invocation_response flaky(const invocation_request& req) {
 // the worker's pid as message attribute "pid", after FORWARD_DELAY_MS if set; and reports the
 // records that mention "FAIL" as batch item failures (SQS message ids, Kinesis and DynamoDB
 // Streams sequence numbers).
+// Sends the event to the queue in SINK_QUEUE_URL, if set; false (with the error) when that failed.
+bool to_sink(const invocation_request& req, invocation_response* error) {
+  const char* url = std::getenv("SINK_QUEUE_URL");
+  if (!url) return true;
+  json attributes{{"pid", {{"DataType", "Number"}, {"StringValue", std::to_string(getpid())}}}};
+  auto out = sless::sqs().call("SendMessage",
+                               {{"QueueUrl", url}, {"MessageBody", req.payload}, {"MessageAttributes", attributes}});
+  if (!out.ok) *error = invocation_response::failure(out.error_message, out.error_code);
+  return out.ok;
+}
+
 invocation_response forward(const invocation_request& req) {
   json event = parse(req);
   if (const char* delay = std::getenv("FORWARD_DELAY_MS")) {
     std::this_thread::sleep_for(std::chrono::milliseconds(std::atoi(delay)));
   }
-  if (const char* url = std::getenv("SINK_QUEUE_URL")) {
-    json attributes{{"pid", {{"DataType", "Number"}, {"StringValue", std::to_string(getpid())}}}};
-    auto out = sless::sqs().call("SendMessage",
-                                 {{"QueueUrl", url}, {"MessageBody", req.payload}, {"MessageAttributes", attributes}});
-    if (!out.ok) return invocation_response::failure(out.error_message, out.error_code);
-  }
+  invocation_response error = invocation_response::success("{}");
+  if (!to_sink(req, &error)) return error;
   json failures = json::array();
   for (const auto& r : event.value("Records", json::array())) {
     if (r.dump().find("FAIL") == std::string::npos) continue;
@@ -149,6 +156,37 @@ invocation_response forward(const invocation_request& req) {
     if (r.contains("dynamodb")) failures.push_back({{"itemIdentifier", r["dynamodb"]["SequenceNumber"]}});
   }
   return invocation_response::success(json{{"batchItemFailures", failures}}.dump());
+}
+
+// Tumbling windows: sends the event to the sink like `forward`, and answers the window's state
+// {"sum", "count"} with the records added: a Kinesis record's partition key, or the number "n" of a
+// DynamoDB record's new image. The first invocation holding a record with the partition key in
+// WINDOW_FAIL_KEY fails (a marker file under /tmp remembers it).
+invocation_response window_sum(const invocation_request& req) {
+  json event = parse(req);
+  invocation_response error = invocation_response::success("{}");
+  if (!to_sink(req, &error)) return error;
+  if (const char* fail_key = std::getenv("WINDOW_FAIL_KEY")) {
+    for (const auto& r : event.value("Records", json::array())) {
+      if (!r.contains("kinesis") || r["kinesis"].value("partitionKey", "") != fail_key) continue;
+      std::string marker = std::string("/tmp/sless-window-fail-") + fail_key;
+      if (FILE* f = std::fopen(marker.c_str(), "wx")) {  // only the first time
+        std::fclose(f);
+        return invocation_response::failure("failing once", "WindowFail");
+      }
+    }
+  }
+  json state = event.value("state", json::object());
+  long sum = state.value("sum", 0L);
+  long count = state.value("count", 0L);
+  for (const auto& r : event.value("Records", json::array())) {
+    if (r.contains("kinesis")) sum += std::atol(r["kinesis"].value("partitionKey", "0").c_str());
+    if (r.contains("dynamodb")) {
+      sum += std::atol(r["dynamodb"].value("NewImage", json::object()).value("n", json::object()).value("N", "0").c_str());
+    }
+    ++count;
+  }
+  return invocation_response::success(json{{"state", {{"sum", sum}, {"count", count}}}}.dump());
 }
 
 // API Gateway: answers 200 with the event it received as a JSON body.
@@ -211,3 +249,4 @@ SLESS_HANDLER(allocate_forever)
 SLESS_HANDLER(call)
 SLESS_HANDLER(flaky)
 SLESS_HANDLER(forward)
+SLESS_HANDLER(window_sum)

@@ -106,6 +106,9 @@ LambdaService::Out LambdaService::create_event_source_mapping(RequestContext& ct
   if (!stream && p.contains("ParallelizationFactor")) {
     return invalid_parameter("Unsupported ParallelizationFactor parameter for given event source mapping type.");
   }
+  if (!stream && p.contains("TumblingWindowInSeconds")) {
+    return invalid_parameter("Unsupported TumblingWindowInSeconds parameter for given event source mapping type.");
+  }
   int batch = p.value("BatchSize", stream ? 100 : 10);
   int max_batch = service == "sqs" ? (p.value("MaximumBatchingWindowInSeconds", 0) > 0 ? 10000 : 10) : 10000;
   if (batch < 1 || batch > max_batch) {
@@ -214,8 +217,11 @@ LambdaService::Out LambdaService::update_event_source_mapping(RequestContext& ct
     auto it = mappings_.find(uuid);
     if (it == mappings_.end() || it->second["account"] != ctx.account) return mapping_not_found(uuid);
     json& m = it->second;
-    if (p.contains("ParallelizationFactor") && arn_service(m.value("EventSourceArn", "")) == "sqs") {
-      return invalid_parameter("Unsupported ParallelizationFactor parameter for given event source mapping type.");
+    for (const char* stream_only : {"ParallelizationFactor", "TumblingWindowInSeconds"}) {
+      if (p.contains(stream_only) && arn_service(m.value("EventSourceArn", "")) == "sqs") {
+        return invalid_parameter(std::string("Unsupported ") + stream_only +
+                                 " parameter for given event source mapping type.");
+      }
     }
     if (p.contains("FunctionName")) {
       auto r = resolve(ctx.account, ctx.region, p["FunctionName"], "");

@@ -12,10 +12,16 @@
 //     └── checkpoint past the finished prefix; next round when every lane is done
 // Checkpoints live in the lambda column family, so a restart resumes where processing stopped.
 // A closed shard's children start once all their parents are read to the end.
+//
+// With TumblingWindowInSeconds, a round holds the records of one window only (one lane), each
+// invocation carries the window's state, and the window's final invocation (no records) comes
+// once a record of a later window is read, the shard ends, or the window's end has passed with
+// nothing more to read. The open window's state is written with the checkpoint in one batch.
 #include <algorithm>
 #include <map>
 #include <atomic>
 #include <mutex>
+#include <optional>
 #include <set>
 
 #include "core/clock.h"
@@ -31,6 +37,7 @@
 #include "services/kinesis/provider.h"
 #include "services/lambda/event_sources.h"
 #include "services/lambda/lambda.h"
+#include "services/lambda/windows.h"
 #include "services/registry.h"
 #include "services/sqs/provider.h"
 #include "storage/keys.h"
@@ -44,6 +51,8 @@ namespace key = storage::key;
 namespace {
 
 constexpr int64_t kIdlePollMs = 1000;
+// How long after a window's end its final invocation waits for records that arrived just before.
+constexpr int64_t kWindowGraceMs = 100;
 
 // One record of a stream, in the source's terms and as the Lambda event carries it.
 struct StreamRecord {
@@ -256,6 +265,10 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
     partial_ = std::find(types.begin(), types.end(), "ReportBatchItemFailures") != types.end();
     batch_size_ = std::max<size_t>(1, m_.value("BatchSize", 100));
     parallel_ = static_cast<size_t>(std::clamp(m_.value("ParallelizationFactor", 1), 1, kMaxParallelization));
+    window_s_ = std::max(0, m_.value("TumblingWindowInSeconds", 0));
+    if (window_s_ > 0) {
+      parallel_ = 1;  // a window's state is carried from one invocation to the next, in shard order
+    }
   }
 
   void start() override {
@@ -272,6 +285,7 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
     source_->unwatch(watch_id_);
     for (auto& [_, s] : shards_) {
       if (s.timer) env_.scheduler->cancel(s.timer);
+      if (s.final_timer) env_.scheduler->cancel(s.final_timer);
       for (auto& lane : s.round.lanes) {
         if (lane.timer) env_.scheduler->cancel(lane.timer);
       }
@@ -303,6 +317,7 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
     size_t finished_prefix = 0;
     std::vector<Lane> lanes;
     size_t lanes_open = 0;
+    windows::Window window;       // with tumbling windows: the window of every record of the round
   };
 
   struct ShardState {
@@ -313,11 +328,28 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
     bool ended = false;
     Round round;
     Scheduler::TimerId timer = 0;
+    std::optional<windows::OpenWindow> window;  // with tumbling windows: the window being aggregated
+    int final_attempts = 0;
+    Scheduler::TimerId final_timer = 0;
   };
 
   std::string checkpoint_key(const std::string& shard) const {
     return key::KeyBuilder(m_["account"].get<std::string>(), m_["region"].get<std::string>())
         .str("cp").str(m_["UUID"].get<std::string>()).str(shard).take();
+  }
+
+  std::string window_key(const std::string& shard) const {
+    return key::KeyBuilder(m_["account"].get<std::string>(), m_["region"].get<std::string>())
+        .str("tw").str(m_["UUID"].get<std::string>()).str(shard).take();
+  }
+
+  // Adds the shard's open window (or its absence) to a batch.
+  void window_to_batch_locked(const std::string& shard, const ShardState& st, storage::WriteBatch& batch) const {
+    if (st.window) {
+      batch.put(family_, window_key(shard), windows::encode(*st.window));
+    } else {
+      batch.del(family_, window_key(shard));
+    }
   }
 
   void set_result(std::string r) {
@@ -345,6 +377,7 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
         if (is_new && !st.loaded) {
           std::string v;
           if (env_.store->get(family_, checkpoint_key(sh.id), &v).is_ok()) st.checkpoint = v;
+          if (window_s_ > 0 && env_.store->get(family_, window_key(sh.id), &v).is_ok()) st.window = windows::decode(v);
           st.loaded = true;
         }
         if (sh.parents.empty()) first.insert(sh.id);
@@ -404,6 +437,25 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
       return;
     }
     StreamBatch batch = std::move(read).value();
+    windows::Window window;
+    if (window_s_ > 0) {
+      std::lock_guard lock(mu_);
+      ShardState& st = shards_[shard];
+      if (window_ends_locked(st, batch)) {
+        st.final_attempts = 0;
+        env_.scheduler->post([self = shared_from_this(), shard] { self->send_final(shard); });
+        return;
+      }
+      if (!batch.records.empty()) {
+        // The round holds the records of one window; the later ones are read again afterwards.
+        const StreamRecord& first = batch.records.front();
+        window = st.window && first.arrival_ms < st.window->window.end_ms ? st.window->window
+                                                                         : windows::window_of(first.arrival_ms, window_s_);
+        auto later = std::find_if(batch.records.begin(), batch.records.end(),
+                                  [&](const StreamRecord& r) { return r.arrival_ms >= window.end_ms; });
+        batch.records.erase(later, batch.records.end());
+      }
+    }
     if (batch.records.empty()) {
       std::lock_guard lock(mu_);
       ShardState& st = shards_[shard];
@@ -417,20 +469,94 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
         if (!batch.children.empty()) env_.scheduler->post([self = shared_from_this()] { self->discover(); });
         return;
       }
-      arm_poll(shard, kIdlePollMs);
+      int64_t wait = kIdlePollMs;
+      if (st.window) {
+        // Come back when the open window has ended, to send its final invocation.
+        int64_t until_end = st.window->window.end_ms + kWindowGraceMs - env_.clock->now_ms();
+        wait = std::clamp<int64_t>(until_end, 0, kIdlePollMs);
+      }
+      arm_poll(shard, wait);
       return;
     }
-    start_round(shard, std::move(batch.records));
+    start_round(shard, std::move(batch.records), window);
   }
+
+  // Whether the shard's open window has its final invocation now: its state outgrew the limit,
+  // a record of a later window was read, the shard ended, or its end passed with nothing to read.
+  bool window_ends_locked(const ShardState& st, const StreamBatch& batch) const {
+    if (!st.window) {
+      return false;
+    }
+    if (st.window->terminated_early) {
+      return true;
+    }
+    if (!batch.records.empty()) {
+      return batch.records.front().arrival_ms >= st.window->window.end_ms;
+    }
+    return batch.shard_ended || env_.clock->now_ms() >= st.window->window.end_ms + kWindowGraceMs;
+  }
+
+  // The open window's final invocation: no records, the window's state, isFinalInvokeForWindow.
+  // The shard waits for it: it is retried until it succeeds, as Lambda suspends the shard's
+  // processing until then.
+  void send_final(const std::string& shard) {
+    std::string payload;
+    {
+      std::lock_guard lock(mu_);
+      if (stopped_) return;
+      ShardState& st = shards_[shard];
+      st.final_timer = 0;
+      if (!st.window) {
+        st.busy = false;
+        env_.scheduler->post([self = shared_from_this(), shard] { self->poll(shard); });
+        return;
+      }
+      payload = windows::event(json::array(), windows::Call{&*st.window, shard, event_source_arn(), true}).dump();
+    }
+    auto self = shared_from_this();
+    lambda_.invoke(InternalInvoke{m_["account"], m_["region"], m_["FunctionArn"], std::move(payload), /*async=*/false},
+                   [self, shard](Outcome<host::InvokeResult> out) { self->on_final_result(shard, std::move(out)); });
+  }
+
+  void on_final_result(const std::string& shard, Outcome<host::InvokeResult> out) {
+    bool ok = out.ok() && out.value().kind == host::InvokeResult::Kind::kOk;
+    set_result(ok ? "OK" : "PROBLEM: Function call failed");
+    std::lock_guard lock(mu_);
+    if (stopped_) return;
+    ShardState& st = shards_[shard];
+    if (!ok) {
+      int64_t delay = std::min<int64_t>(5000, 100LL << std::min(st.final_attempts++, 6));
+      std::weak_ptr<StreamRunner> weak = shared_from_this();
+      st.final_timer = env_.scheduler->after(std::chrono::milliseconds(delay), [weak, shard] {
+        if (auto r = weak.lock()) r->send_final(shard);
+      });
+      return;
+    }
+    st.final_attempts = 0;
+    if (st.window && st.window->terminated_early) {
+      // An early end: the same window goes on with a fresh state.
+      st.window = windows::OpenWindow{st.window->window, json::object(), false};
+    } else {
+      st.window.reset();
+    }
+    storage::WriteBatch batch;
+    window_to_batch_locked(shard, st, batch);
+    env_.store->write(batch).ignore();
+    st.busy = false;
+    env_.scheduler->post([self = shared_from_this(), shard] { self->poll(shard); });
+  }
+
+  const std::string& event_source_arn() const { return m_["EventSourceArn"].get_ref<const std::string&>(); }
 
   // Sorts a read's records into lanes; records past MaximumRecordAgeInSeconds and those the
   // filters reject are finished at once (the expired ones go to the OnFailure destination).
-  void start_round(const std::string& shard, std::vector<StreamRecord> records) {
+  void start_round(const std::string& shard, std::vector<StreamRecord> records, const windows::Window& window) {
     int max_age = m_.value("MaximumRecordAgeInSeconds", -1);
     int64_t now = env_.clock->now_ms();
     Round round;
     round.finished.assign(records.size(), 0);
     round.lanes.resize(parallel_);
+    round.window = window;
     std::vector<StreamRecord> expired;
     for (size_t i = 0; i < records.size(); ++i) {
       const StreamRecord& r = records[i];
@@ -477,13 +603,19 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
       Lane& lane = st.round.lanes[lane_index];
       lane.timer = 0;
       size_t size = lane.window ? lane.window : batch_size_;
-      json event{{"Records", json::array()}};
-      json& out = event["Records"];
+      json records = json::array();
       for (size_t i = lane.next; i < lane.records.size() && batch.size() < size; ++i) {
         batch.push_back(lane.records[i]);
-        out.push_back(st.round.records[lane.records[i]].event);
+        records.push_back(st.round.records[lane.records[i]].event);
       }
-      payload = event.dump();
+      if (window_s_ > 0) {
+        if (!st.window) {
+          st.window = windows::OpenWindow{st.round.window, json::object(), false};
+        }
+        payload = windows::event(std::move(records), windows::Call{&*st.window, shard, event_source_arn(), false}).dump();
+      } else {
+        payload = json{{"Records", std::move(records)}}.dump();
+      }
     }
     auto self = shared_from_this();
     lambda_.invoke(InternalInvoke{m_["account"], m_["region"], m_["FunctionArn"], std::move(payload), /*async=*/false},
@@ -524,9 +656,23 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
         }
       }
     }
+    if (ok && window_s_ > 0) {
+      // A windowed invocation answers the window's new state; an answer without one is a failure.
+      auto state = windows::answered_state(out.value().payload);
+      if (!state) {
+        ok = false;
+      } else {
+        std::lock_guard lock(mu_);
+        ShardState& st = shards_[shard];
+        if (st.window) {
+          st.window->terminated_early = windows::too_large(*state);
+          st.window->state = std::move(*state);
+        }
+      }
+    }
     if (ok && failed_at == batch.size()) {
-      set_result("OK");
       finish(shard, lane_index, batch.size(), /*reset_attempts=*/true, /*go_on=*/true);
+      set_result("OK");  // after the checkpoint: a reader that sees OK sees the batch checkpointed
       return;
     }
     int max_attempts = m_.value("MaximumRetryAttempts", -1);
@@ -597,7 +743,14 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
     while (r.finished_prefix < r.records.size() && r.finished[r.finished_prefix]) ++r.finished_prefix;
     if (r.finished_prefix == before) return;
     st.checkpoint = "A" + r.records[r.finished_prefix - 1].sequence_number;
-    env_.store->put(family_, checkpoint_key(shard), st.checkpoint).ignore();
+    if (window_s_ == 0) {
+      env_.store->put(family_, checkpoint_key(shard), st.checkpoint).ignore();
+      return;
+    }
+    storage::WriteBatch batch;  // the checkpoint and the window's state that goes with it
+    batch.put(family_, checkpoint_key(shard), st.checkpoint);
+    window_to_batch_locked(shard, st, batch);
+    env_.store->write(batch).ignore();
   }
 
   void end_round_locked(const std::string& shard, ShardState& st) {
@@ -658,6 +811,7 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
   bool partial_ = false;
   size_t batch_size_ = 100;
   size_t parallel_ = 1;
+  int window_s_ = 0;  // TumblingWindowInSeconds (0: none)
   mutable std::mutex mu_;
   bool stopped_ = false;
   std::map<std::string, ShardState> shards_;
