@@ -50,13 +50,12 @@ def poll(fetch: Callable[[], object], done: Callable[[object], bool], timeout_s:
 
 # --- DynamoDB ---------------------------------------------------------------------------------------------------
 
-def create_table(aws: Aws, name: str) -> None:
+def create_table(aws: Aws, name: str, keys: tuple[str, ...] = ("pk", "sk")) -> None:
+    """A PAY_PER_REQUEST table keyed by string attributes: keys[0] the partition key, keys[1] (if any) the sort key."""
     ddb = aws.client("dynamodb")
     ddb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
-                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                           {"AttributeName": "sk", "AttributeType": "S"}],
-                     KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
-                                {"AttributeName": "sk", "KeyType": "RANGE"}])
+                     AttributeDefinitions=[{"AttributeName": key, "AttributeType": "S"} for key in keys],
+                     KeySchema=[{"AttributeName": key, "KeyType": kind} for key, kind in zip(keys, ("HASH", "RANGE"))])
     status = poll(lambda: ddb.describe_table(TableName=name)["Table"]["TableStatus"], lambda s: s == "ACTIVE")
     if status != "ACTIVE":
         raise RuntimeError(f"table {name} still {status} after {WAIT_S:.0f} s")

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from . import apigw_bench
 from . import aws as a
 from . import lambda_bench
 
@@ -172,7 +173,7 @@ def setup_s3_get(aws):
     return {"bucket": "bench-get-1k", "keys": GET_OBJECTS, "size": 1024}
 
 
-# --- Lambda (sless only: moto_server runs functions only in Docker) ---------------------------------------------
+# --- Lambda and API Gateway (sless only: moto_server runs functions only in Docker) ------------------------------
 
 LAMBDA = ("sless",)
 
@@ -218,6 +219,11 @@ SCENARIOS: dict[str, Scenario] = {s.name: s for s in (
              not_verified_here, custom=lambda_bench.measure_cold),
     Scenario("lambda_pipeline", "SQS -> function -> DynamoDB BatchWriteItem, messages/s", LAMBDA, no_setup,
              not_verified_here, custom=lambda_bench.measure_pipeline),
+    Scenario("apigw_ddb", f"HTTP API GET /items/{{id}} -> function -> DynamoDB GetItem, {apigw_bench.ITEMS} items",
+             LAMBDA, apigw_bench.setup, apigw_bench.verify),
+    Scenario("apigw_ddb_paced", f"apigw_ddb at {apigw_bench.PACED_RATE:,} req/s offered, "
+             f"{apigw_bench.PACED_CONNECTIONS} connections", LAMBDA, no_setup, not_verified_here,
+             custom=apigw_bench.measure_paced),
     Scenario("fixed200", "GET of a fixed 200 \"ok\" (the HTTP ceiling)", ("nginx",), lambda aws: {},
              check_answers("were \"ok\"")),
 )}

@@ -1,12 +1,13 @@
 -- Plumbing shared by every wrk scenario in this folder.
 --
--- A scenario file builds a table { service = ..., init = fn(cfg), request = fn(n), check = fn(status, body) }
--- and hands it to common.run(), which installs wrk's global callbacks:
+-- A scenario file builds a table { service = ..., init = fn(cfg), request = fn(n), check = fn(status, body),
+-- delay = fn() } and hands it to common.run(), which installs wrk's global callbacks:
 --   setup(thread)  main Lua state, once per wrk thread: numbers the threads (thread_id 1..t)
 --   init(args)     each thread's own state: parses "key=value" script arguments into cfg, and sets
 --                  writer = "<run>.<thread_id>", unique across the wrk runs of one scenario (argument run=N)
 --   request()      each thread: n counts this thread's requests from 1; returns the raw HTTP request
 --   response()     each thread: counts 2xx / non-2xx and the scenario's own content check
+--   delay()        only when the scenario has one (wrk decides at load time): ms to wait before the next request
 --   done()         main state: sums the per-thread counters and prints one line
 --                    BENCH_RESULT {json}
 --                  that bench/run parses (latency percentiles are in microseconds).
@@ -114,6 +115,46 @@ function M.count_plain(text, needle)
   end
 end
 
+-- Wall-clock milliseconds (CLOCK_MONOTONIC) through LuaJIT's FFI: wrk's Lua has no clock finer than a second.
+local ffi = require("ffi")
+ffi.cdef([[
+typedef struct { long tv_sec; long tv_nsec; } sless_bench_timespec;
+int clock_gettime(int clock_id, sless_bench_timespec* out);
+]])
+local CLOCK_MONOTONIC = 1
+local timespec = ffi.new("sless_bench_timespec")
+
+function M.now_ms()
+  ffi.C.clock_gettime(CLOCK_MONOTONIC, timespec)
+  return tonumber(timespec.tv_sec) * 1000 + tonumber(timespec.tv_nsec) / 1e6
+end
+
+-- A delay() for a fixed offered rate (per_second, this thread's share). wrk calls delay() before each request of
+-- each connection; the thread hands out send times 1000/per_second ms apart, in order, to whichever connection
+-- asks next, so the rate does not depend on the latency as long as some connection is free. A request whose slot
+-- has already passed (every connection was busy) goes at once and is counted in the "late" counter (register it
+-- with M.counter("late")); the schedule then restarts from now: missed slots are dropped, not made up in a burst,
+-- so the achieved rate (requests / duration) shows whether the server kept up. wrk times a request from its send,
+-- not from its slot; its timers have 1 ms steps, so single requests may go up to 1 ms early.
+function M.pacer(per_second)
+  local interval = 1000 / per_second
+  local next_slot
+  return function()
+    local now = M.now_ms()
+    if not next_slot then
+      next_slot = now
+    elseif next_slot < now - 1 then
+      if stats.late then
+        stats.late = stats.late + 1
+      end
+      next_slot = now
+    end
+    local wait = next_slot - now
+    next_slot = next_slot + interval
+    return wait > 0 and math.floor(wait) or 0
+  end
+end
+
 -- Counter names printed in the result line; scenarios may add their own with M.counter(name).
 local counter_names = { "ok", "non2xx", "check_ok", "check_bad" }
 
@@ -153,6 +194,12 @@ function M.run(scenario)
   function request()
     sent = sent + 1
     return scenario.request(sent)
+  end
+
+  if scenario.delay then
+    function delay()
+      return scenario.delay()
+    end
   end
 
   function response(status, headers, body)
