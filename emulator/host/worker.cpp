@@ -163,13 +163,13 @@ bool hello_error(int fd, const std::string& message) {
   return false;
 }
 
+}  // namespace
+
 int64_t monotonic_ns() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
 }
-
-}  // namespace
 
 void prepare_worker(bool ahead) {
   WorkerState& w = g_worker;

@@ -24,6 +24,9 @@ void prepare_worker(bool ahead = false);
 // Runs a worker on a connected socket until the daemon closes it. Returns the exit code.
 int run_worker(int fd, const WorkerSpec& spec);
 
+// CLOCK_MONOTONIC in ns: the stamps of a cold start's phases, taken in the zygote and the worker.
+int64_t monotonic_ns();
+
 // Runs the zygote on its control socket (SOCK_SEQPACKET) until the daemon closes it.
 int run_zygote(int control_fd);
 

@@ -35,12 +35,6 @@ bool send_frame(int fd, const std::string& frame) {
   return ::send(fd, frame.data(), frame.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(frame.size());
 }
 
-int64_t monotonic_ns() {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
 // Receives one control message and the file descriptor attached to it (or -1).
 bool receive(int fd, wire::Frame* frame, int* passed_fd) {
   static std::string buf(256 * 1024, '\0');  // allocated once: a spawn should not fault pages in
