@@ -5,6 +5,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "core/log.h"
 #include "gateway/gateway.h"
@@ -47,6 +48,20 @@ double ms_since(std::chrono::steady_clock::time_point from) {
 
 Status Daemon::start() {
   const auto t0 = std::chrono::steady_clock::now();
+  // On a first deployment (a fresh data dir), the template's API models load on another core
+  // while the store opens and the services start. A restart mostly finds nothing to change.
+  std::jthread preload;
+  std::error_code fresh_ec;
+  const bool fresh =
+      config_.in_memory || !fs::exists(fs::path(config_.data_dir) / "db" / "CURRENT", fresh_ec);
+  if (!config_.template_file.empty() && fresh) {
+    stack::StackOptions options;
+    options.template_path = config_.template_file;
+    options.parameter_overrides = config_.parameter_overrides;
+    options.stack_name = config_.stack_name;
+    options.region = config_.region;
+    preload = std::jthread([options = std::move(options)] { stack::preload_models(options); });
+  }
   std::string files_dir;
   storage::Options opts;
   opts.in_memory = config_.in_memory;

@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "core/log.h"
+#include "protocol/model.h"
 #include "services/registry.h"
 #include "stack/intrinsics.h"
 #include "stack/resource_types.h"
@@ -35,6 +36,20 @@ Deployed from_json(const json& j) {
 }
 
 }  // namespace
+
+void preload_models(const StackOptions& options) {
+  auto plan = plan_stack(options, nullptr);
+  if (!plan.ok()) return;
+  std::vector<std::string_view> models;
+  for (const auto& r : plan.value().resources) {
+    const ResourceType* type = find_resource_type(r.type);
+    if (!type) continue;
+    for (const auto& [model, _] : type->requires_ops) {
+      if (std::find(models.begin(), models.end(), model) == models.end()) models.emplace_back(model);
+    }
+  }
+  for (std::string_view model : models) (void)protocol::ModelRegistry::instance().get(model);
+}
 
 Result<DeployReport> deploy_stack(const Plan& plan, services::Registry& registry, storage::Store& store) {
   const StackOptions& o = plan.options;
@@ -133,14 +148,24 @@ Result<DeployReport> deploy_stack(const Plan& plan, services::Registry& registry
 
   int max_level = 0;
   std::vector<const ResourceType*> prepared;
+  std::vector<std::string> models;
   for (const auto& r : plan.resources) {
     max_level = std::max(max_level, r.level);
     const ResourceType* type = find_resource_type(r.type);
-    if (type && type->prepare && !old.contains(r.logical_id) &&
-        std::find(prepared.begin(), prepared.end(), type) == prepared.end()) {
-      prepared.push_back(type);
-      type->prepare(prov);
+    if (!type || old.contains(r.logical_id) || std::find(prepared.begin(), prepared.end(), type) != prepared.end()) {
+      continue;
     }
+    prepared.push_back(type);
+    if (type->prepare) type->prepare(prov);
+    for (const auto& [model, _] : type->requires_ops) {
+      if (std::find(models.begin(), models.end(), model) == models.end()) models.emplace_back(model);
+    }
+  }
+  // The API models that the new resources' calls go through are loaded side by side, up front:
+  // each takes milliseconds the first time, and a later level would otherwise wait for its own.
+  std::vector<std::jthread> model_loaders;
+  for (const std::string& model : models) {
+    model_loaders.emplace_back([model] { (void)protocol::ModelRegistry::instance().get(model); });
   }
   for (int level = 0; level <= max_level && failure.empty(); ++level) {
     std::vector<std::pair<const PlannedResource*, int>> batch;

@@ -81,4 +81,9 @@ Result<Plan> plan_stack_text(const std::string& text, const StackOptions& option
 // deployment of the same stack, and removing what the template no longer has.
 Result<DeployReport> deploy_stack(const Plan& plan, services::Registry& registry, storage::Store& store);
 
+// Loads the API models that deploying the template's resources would go through (each takes
+// milliseconds on first use), so that a daemon can do it on another core while its store opens.
+// Errors are left for plan_stack to report.
+void preload_models(const StackOptions& options);
+
 }  // namespace sless::stack

@@ -189,7 +189,7 @@ void LambdaService::create_function(Invocation&& inv) {
   refresh_configs(*fn);
   bool publish = p.value("Publish", false);
   // The plugin must load before the function exists: a clear error now beats a failing invoke later.
-  probe(fn->configs["$LATEST"], [this, fn, publish, done = std::move(inv.done), ctx](std::optional<std::string> error) mutable {
+  prove(fn->configs["$LATEST"], [this, fn, publish, done = std::move(inv.done), ctx](std::optional<std::string> error) mutable {
     if (error) {
       done(invalid_parameter("The function's plugin cannot be loaded: " + *error));
       return;

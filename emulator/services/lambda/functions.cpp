@@ -563,6 +563,36 @@ void LambdaService::on_code_changed(const std::string& path) {
   }
 }
 
+void LambdaService::prove(std::shared_ptr<const host::FunctionConfig> cfg,
+                          std::function<void(std::optional<std::string>)> done) {
+  std::string key = cfg->plugin_path + '\n' + cfg->handler + '\n' + std::to_string(cfg->memory_mb);
+  for (const auto& [name, value] : cfg->environment) key.append("\n").append(name).append("=").append(value);
+  {
+    std::unique_lock lock(proofs_mu_);
+    if (proven_.contains(key)) {
+      lock.unlock();
+      done(std::nullopt);
+      return;
+    }
+    auto [waiting, first] = proving_.try_emplace(key);
+    waiting->second.push_back(std::move(done));
+    if (!first) return;  // the proof under way answers this one too
+  }
+  probe(std::move(cfg), [this, key](std::optional<std::string> error) {
+    std::vector<std::function<void(std::optional<std::string>)>> waiting;
+    {
+      std::lock_guard lock(proofs_mu_);
+      if (!error) proven_.insert(key);
+      auto it = proving_.find(key);
+      if (it != proving_.end()) {
+        waiting = std::move(it->second);
+        proving_.erase(it);
+      }
+    }
+    for (auto& w : waiting) w(error);
+  });
+}
+
 // Starts a worker for `cfg` and reports whether the plugin loads; the worker stays warm.
 void LambdaService::probe(std::shared_ptr<const host::FunctionConfig> cfg,
                           std::function<void(std::optional<std::string>)> done) {

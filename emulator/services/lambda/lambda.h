@@ -93,6 +93,11 @@ class LambdaService final : public Provider, public host::LogSink {
   void on_code_changed(const std::string& path);
   host::FileWatcher* watcher();  // created on first use; call with mu_ held
   void probe(std::shared_ptr<const host::FunctionConfig> cfg, std::function<void(std::optional<std::string>)> done);
+  // CreateFunction's proof that the plugin loads, shared by functions whose workers would start
+  // alike (same plugin snapshot, handler, memory and environment): one cold start proves them all
+  // (a stack of functions built from one plugin), and a proof that held stands for the daemon's
+  // lifetime. The worker it leaves warm serves the function that asked first.
+  void prove(std::shared_ptr<const host::FunctionConfig> cfg, std::function<void(std::optional<std::string>)> done);
 
   // api.cpp
   void register_operations();
@@ -154,6 +159,9 @@ class LambdaService final : public Provider, public host::LogSink {
   std::unique_ptr<host::FileWatcher> watcher_;
 
   std::mutex mu_;  // guards functions_ (the map, not the functions)
+  std::mutex proofs_mu_;  // guards proven_ and proving_ (see prove)
+  std::set<std::string> proven_;
+  std::map<std::string, std::vector<std::function<void(std::optional<std::string>)>>> proving_;
   std::unordered_map<std::string, std::shared_ptr<Function>> functions_;
   std::map<std::string, std::set<std::string>> watched_;  // watched path → functions using it
   std::atomic<uint64_t> generation_{0};
