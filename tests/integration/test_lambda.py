@@ -122,6 +122,33 @@ class LambdaTest(unittest.TestCase):
         for name in ("missing-handler", "future", "notplugin", "nofile", "notzip"):
             self.assertNotIn(name, [f["FunctionName"] for f in self.lam.list_functions()["Functions"]])
 
+    def test_functions_created_together_from_one_plugin(self):
+        # Created at once from the same plugin (as a stack does), they share one proof that the
+        # plugin loads; each still gets its own environment and serves.
+        names = ["twin%d" % i for i in range(6)]
+        errors = []
+
+        def create(name):
+            try:
+                self.make(name, "env", Environment={"Variables": {"STAGE": "same"}})
+            except Exception as e:  # reported below
+                errors.append((name, e))
+
+        threads = [threading.Thread(target=create, args=(n,)) for n in names]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        self.assertEqual(errors, [])
+        for name in names:
+            _, out = self.invoke(name, {"names": ["STAGE", "AWS_LAMBDA_FUNCTION_NAME"]})
+            self.assertEqual(out, {"STAGE": "same", "AWS_LAMBDA_FUNCTION_NAME": name})
+        # A handler the plugin lacks is refused every time, also after the same plugin proved itself.
+        for attempt in range(2):
+            e = client_error(self.make, "twin-bad%d" % attempt, "no_such_handler")
+            self.assertEqual(e.response["Error"]["Code"], "InvalidParameterValueException")
+            self.assertIn("no_such_handler", e.response["Error"]["Message"])
+
     def test_deployment_packages_that_cannot_serve(self):
         def refused(name, package):
             e = client_error(self.make, name, "echo", code={"ZipFile": package})
