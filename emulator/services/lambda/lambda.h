@@ -59,6 +59,7 @@ class LambdaService final : public Provider, public host::LogSink {
   Status reset() override;
   nlohmann::json describe() const override;
 
+  using Provider::invoke;  // the API's entry point, beside the in-daemon one below
   // Invokes a function from inside the daemon. `done` gets the host's result (for async: once
   // the event is queued, with an empty payload), or a ServiceError (unknown function, ...).
   void invoke(InternalInvoke request, std::function<void(Outcome<host::InvokeResult>)> done);

@@ -221,10 +221,10 @@ void LogsService::write_queued() {
     if (draining_ || queue_.empty()) return;  // the thread draining writes ours too
     draining_ = true;
   }
-  drain();
+  write_rounds();
 }
 
-void LogsService::drain() {
+void LogsService::write_rounds() {
   // A few rounds at most on this thread; under steady load the rest continues as a posted task.
   for (int round = 0; round < 4; ++round) {
     std::unique_lock w(write_mu_);
@@ -239,7 +239,7 @@ void LogsService::drain() {
     }
     if (Status st = write_locked(batch); !st.is_ok()) log::warn("writing log events failed: {}", st.to_string());
   }
-  env_->scheduler->post([this] { drain(); });
+  env_->scheduler->post([this] { write_rounds(); });
 }
 
 Status LogsService::flush() {

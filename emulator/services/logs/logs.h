@@ -95,7 +95,7 @@ class LogsService final : public Provider {
   // Writes what is queued; write_mu_ held.
   Status flush_locked();
   // Writes batches until the queue is empty; the caller set draining_.
-  void drain();
+  void write_rounds();
   std::vector<Queued> take_queue();
   // Resolves logGroupName or logGroupIdentifier (a name or an ARN).
   std::string group_name(const Params& p) const;
@@ -106,7 +106,7 @@ class LogsService final : public Provider {
 
   std::mutex queue_mu_;
   std::vector<Queued> queue_;
-  bool draining_ = false;             // a thread is in drain(): enqueuers leave their events to it
+  bool draining_ = false;             // a thread is in write_rounds(): enqueuers leave their events to it
   std::atomic<size_t> unwritten_{0};  // queued appends not yet written (taken ones included)
 
   // The writer mutex: held across every write to the family and guards the metadata below.

@@ -1287,7 +1287,7 @@ void SqsProvider::park(const QueuePtr& q, ReceiveOptions opts, int wait_seconds,
       w.opts = std::move(opts);
       w.deliver = std::move(deliver);
       uint64_t id = w.id;
-      w.timer = env_.scheduler->after(std::chrono::seconds(wait_seconds), [this, q, id] {
+      w.timer = env_.scheduler->after(std::chrono::seconds(wait_seconds), [q, id] {
         DeliverFn fn;
         {
           std::lock_guard l(q->mu);
