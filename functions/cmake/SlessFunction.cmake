@@ -27,5 +27,9 @@ function(sless_add_function name)
   target_include_directories(${name} PRIVATE ${include_dir})
   target_compile_definitions(${name} PRIVATE SLESS_PLUGIN_NAME="${name}")
   target_link_libraries(${name} PRIVATE nlohmann_json::nlohmann_json ${ARG_LIBRARIES})
-  target_link_options(${name} PRIVATE -Wl,--no-undefined)
+  # A plugin must not leave a symbol for the daemon to provide. Sanitizer builds are the exception:
+  # their runtime lives in the executable that loads the plugin.
+  if(NOT SLESS_FUZZ)
+    target_link_options(${name} PRIVATE -Wl,--no-undefined)
+  endif()
 endfunction()
