@@ -74,7 +74,7 @@ Status Daemon::start() {
     files_dir = (fs::path(config_.data_dir) / "files").string();
   }
   // The services' families, created together on a fresh data dir (each one created alone rewrites
-  // RocksDB's options file); a family missing here is still created on first use.
+  // RocksDB's options file) after the ready line (settle) or at the first write, whichever is first.
   opts.families = {"dynamodb", "s3", "sqs", "sns", "kinesis", "lambda", "apigateway", "events", "logs", "stacks"};
   auto store = storage::Store::open(opts);
   if (!store.ok()) return store.status();
@@ -144,6 +144,10 @@ Status Daemon::start() {
   return Status::ok();
 }
 
+void Daemon::settle() {
+  if (running_) parts_->store->create_families();
+}
+
 void Daemon::stop() {
   if (!running_) return;
   running_ = false;
@@ -172,8 +176,10 @@ Status Daemon::deploy_stack() {
   auto started = std::chrono::steady_clock::now();
   auto plan = stack::plan_stack(options, parts_->registry.get());
   if (!plan.ok()) return plan.status();
+  log::debug("start-up: stack planned in {:.1f} ms", ms_since(started));
   auto report = stack::deploy_stack(plan.value(), *parts_->registry, *parts_->store);
   if (!report.ok()) return report.status();
+  log::debug("start-up: stack deployed in {:.1f} ms", ms_since(started));
   auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - started).count();
   const auto& r = report.value();
   stack_notes_.push_back("stack " + plan.value().stack_name + " (" + config_.template_file + "): " +

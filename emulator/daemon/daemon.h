@@ -30,6 +30,10 @@ class Daemon {
 
   // Opens the store, starts the services, binds and starts serving.
   Status start();
+  // Work that start() leaves for after the "ready" line: creating the services' column families
+  // on a fresh data dir. Optional (a first write does it too); call it from the thread that
+  // started the daemon.
+  void settle();
   // Stops accepting, drains requests in flight (up to config.drain_timeout), stops the services
   // and flushes the store. Idempotent.
   void stop();

@@ -113,6 +113,7 @@ int run_up(Config config, const std::string& level) {
   for (const auto& line : daemon.stack_notes()) std::printf("%s\n", line.c_str());
   std::printf("ready\n");
   std::fflush(stdout);
+  daemon.settle();
 
   int sig = 0;
   sigwait(&signals, &sig);

@@ -156,7 +156,9 @@ Result<DeployReport> deploy_stack(const Plan& plan, services::Registry& registry
       continue;
     }
     prepared.push_back(type);
+    const auto t_prep = std::chrono::steady_clock::now();
     if (type->prepare) type->prepare(prov);
+    log::debug("stack: prepared {} in {:.1f} ms", r.type, std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t_prep).count());
     for (const auto& [model, _] : type->requires_ops) {
       if (std::find(models.begin(), models.end(), model) == models.end()) models.emplace_back(model);
     }

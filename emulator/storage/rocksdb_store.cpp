@@ -3,6 +3,7 @@
 #include <array>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
 #include <filesystem>
@@ -214,18 +215,132 @@ class RocksIterator final : public Iterator {
 
 }  // namespace
 
-class Family {
+// The families of one database and their creation. A family exists in RocksDB only from its first
+// write on: until then it has no handle and reads see it empty (which it is). The families the
+// daemon is known to need are created together, in one step (one options file written for all),
+// once start-up is over (Store::create_families) or at the first write to any of them, whichever
+// comes first; any other family is created alone at its first write.
+class Families {
  public:
-  explicit Family(rocksdb::ColumnFamilyHandle* handle) : handle_(handle) {}
-  rocksdb::ColumnFamilyHandle* handle() const { return handle_.get(); }
+  rocksdb::DB* db = nullptr;
+  rocksdb::ColumnFamilyOptions options;
+  std::mutex mu;  // creation, and the members below
+  std::condition_variable batch_done;
+  enum class Batch { kNone, kPending, kRunning } batch = Batch::kNone;
+  std::vector<Family*> pending;  // the batch's families, while kPending
+  std::map<std::string, std::unique_ptr<Family>, std::less<>> by_name;
+
+  // Creates `family` unless it exists; its handle, or nullptr (logged) when RocksDB refuses.
+  rocksdb::ColumnFamilyHandle* create(Family& family);
+  // Runs the pending batch unless another thread is (then waits for it). `lock` holds mu.
+  void settle(std::unique_lock<std::mutex>& lock);
 
  private:
-  std::unique_ptr<rocksdb::ColumnFamilyHandle> handle_;
+  void create_batch(const std::vector<Family*>& missing);
 };
 
-// WriteBatch operations fail only for keys or values over 4 GiB, which no request can carry.
+class Family {
+ public:
+  Family(Families& owner, std::string name, rocksdb::ColumnFamilyHandle* handle)
+      : owner_(owner), name_(std::move(name)), handle_(handle) {}
+  ~Family() { delete handle_.load(std::memory_order_acquire); }
+  Family(const Family&) = delete;
+  Family& operator=(const Family&) = delete;
+
+  const std::string& name() const { return name_; }
+  // The handle, or nullptr while the family does not exist yet (it has no data).
+  rocksdb::ColumnFamilyHandle* existing() const { return handle_.load(std::memory_order_acquire); }
+  // The handle, creating the family first if needed; nullptr when it cannot be created.
+  rocksdb::ColumnFamilyHandle* writable() {
+    if (rocksdb::ColumnFamilyHandle* h = existing()) return h;
+    return owner_.create(*this);
+  }
+  void set(rocksdb::ColumnFamilyHandle* h) { handle_.store(h, std::memory_order_release); }
+
+ private:
+  Families& owner_;
+  const std::string name_;
+  std::atomic<rocksdb::ColumnFamilyHandle*> handle_;
+};
+
+rocksdb::ColumnFamilyHandle* Families::create(Family& family) {
+  std::unique_lock lock(mu);
+  settle(lock);
+  if (rocksdb::ColumnFamilyHandle* h = family.existing()) return h;
+  rocksdb::ColumnFamilyHandle* handle = nullptr;
+  const rocksdb::Status s = db->CreateColumnFamily(options, family.name(), &handle);
+  if (!s.ok()) {
+    log::error("storage: cannot create column family '{}': {}", family.name(), s.ToString());
+    return nullptr;
+  }
+  family.set(handle);
+  return handle;
+}
+
+void Families::settle(std::unique_lock<std::mutex>& lock) {
+  while (batch != Batch::kNone) {
+    if (batch == Batch::kRunning) {
+      batch_done.wait(lock);
+      continue;
+    }
+    batch = Batch::kRunning;
+    const std::vector<Family*> missing = std::move(pending);
+    pending.clear();
+    lock.unlock();
+    create_batch(missing);
+    lock.lock();
+    batch = Batch::kNone;
+    batch_done.notify_all();
+  }
+}
+
+void Families::create_batch(const std::vector<Family*>& missing) {
+  const auto began = std::chrono::steady_clock::now();
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (Family* f : missing) descriptors.emplace_back(f->name(), options);
+  std::vector<rocksdb::ColumnFamilyHandle*> created;
+  const rocksdb::Status s = db->CreateColumnFamilies(descriptors, &created);
+  for (size_t i = 0; i < created.size() && i < missing.size(); ++i) missing[i]->set(created[i]);
+  if (!s.ok()) {
+    log::error("storage: creating the column families failed: {} (each is retried at its first write)",
+               s.ToString());
+    return;
+  }
+  log::debug("storage: {} families created in {:.1f} ms", created.size(),
+             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count());
+}
+
+namespace {
+
+// Iterates nothing: the cursor of a family that does not exist yet.
+class EmptyIterator final : public Iterator {
+ public:
+  bool valid() const override { return false; }
+  void seek_to_first() override {}
+  void seek_to_last() override {}
+  void seek(std::string_view) override {}
+  void seek_for_prev(std::string_view) override {}
+  void next() override {}
+  void prev() override {}
+  std::string_view key() const override { return {}; }
+  std::string_view value() const override { return {}; }
+  Status status() const override { return Status::ok(); }
+};
+
+}  // namespace
+
+// WriteBatch operations fail only for keys or values over 4 GiB, which no request can carry, or
+// when a family cannot be created; Store::write then reports the first such failure.
 struct WriteBatch::Rep {
   rocksdb::WriteBatch batch;
+  std::string failed_family;
+
+  // The family's handle for a write, or nullptr (the failure noted).
+  rocksdb::ColumnFamilyHandle* handle(Family* family) {
+    rocksdb::ColumnFamilyHandle* h = family->writable();
+    if (h == nullptr && failed_family.empty()) failed_family = family->name();
+    return h;
+  }
 };
 
 WriteBatch::WriteBatch() : rep_(std::make_unique<Rep>()) {}
@@ -234,19 +349,24 @@ WriteBatch::WriteBatch(WriteBatch&&) noexcept = default;
 WriteBatch& WriteBatch::operator=(WriteBatch&&) noexcept = default;
 
 void WriteBatch::put(Family* family, std::string_view key, std::string_view value) {
-  rep_->batch.Put(family->handle(), slice(key), slice(value)).PermitUncheckedError();
+  if (auto* h = rep_->handle(family)) rep_->batch.Put(h, slice(key), slice(value)).PermitUncheckedError();
 }
 
 void WriteBatch::del(Family* family, std::string_view key) {
-  rep_->batch.Delete(family->handle(), slice(key)).PermitUncheckedError();
+  if (auto* h = rep_->handle(family)) rep_->batch.Delete(h, slice(key)).PermitUncheckedError();
 }
 
 void WriteBatch::delete_range(Family* family, std::string_view begin, std::string_view end) {
-  rep_->batch.DeleteRange(family->handle(), slice(begin), slice(end)).PermitUncheckedError();
+  if (auto* h = rep_->handle(family)) {
+    rep_->batch.DeleteRange(h, slice(begin), slice(end)).PermitUncheckedError();
+  }
 }
 
 size_t WriteBatch::count() const { return rep_->batch.Count(); }
-void WriteBatch::clear() { rep_->batch.Clear(); }
+void WriteBatch::clear() {
+  rep_->batch.Clear();
+  rep_->failed_family.clear();
+}
 
 struct Store::Impl {
   // Members are destroyed bottom-up: the families' handles before the database, the database
@@ -266,8 +386,7 @@ struct Store::Impl {
       file_system->set_syncing(true);
     }
   }
-  std::mutex families_mutex;
-  std::map<std::string, std::unique_ptr<Family>, std::less<>> families;
+  Families families;
 };
 
 Result<std::unique_ptr<Store>> Store::open(const Options& options) {
@@ -326,34 +445,26 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   }
   impl->db.reset(raw_db);
   log::debug("storage: database open in {:.1f} ms", ms());
+  Families& families = impl->families;
+  families.db = impl->db.get();
+  families.options = impl->family_options;
   for (size_t i = 0; i < handles.size(); ++i) {
-    impl->families.emplace(names[i], std::make_unique<Family>(handles[i]));
+    families.by_name.emplace(names[i], std::make_unique<Family>(families, names[i], handles[i]));
   }
-  std::vector<rocksdb::ColumnFamilyDescriptor> missing;
   for (const std::string& name : options.families) {
-    if (!impl->families.contains(name) &&
-        std::none_of(missing.begin(), missing.end(), [&](const auto& d) { return d.name == name; })) {
-      missing.emplace_back(name, impl->family_options);
-    }
+    if (families.by_name.contains(name)) continue;
+    auto family = std::make_unique<Family>(families, name, nullptr);
+    families.pending.push_back(family.get());
+    families.by_name.emplace(name, std::move(family));
   }
-  if (!missing.empty()) {
-    std::vector<rocksdb::ColumnFamilyHandle*> created;
-    const rocksdb::Status s = impl->db->CreateColumnFamilies(missing, &created);
-    for (size_t i = 0; i < created.size(); ++i) {
-      impl->families.emplace(missing[i].name, std::make_unique<Family>(created[i]));
-    }
-    if (!s.ok()) {
-      return to_status(s);
-    }
-    log::debug("storage: {} families created, {:.1f} ms after the start of the open", created.size(), ms());
-  }
+  if (!families.pending.empty()) families.batch = Families::Batch::kPending;
   return std::unique_ptr<Store>(new Store(std::move(impl)));
 }
 
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Store::~Store() {
-  impl_->families.clear();
+  impl_->families.by_name.clear();
   const rocksdb::Status closed = impl_->db->Close();
   if (!closed.ok()) {
     log::error("storage: closing the database failed: {}", closed.ToString());
@@ -361,43 +472,57 @@ Store::~Store() {
 }
 
 Family* Store::family(std::string_view name) {
-  std::lock_guard lock(impl_->families_mutex);
-  if (auto it = impl_->families.find(name); it != impl_->families.end()) {
+  Families& families = impl_->families;
+  std::lock_guard lock(families.mu);
+  if (auto it = families.by_name.find(name); it != families.by_name.end()) {
     return it->second.get();
   }
-  rocksdb::ColumnFamilyHandle* handle = nullptr;
-  const rocksdb::Status s = impl_->db->CreateColumnFamily(impl_->family_options, std::string(name), &handle);
-  if (!s.ok()) {
-    log::error("storage: cannot create column family '{}': {}", name, s.ToString());
-    return nullptr;
-  }
-  return impl_->families.emplace(name, std::make_unique<Family>(handle)).first->second.get();
+  std::string owned(name);
+  auto family = std::make_unique<Family>(families, owned, nullptr);
+  return families.by_name.emplace(std::move(owned), std::move(family)).first->second.get();
+}
+
+void Store::create_families() {
+  std::unique_lock lock(impl_->families.mu);
+  impl_->families.settle(lock);
 }
 
 Status Store::get(Family* family, std::string_view key, std::string* value) const {
-  return to_status(impl_->db->Get(rocksdb::ReadOptions(), family->handle(), slice(key), value));
+  rocksdb::ColumnFamilyHandle* h = family->existing();
+  if (h == nullptr) return Status::not_found();
+  return to_status(impl_->db->Get(rocksdb::ReadOptions(), h, slice(key), value));
 }
 
 Status Store::put(Family* family, std::string_view key, std::string_view value) {
+  rocksdb::ColumnFamilyHandle* h = family->writable();
+  if (h == nullptr) return Status::io_error("cannot create column family " + family->name());
   impl_->wrote();
-  return to_status(impl_->db->Put(impl_->write_options, family->handle(), slice(key), slice(value)));
+  return to_status(impl_->db->Put(impl_->write_options, h, slice(key), slice(value)));
 }
 
 Status Store::del(Family* family, std::string_view key) {
+  rocksdb::ColumnFamilyHandle* h = family->writable();
+  if (h == nullptr) return Status::io_error("cannot create column family " + family->name());
   impl_->wrote();
-  return to_status(impl_->db->Delete(impl_->write_options, family->handle(), slice(key)));
+  return to_status(impl_->db->Delete(impl_->write_options, h, slice(key)));
 }
 
 Status Store::write(WriteBatch& batch) {
+  if (!batch.rep_->failed_family.empty()) {
+    return Status::io_error("cannot create column family " + batch.rep_->failed_family);
+  }
   impl_->wrote();
   return to_status(impl_->db->Write(impl_->write_options, &batch.rep_->batch));
 }
 
 std::unique_ptr<Iterator> Store::iterate(Family* family, std::string_view lower, std::string_view upper) const {
-  return std::make_unique<RocksIterator>(impl_->db.get(), family->handle(), lower, upper);
+  rocksdb::ColumnFamilyHandle* h = family->existing();
+  if (h == nullptr) return std::make_unique<EmptyIterator>();
+  return std::make_unique<RocksIterator>(impl_->db.get(), h, lower, upper);
 }
 
 Status Store::clear(Family* family) {
+  if (family->existing() == nullptr) return Status::ok();  // never written: nothing to clear
   // Point deletions keep later reads cheap; a large family gets one range deletion instead,
   // from the smallest possible key to just past its last key.
   WriteBatch batch;
@@ -422,9 +547,9 @@ Status Store::flush() {
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   {
-    std::lock_guard lock(impl_->families_mutex);
-    for (const auto& [name, family] : impl_->families) {
-      handles.push_back(family->handle());
+    std::lock_guard lock(impl_->families.mu);
+    for (const auto& [name, family] : impl_->families.by_name) {
+      if (rocksdb::ColumnFamilyHandle* h = family->existing()) handles.push_back(h);
     }
   }
   rocksdb::FlushOptions options;

@@ -20,8 +20,8 @@ class Family;
 struct Options {
   std::string dir;         // database directory, created if missing; ignored when in_memory
   bool in_memory = false;  // same engine on an in-memory file system; nothing survives the process
-  // Families to create at open if missing, all in one step (one options file written, not one per
-  // family); family() still creates any other on first use.
+  // Families the caller will need: those missing are created together, in one step (one options
+  // file written, not one per family), by create_families() or at the first write to any of them.
   std::vector<std::string> families;
 };
 
@@ -79,9 +79,12 @@ class Store {
   Store(const Store&) = delete;
   Store& operator=(const Store&) = delete;
 
-  // The family called name, created on first use and kept from then on; "default" always
-  // exists. nullptr only when creating it fails (logged).
+  // The family called name. A family is created in the database at its first write (until then
+  // it reads as empty); a failure to create it (logged) fails that write. Never nullptr.
   Family* family(std::string_view name);
+  // Creates the missing families of Options::families now (a daemon does it once it is ready,
+  // so that start-up does not wait for them). Idempotent; waits if another thread is at it.
+  void create_families();
 
   // Status::not_found() when the key is absent.
   Status get(Family* family, std::string_view key, std::string* value) const;

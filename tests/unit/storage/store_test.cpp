@@ -4,7 +4,9 @@
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <random>
+#include <sstream>
 #include <thread>
 #include <vector>
 
@@ -252,6 +254,77 @@ TEST_CASE("in-memory stores keep nothing on disk and nothing in common", "[stora
   CHECK(get(*b, b->family("sqs"), "k") == "b");
   CHECK(a->flush().is_ok());
   CHECK_FALSE(fs::exists("/sless-memory"));
+}
+
+// Whether RocksDB's newest options file in dir lists the family (it lists every family it has).
+bool options_file_lists(const fs::path& dir, const std::string& family) {
+  fs::path newest;
+  for (const auto& e : fs::directory_iterator(dir)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("OPTIONS-", 0) == 0 && (newest.empty() || name > newest.filename().string())) newest = e.path();
+  }
+  std::ifstream f(newest);
+  std::stringstream text;
+  text << f.rdbuf();
+  return text.str().find("[CFOptions \"" + family + "\"]") != std::string::npos;
+}
+
+TEST_CASE("listed families wait for create_families or their first write, and read as empty until then",
+          "[storage][store]") {
+  TempDir dir;
+  Options o = store_on_disk(dir.path());
+  o.families = {"sqs", "sns", "kinesis"};
+  {
+    auto opened = Store::open(o);
+    REQUIRE(opened.ok());
+    auto store = std::move(opened).value();
+    CHECK_FALSE(options_file_lists(dir.path(), "sqs"));  // not created at open
+    Family* sqs = store->family("sqs");
+    CHECK(get(*store, sqs, "k") == "<NotFound>");
+    auto it = store->iterate(sqs, "", "");
+    CHECK(keys_of(*it).empty());
+    CHECK(store->clear(sqs).is_ok());
+    // Writers racing on the pending families: one creates them all, the others wait for it.
+    std::vector<std::thread> writers;
+    std::vector<Status> results(6, Status::internal("not run"));
+    for (size_t i = 0; i < results.size(); ++i) {
+      writers.emplace_back([&, i] {
+        const std::string name = o.families[i % 3];
+        WriteBatch batch;
+        batch.put(store->family(name), "k" + std::to_string(i), name);
+        results[i] = store->write(batch);
+      });
+    }
+    for (auto& w : writers) w.join();
+    for (const Status& r : results) CHECK(r.is_ok());
+    CHECK(options_file_lists(dir.path(), "kinesis"));
+  }
+  auto store = open_store(dir.path());
+  for (size_t i = 0; i < 6; ++i) {
+    CHECK(get(*store, store->family(o.families[i % 3]), "k" + std::to_string(i)) == o.families[i % 3]);
+  }
+}
+
+TEST_CASE("create_families creates the listed families; others are created at their first write",
+          "[storage][store]") {
+  TempDir dir;
+  Options o = store_on_disk(dir.path());
+  o.families = {"lambda", "logs"};
+  {
+    auto store = std::move(Store::open(o)).value();
+    store->create_families();
+    store->create_families();  // idempotent
+    CHECK(options_file_lists(dir.path(), "lambda"));
+    CHECK(options_file_lists(dir.path(), "logs"));
+    Family* other = store->family("events");
+    CHECK_FALSE(options_file_lists(dir.path(), "events"));
+    CHECK(get(*store, other, "rule") == "<NotFound>");
+    REQUIRE(store->put(other, "rule", "r1").is_ok());
+    CHECK(options_file_lists(dir.path(), "events"));
+  }
+  auto store = open_store(dir.path());
+  CHECK(get(*store, store->family("events"), "rule") == "r1");
+  CHECK(get(*store, store->family("logs"), "x") == "<NotFound>");
 }
 
 TEST_CASE("family is safe to call from many threads", "[storage][store]") {
