@@ -148,6 +148,8 @@ class ModelRegistry {
   const ServiceModel* get(std::string_view service) const;
   // Names of every embedded model ("apigateway", ..., "sqs", "sqs-query", ...).
   std::vector<std::string> names() const;
+  // The embedded JSON text of a model ("" for an unknown name).
+  std::string_view text(std::string_view service) const;
 
   // Parses a model from its JSON text (tests and the loader use this).
   static std::unique_ptr<ServiceModel> parse(std::string_view name, std::string_view json_text);
