@@ -303,12 +303,14 @@ class Package {
     std::swap(owned_, o.owned_);
     std::swap(map_, o.map_);
     std::swap(view_, o.view_);
+    std::swap(identity_, o.identity_);
     if (map_ == nullptr) view_ = owned_;
     if (o.map_ == nullptr) o.view_ = o.owned_;
     return *this;
   }
   // Maps `path`; false if it cannot be opened or mapped.
   bool map(const fs::path& path) {
+    identity_.clear();
     const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
     if (fd < 0) return false;
     struct stat st {};
@@ -318,14 +320,19 @@ class Package {
     }
     close(fd);
     if (m == MAP_FAILED) return false;
+    identity_ = std::to_string(st.st_dev) + ':' + std::to_string(st.st_ino) + ':' + std::to_string(st.st_size) + ':' +
+                std::to_string(st.st_mtim.tv_sec) + '.' + std::to_string(st.st_mtim.tv_nsec);
     map_ = m;
     view_ = std::string_view(static_cast<const char*>(m), static_cast<size_t>(st.st_size));
     return true;
   }
   std::string_view view() const { return view_; }
+  // The mapped file's device, inode, size and modification time; empty for bytes in memory.
+  const std::string& identity() const { return identity_; }
 
  private:
   std::string owned_;
+  std::string identity_;
   void* map_ = nullptr;
   std::string_view view_;
 };
@@ -401,7 +408,20 @@ Outcome<json> LambdaService::store_code(const json& code, const std::string& han
     return invalid_parameter("Please provide a source for function code.");
   }
   const std::string_view bytes = package.view();
-  const std::string digest = crypto::sha256(bytes);
+  std::string digest;
+  const std::string local_key = package.identity().empty() ? std::string() : watch + '\n' + package.identity();
+  if (!local_key.empty()) {
+    std::lock_guard lock(digests_mu_);
+    if (auto it = local_digests_.find(local_key); it != local_digests_.end()) digest = it->second;
+  }
+  if (digest.empty()) {
+    digest = crypto::sha256(bytes);
+    if (!local_key.empty()) {
+      std::lock_guard lock(digests_mu_);
+      if (local_digests_.size() >= 256) local_digests_.clear();  // bounded: a cache, not a record
+      local_digests_.emplace(local_key, digest);
+    }
+  }
   std::string sha = enc::base64_encode(digest);
   size_t size = bytes.size();
   // A bare plugin is its own package; a zip holds it.
