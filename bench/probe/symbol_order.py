@@ -47,6 +47,7 @@ def exercise(endpoint):
     sns.publish(TopicArn=topic, Message="hello")
     s3 = boto3.client("s3", **cfg)
     s3.create_bucket(Bucket="bucket-1")
+    s3.list_buckets()
     s3.put_object(Bucket="bucket-1", Key="k", Body=b"x" * 1024)
     s3.get_object(Bucket="bucket-1", Key="k")["Body"].read()
     kinesis = boto3.client("kinesis", **cfg)
@@ -82,9 +83,12 @@ def main():
         raise SystemExit("the daemon was not ready under valgrind within 180 s")
     endpoint = f"http://127.0.0.1:{port}"
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
-            s.sendall(b"GET /_sless/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            s.recv(4096)
+        # The health check, then a bare GET / (an S3 ListBuckets: what readiness probes send).
+        for request in (b"GET /_sless/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                        b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"):
+            with socket.create_connection(("127.0.0.1", port), timeout=60) as s:
+                s.sendall(request)
+                s.recv(4096)
         exercise(endpoint)
     finally:
         daemon.send_signal(signal.SIGINT)
