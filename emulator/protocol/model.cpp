@@ -238,8 +238,9 @@ class Loader {
     m.shape = shape_ref(str(ref, "shape"));
     m.location = parse_location(str(ref, "location"));
     m.location_name = str(ref, "locationName");
-    m.query_name = str(ref, "queryName");
-    m.timestamp_format = str(ref, "timestampFormat");
+    RareMemberTraits rare;
+    rare.query_name = str(ref, "queryName");
+    rare.timestamp_format = str(ref, "timestampFormat");
     m.xml_attribute = flag(ref, "xmlAttribute");
     m.flattened = flag(ref, "flattened");
     m.idempotency_token = flag(ref, "idempotencyToken");
@@ -248,8 +249,12 @@ class Loader {
     m.streaming = flag(ref, "streaming");
     m.event_payload = flag(ref, "eventpayload");
     if (J ns = ref.find("xmlNamespace"); ns.is_object()) {
-      m.xml_namespace_uri = str(ns, "uri");
-      m.xml_namespace_prefix = str(ns, "prefix");
+      rare.xml_namespace_uri = str(ns, "uri");
+      rare.xml_namespace_prefix = str(ns, "prefix");
+    }
+    if (!rare.query_name.empty() || !rare.timestamp_format.empty() || !rare.xml_namespace_uri.empty() ||
+        !rare.xml_namespace_prefix.empty()) {
+      m.rare = std::make_shared<const RareMemberTraits>(std::move(rare));
     }
   }
 
@@ -423,6 +428,8 @@ class Loader {
 };
 
 }  // namespace
+
+const std::string Member::kNoTrait;
 
 const Member* Shape::find_member(std::string_view n) const {
   for (const auto& m : members) {

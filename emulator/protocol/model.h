@@ -27,15 +27,20 @@ struct Shape;
 
 // A reference to a shape from a structure member, a list member or a map key/value, with the
 // serialization traits that belong to the reference.
+// Traits few members have, kept out of line (a model holds thousands of members).
+struct RareMemberTraits {
+  std::string query_name;      // ec2-style queryName
+  std::string timestamp_format;
+  std::string xml_namespace_uri;
+  std::string xml_namespace_prefix;
+};
+
 struct Member {
   std::string name;            // member name (structure members), empty otherwise
   const Shape* shape = nullptr;
   Location location = Location::kBody;
   std::string location_name;   // wire name: header, query key, uri label, XML element
-  std::string query_name;      // ec2-style queryName (rare)
-  std::string timestamp_format;
-  std::string xml_namespace_uri;
-  std::string xml_namespace_prefix;
+  std::shared_ptr<const RareMemberTraits> rare;  // null when none is set
   bool xml_attribute = false;
   bool flattened = false;      // member-level flattened trait
   bool required = false;
@@ -47,6 +52,13 @@ struct Member {
 
   // The name on the wire in body protocols: location_name when set, else name.
   const std::string& wire_name() const { return location_name.empty() ? name : location_name; }
+  const std::string& query_name() const { return rare ? rare->query_name : kNoTrait; }
+  const std::string& timestamp_format() const { return rare ? rare->timestamp_format : kNoTrait; }
+  const std::string& xml_namespace_uri() const { return rare ? rare->xml_namespace_uri : kNoTrait; }
+  const std::string& xml_namespace_prefix() const { return rare ? rare->xml_namespace_prefix : kNoTrait; }
+
+ private:
+  static const std::string kNoTrait;
 };
 
 struct Shape {

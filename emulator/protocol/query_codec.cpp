@@ -32,7 +32,7 @@ class QueryReader {
 
   void read_structure(const Shape& s, const std::string& prefix, json& out) {
     for (const auto& m : s.members) {
-      std::string name = m.query_name.empty() ? m.wire_name() : m.query_name;
+      std::string name = m.query_name().empty() ? m.wire_name() : m.query_name();
       std::string key = prefix.empty() ? name : prefix + "." + name;
       if (auto v = read(*m.shape, &m, key)) out[m.name] = std::move(*v);
       if (error) return;

@@ -17,7 +17,7 @@ namespace detail {
 using nlohmann::json;
 
 TimestampFormat timestamp_format(const Shape& shape, const Member* ref, TimestampFormat fallback) {
-  const std::string& f = ref && !ref->timestamp_format.empty() ? ref->timestamp_format : shape.timestamp_format;
+  const std::string& f = ref && !ref->timestamp_format().empty() ? ref->timestamp_format() : shape.timestamp_format;
   if (f == "iso8601") return TimestampFormat::kIso8601;
   if (f == "rfc822") return TimestampFormat::kRfc822;
   if (f == "unixTimestamp") return TimestampFormat::kEpochSeconds;
@@ -257,9 +257,9 @@ void write_value(std::string& out, std::string_view name, const Shape& s, const 
     case ShapeType::kStructure: {
       out.push_back('<');
       out.append(name);
-      if (ref && !ref->xml_namespace_uri.empty()) {
-        out.append(ref->xml_namespace_prefix.empty() ? " xmlns=\"" : " xmlns:" + ref->xml_namespace_prefix + "=\"");
-        append_escaped(out, ref->xml_namespace_uri);
+      if (ref && !ref->xml_namespace_uri().empty()) {
+        out.append(ref->xml_namespace_prefix().empty() ? " xmlns=\"" : " xmlns:" + ref->xml_namespace_prefix() + "=\"");
+        append_escaped(out, ref->xml_namespace_uri());
         out.push_back('"');
       }
       for (const auto& m : s.members) {

@@ -75,6 +75,11 @@ TEST_CASE("every embedded model loads as its JSON says", "[protocol][model]") {
         CHECK(got.location_name == text_of(ref, "locationName"));
         CHECK(got.required == (std::find(required.begin(), required.end(), member_name) != required.end()));
         CHECK(got.flattened == ref.value("flattened", false));
+        CHECK(got.timestamp_format() == text_of(ref, "timestampFormat"));
+        CHECK(got.query_name() == text_of(ref, "queryName"));
+        const ordered ns = ref.value("xmlNamespace", ordered::object());
+        CHECK(got.xml_namespace_uri() == text_of(ns, "uri"));
+        CHECK(got.xml_namespace_prefix() == text_of(ns, "prefix"));
       }
     }
   }
