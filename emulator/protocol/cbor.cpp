@@ -258,7 +258,7 @@ class Writer {
         case ShapeType::kList:
           if (v.is_array()) {
             head(cbor_encode_array_start, v.size());
-            for (const auto& item : v) write(item, shape->member.shape);
+            for (const auto& item : v) write(item, shape->member().shape);
             return;
           }
           break;
@@ -267,7 +267,7 @@ class Writer {
             head(cbor_encode_map_start, v.size());
             for (const auto& [k, item] : v.items()) {
               text(k);
-              write(item, shape->value.shape);
+              write(item, shape->value().shape);
             }
             return;
           }

@@ -308,10 +308,12 @@ class Loader {
         });
       }
     } else if (s.type == ShapeType::kList) {
-      if (J m = j.find("member")) fill_member(s.member, m);
+      s.container = std::make_unique<Shape::ContainerTraits>();
+      if (J m = j.find("member")) fill_member(s.container->member, m);
     } else if (s.type == ShapeType::kMap) {
-      if (J k = j.find("key")) fill_member(s.key, k);
-      if (J v = j.find("value")) fill_member(s.value, v);
+      s.container = std::make_unique<Shape::ContainerTraits>();
+      if (J k = j.find("key")) fill_member(s.container->key, k);
+      if (J v = j.find("value")) fill_member(s.container->value, v);
     }
   }
 
@@ -430,6 +432,7 @@ class Loader {
 }  // namespace
 
 const std::string Member::kNoTrait;
+const Member Shape::kNoMember;
 
 const Member* Shape::find_member(std::string_view n) const {
   for (const auto& m : members) {

@@ -77,10 +77,17 @@ struct Shape {
   int error_status = 0;         // 0 = not given
   bool error_sender_fault = true;
 
-  // kList / kMap
-  Member member;                // list member
-  Member key;                   // map key
-  Member value;                 // map value
+  // kList / kMap: the list's member, the map's key and value (allocated for lists and maps only;
+  // other shapes answer an empty Member).
+  struct ContainerTraits {
+    Member member;
+    Member key;
+    Member value;
+  };
+  std::unique_ptr<ContainerTraits> container;
+  const Member& member() const { return container ? container->member : kNoMember; }
+  const Member& key() const { return container ? container->key : kNoMember; }
+  const Member& value() const { return container ? container->value : kNoMember; }
   bool flattened = false;
 
   // scalars
@@ -95,6 +102,7 @@ struct Shape {
   bool sensitive = false;
 
   const Member* find_member(std::string_view member_name) const;
+  static const Member kNoMember;
   bool is_scalar() const { return type != ShapeType::kStructure && type != ShapeType::kList && type != ShapeType::kMap; }
 };
 

@@ -74,20 +74,20 @@ class QueryReader {
         std::string item_prefix;
         if (flattened) {
           std::string base = key;
-          if (!s.member.location_name.empty()) {
+          if (!s.member().location_name.empty()) {
             auto dot = base.rfind('.');
-            base = (dot == std::string::npos ? std::string() : base.substr(0, dot + 1)) + s.member.location_name;
+            base = (dot == std::string::npos ? std::string() : base.substr(0, dot + 1)) + s.member().location_name;
           }
           item_prefix = base + ".";
         } else {
-          item_prefix = key + "." + (s.member.location_name.empty() ? "member" : s.member.location_name) + ".";
+          item_prefix = key + "." + (s.member().location_name.empty() ? "member" : s.member().location_name) + ".";
         }
         auto exact = flat_.find(key);
         if (exact != flat_.end() && exact->second.empty() && !has_prefix(item_prefix)) return json::array();
         if (!has_prefix(item_prefix)) return std::nullopt;
         json arr = json::array();
         for (long n : indexes(item_prefix)) {
-          if (auto v = read(*s.member.shape, &s.member, item_prefix + std::to_string(n))) arr.push_back(std::move(*v));
+          if (auto v = read(*s.member().shape, &s.member(), item_prefix + std::to_string(n))) arr.push_back(std::move(*v));
           if (error) return std::nullopt;
         }
         return arr;
@@ -96,14 +96,14 @@ class QueryReader {
         bool flattened = s.flattened || (ref && ref->flattened);
         std::string entry_prefix = flattened ? key + "." : key + ".entry.";
         if (!has_prefix(entry_prefix)) return std::nullopt;
-        std::string kn = s.key.location_name.empty() ? "key" : s.key.location_name;
-        std::string vn = s.value.location_name.empty() ? "value" : s.value.location_name;
+        std::string kn = s.key().location_name.empty() ? "key" : s.key().location_name;
+        std::string vn = s.value().location_name.empty() ? "value" : s.value().location_name;
         json obj = json::object();
         for (long n : indexes(entry_prefix)) {
           std::string base = entry_prefix + std::to_string(n) + ".";
           auto k = flat_.find(base + kn);
           if (k == flat_.end()) continue;
-          auto v = read(*s.value.shape, &s.value, base + vn);
+          auto v = read(*s.value().shape, &s.value(), base + vn);
           if (error) return std::nullopt;
           obj[k->second] = v ? std::move(*v) : json();
         }

@@ -151,9 +151,9 @@ void rename_value(const Shape& s, json& v, bool to_wire) {
   if (s.type == ShapeType::kStructure) {
     rename_json(s, v, to_wire);
   } else if (s.type == ShapeType::kList && v.is_array()) {
-    for (auto& x : v) rename_value(*s.member.shape, x, to_wire);
+    for (auto& x : v) rename_value(*s.member().shape, x, to_wire);
   } else if (s.type == ShapeType::kMap && v.is_object()) {
-    for (auto& [_, x] : v.items()) rename_value(*s.value.shape, x, to_wire);
+    for (auto& [_, x] : v.items()) rename_value(*s.value().shape, x, to_wire);
   }
 }
 
@@ -185,7 +185,7 @@ std::optional<ServiceError> bind_text(const Member& m, std::string_view text, js
       std::string_view part = text.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
       while (!part.empty() && part.front() == ' ') part.remove_prefix(1);
       while (!part.empty() && part.back() == ' ') part.remove_suffix(1);
-      if (auto v = scalar_from_text(*s.member.shape, part)) arr.push_back(std::move(*v));
+      if (auto v = scalar_from_text(*s.member().shape, part)) arr.push_back(std::move(*v));
       if (comma == std::string_view::npos) break;
       start = comma + 1;
     }
@@ -258,7 +258,7 @@ Outcome<ParsedRequest> parse_rest(const ServiceModel& m, const http::Request& r)
           json arr = json::array();
           for (const auto& p : query) {
             if (p.key == mem.location_name) {
-              if (auto v = scalar_from_text(*mem.shape->member.shape, p.value)) arr.push_back(std::move(*v));
+              if (auto v = scalar_from_text(*mem.shape->member().shape, p.value)) arr.push_back(std::move(*v));
             }
           }
           if (!arr.empty()) params[mem.name] = std::move(arr);
@@ -296,7 +296,7 @@ Outcome<ParsedRequest> parse_rest(const ServiceModel& m, const http::Request& r)
     json map = json::object();
     for (const auto& p : query) {
       if (std::find(bound_query_keys.begin(), bound_query_keys.end(), p.key) != bound_query_keys.end()) continue;
-      const Shape& vs = *query_map->shape->value.shape;
+      const Shape& vs = *query_map->shape->value().shape;
       if (vs.type == ShapeType::kList) {
         map[p.key].push_back(p.value);
       } else {
@@ -365,7 +365,7 @@ std::string header_text(const Member& mem, const json& v) {
     std::string out;
     for (const auto& x : v) {
       if (!out.empty()) out += ",";
-      out += xml::scalar_text(*s.member.shape, &s.member, x);
+      out += xml::scalar_text(*s.member().shape, &s.member(), x);
     }
     return out;
   }

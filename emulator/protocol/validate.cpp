@@ -208,7 +208,7 @@ class Validator {
             ++i;
             continue;
           }
-          check(*s.member.shape, item, at.item(i++), &s.member);
+          check(*s.member().shape, item, at.item(i++), &s.member());
         }
         return;
       }
@@ -217,13 +217,13 @@ class Validator {
         check_length(s, v.size(), at, &v, nullptr);
         for (auto& [k, item] : v.items()) {
           const Path key_at = at.map_key();
-          if (s.key.shape->type == ShapeType::kString) {
-            check_string(*s.key.shape, k, key_at);  // JSON keys are strings: no copy into a json
+          if (s.key().shape->type == ShapeType::kString) {
+            check_string(*s.key().shape, k, key_at);  // JSON keys are strings: no copy into a json
           } else {
             json key = k;
-            check(*s.key.shape, key, key_at, &s.key);
+            check(*s.key().shape, key, key_at, &s.key());
           }
-          if (!item.is_null()) check(*s.value.shape, item, at.map_value(k), &s.value);
+          if (!item.is_null()) check(*s.value().shape, item, at.map_value(k), &s.value());
         }
         return;
       }

@@ -225,7 +225,7 @@ void write_value(std::string& out, std::string_view name, const Shape& s, const 
 
 void write_list_items(std::string& out, std::string_view outer, const Shape& s, const Member& ref, const json& v) {
   bool flattened = s.flattened || ref.flattened;
-  const Member& item = s.member;
+  const Member& item = s.member();
   if (flattened) {
     std::string_view item_name = item.location_name.empty() ? outer : std::string_view(item.location_name);
     for (const auto& x : v) write_value(out, item_name, *item.shape, &item, x);
@@ -239,14 +239,14 @@ void write_list_items(std::string& out, std::string_view outer, const Shape& s, 
 
 void write_map_entries(std::string& out, std::string_view outer, const Shape& s, const Member& ref, const json& v) {
   bool flattened = s.flattened || ref.flattened;
-  std::string_view key_name = s.key.location_name.empty() ? std::string_view("key") : std::string_view(s.key.location_name);
+  std::string_view key_name = s.key().location_name.empty() ? std::string_view("key") : std::string_view(s.key().location_name);
   std::string_view value_name =
-      s.value.location_name.empty() ? std::string_view("value") : std::string_view(s.value.location_name);
+      s.value().location_name.empty() ? std::string_view("value") : std::string_view(s.value().location_name);
   if (!flattened) open_tag(out, outer);
   for (const auto& [k, x] : v.items()) {
     open_tag(out, flattened ? outer : std::string_view("entry"));
-    write_value(out, key_name, *s.key.shape, &s.key, json(k));
-    write_value(out, value_name, *s.value.shape, &s.value, x);
+    write_value(out, key_name, *s.key().shape, &s.key(), json(k));
+    write_value(out, value_name, *s.value().shape, &s.value(), x);
     close_tag(out, flattened ? outer : std::string_view("entry"));
   }
   if (!flattened) close_tag(out, outer);
@@ -350,8 +350,8 @@ std::optional<json> read_structure(const pugi::xml_node& node, const Shape& s, s
     const Shape& ms = *m.shape;
     bool flattened = (ms.type == ShapeType::kList || ms.type == ShapeType::kMap) && (ms.flattened || m.flattened);
     std::string_view wn = m.wire_name();
-    if (flattened && ms.type == ShapeType::kList && !ms.member.location_name.empty()) {
-      wn = ms.member.location_name;
+    if (flattened && ms.type == ShapeType::kList && !ms.member().location_name.empty()) {
+      wn = ms.member().location_name;
     }
     if (flattened) {
       json items = ms.type == ShapeType::kList ? json::array() : json::object();
@@ -360,13 +360,13 @@ std::optional<json> read_structure(const pugi::xml_node& node, const Shape& s, s
         if (child.type() != pugi::node_element || local_name(child) != wn) continue;
         any = true;
         if (ms.type == ShapeType::kList) {
-          auto v = read_value(child, *ms.member.shape, error);
+          auto v = read_value(child, *ms.member().shape, error);
           if (!v) return std::nullopt;
           items.push_back(std::move(*v));
         } else {
-          std::string kn = ms.key.location_name.empty() ? "key" : ms.key.location_name;
-          std::string vn = ms.value.location_name.empty() ? "value" : ms.value.location_name;
-          auto v = read_value(child.child(vn.c_str()), *ms.value.shape, error);
+          std::string kn = ms.key().location_name.empty() ? "key" : ms.key().location_name;
+          std::string vn = ms.value().location_name.empty() ? "value" : ms.value().location_name;
+          auto v = read_value(child.child(vn.c_str()), *ms.value().shape, error);
           if (!v) return std::nullopt;
           items[child.child_value(kn.c_str())] = std::move(*v);
         }
@@ -392,10 +392,10 @@ std::optional<json> read_value(const pugi::xml_node& node, const Shape& s, std::
       return read_structure(node, s, error);
     case ShapeType::kList: {
       json arr = json::array();
-      std::string_view item = s.member.location_name.empty() ? std::string_view("member") : s.member.location_name;
+      std::string_view item = s.member().location_name.empty() ? std::string_view("member") : s.member().location_name;
       for (auto child = node.first_child(); child; child = child.next_sibling()) {
         if (child.type() != pugi::node_element || local_name(child) != item) continue;
-        auto v = read_value(child, *s.member.shape, error);
+        auto v = read_value(child, *s.member().shape, error);
         if (!v) return std::nullopt;
         arr.push_back(std::move(*v));
       }
@@ -403,10 +403,10 @@ std::optional<json> read_value(const pugi::xml_node& node, const Shape& s, std::
     }
     case ShapeType::kMap: {
       json obj = json::object();
-      std::string kn = s.key.location_name.empty() ? "key" : s.key.location_name;
-      std::string vn = s.value.location_name.empty() ? "value" : s.value.location_name;
+      std::string kn = s.key().location_name.empty() ? "key" : s.key().location_name;
+      std::string vn = s.value().location_name.empty() ? "value" : s.value().location_name;
       for (auto entry = node.child("entry"); entry; entry = entry.next_sibling("entry")) {
-        auto v = read_value(entry.child(vn.c_str()), *s.value.shape, error);
+        auto v = read_value(entry.child(vn.c_str()), *s.value().shape, error);
         if (!v) return std::nullopt;
         obj[entry.child_value(kn.c_str())] = std::move(*v);
       }

@@ -33,12 +33,12 @@ void coerce(const protocol::Shape* shape, json& v) {
       break;
     case protocol::ShapeType::kList:
       if (v.is_array()) {
-        for (auto& child : v) coerce(shape->member.shape, child);
+        for (auto& child : v) coerce(shape->member().shape, child);
       }
       break;
     case protocol::ShapeType::kMap:
       if (v.is_object()) {
-        for (auto& [_, child] : v.items()) coerce(shape->value.shape, child);
+        for (auto& [_, child] : v.items()) coerce(shape->value().shape, child);
       }
       break;
     case protocol::ShapeType::kInteger:

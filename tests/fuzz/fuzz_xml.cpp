@@ -26,14 +26,14 @@ using namespace sless;
 bool shares_element_names(const protocol::Shape& s, std::vector<const protocol::Shape*>& seen) {
   if (std::find(seen.begin(), seen.end(), &s) != seen.end()) return false;
   seen.push_back(&s);
-  if (s.type == protocol::ShapeType::kList) return shares_element_names(*s.member.shape, seen);
-  if (s.type == protocol::ShapeType::kMap) return shares_element_names(*s.value.shape, seen);
+  if (s.type == protocol::ShapeType::kList) return shares_element_names(*s.member().shape, seen);
+  if (s.type == protocol::ShapeType::kMap) return shares_element_names(*s.value().shape, seen);
   if (s.type != protocol::ShapeType::kStructure) return false;
   std::vector<std::string_view> names;
   for (const auto& m : s.members) {
     bool flat_list = m.shape->type == protocol::ShapeType::kList && (m.flattened || m.shape->flattened);
     std::string_view name =
-        flat_list && !m.shape->member.location_name.empty() ? m.shape->member.location_name : m.wire_name();
+        flat_list && !m.shape->member().location_name.empty() ? m.shape->member().location_name : m.wire_name();
     if (std::find(names.begin(), names.end(), name) != names.end()) return true;
     names.push_back(name);
     if (shares_element_names(*m.shape, seen)) return true;

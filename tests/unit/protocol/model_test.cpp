@@ -61,6 +61,16 @@ TEST_CASE("every embedded model loads as its JSON says", "[protocol][model]") {
       if (shape.contains("min")) CHECK(s->min == shape["min"].get<double>());
       if (shape.contains("max")) CHECK(s->max == shape["max"].get<double>());
       CHECK(s->exception == shape.value("exception", false));
+      if (type == "list") {
+        CHECK(s->member().shape->name == shape["member"]["shape"].get<std::string>());
+        CHECK(s->member().location_name == text_of(shape["member"], "locationName"));
+      }
+      if (type == "map") {
+        CHECK(s->key().shape->name == shape["key"]["shape"].get<std::string>());
+        CHECK(s->value().shape->name == shape["value"]["shape"].get<std::string>());
+        CHECK(s->value().location_name == text_of(shape["value"], "locationName"));
+      }
+      if (type != "list" && type != "map") CHECK(s->member().shape == nullptr);
       if (type != "structure") continue;
       const ordered required = shape.value("required", ordered::array());
       const ordered members = shape.value("members", ordered::object());
