@@ -80,10 +80,10 @@ Status Daemon::start() {
   if (!store.ok()) return store.status();
   parts_->store = std::move(store).value();
   log::debug("start-up: store open at {:.1f} ms", ms_since(t0));
-  // A deployment is about to write to most families: create them meanwhile, beside the services'
-  // start and the stack's plan (its first write waits for them).
+  // A first deployment is about to write to most families: create them meanwhile, beside the
+  // services' start and the stack's plan (its first write waits for them).
   std::jthread families;
-  if (!config_.template_file.empty()) families = std::jthread([store = parts_->store.get()] { store->create_families(); });
+  if (!config_.template_file.empty() && fresh) families = std::jthread([store = parts_->store.get()] { store->create_families(); });
 
   parts_->registry = std::make_unique<services::Registry>();
   parts_->gateway = std::make_unique<gateway::Gateway>(config_, *parts_->registry, clock_);

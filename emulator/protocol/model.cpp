@@ -383,8 +383,8 @@ class Loader {
     shapes.each([&](std::string_view name, J) {
       auto s = std::make_unique<Shape>();
       s->name = std::string(name);
-      in_order.push_back(s.get());
-      m_.shapes.emplace(s->name, std::move(s));
+      // A repeated name fills the shape that holds it (the first), never a discarded one.
+      in_order.push_back(m_.shapes.emplace(s->name, std::move(s)).first->second.get());
     });
     size_t i = 0;
     shapes.each([&](std::string_view, J j) { fill_shape(*in_order[i++], j); });

@@ -409,7 +409,7 @@ Outcome<json> LambdaService::store_code(const json& code, const std::string& han
   }
   const std::string_view bytes = package.view();
   std::string digest;
-  const std::string local_key = package.identity().empty() ? std::string() : watch + '\n' + package.identity();
+  const std::string& local_key = package.identity();  // empty for uploaded bytes
   if (!local_key.empty()) {
     std::lock_guard lock(digests_mu_);
     if (auto it = local_digests_.find(local_key); it != local_digests_.end()) digest = it->second;

@@ -160,8 +160,8 @@ class LambdaService final : public Provider, public host::LogSink {
   std::unique_ptr<host::FileWatcher> watcher_;
 
   std::mutex mu_;  // guards functions_ (the map, not the functions)
-  // SHA-256 digests of local plugin files, by path and file identity (device, inode, size,
-  // mtime): a stack's functions often share one plugin, which is then hashed once.
+  // SHA-256 digests of local plugin files, by file identity (device, inode, size, mtime): a
+  // stack's functions often share one plugin, which is then hashed once.
   std::mutex digests_mu_;
   std::map<std::string, std::string> local_digests_;
   std::mutex proofs_mu_;  // guards proven_ and proving_ (see prove)
