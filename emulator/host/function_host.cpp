@@ -87,10 +87,15 @@ class Pool;
 class Worker;
 
 struct FunctionHost::Impl : std::enable_shared_from_this<Impl> {
-  Impl(net::io_context& i, Launcher& l, services::Registry& r, Clock& c)
-      : io(i), launcher(l), registry(r), clock(c) {}
+  Impl(std::vector<net::io_context*> ios, Launcher& l, services::Registry& r, Clock& c)
+      : contexts(std::move(ios)), io(contexts.empty() ? nullptr : contexts.front()), launcher(l), registry(r),
+        clock(c) {}
 
-  net::io_context& io;
+  // The io threads' contexts; a worker's socket lives on one of them. io is the first, for the
+  // host's own timer and posts. None (a service test without a server): invocations fail.
+  std::vector<net::io_context*> contexts;
+  net::io_context* io;
+  std::atomic<size_t> next_context{0};
   Launcher& launcher;
   services::Registry& registry;
   Clock& clock;
@@ -115,14 +120,24 @@ struct FunctionHost::Impl : std::enable_shared_from_this<Impl> {
   void on_deadline(uint64_t generation);
 
   std::shared_ptr<Pool> pool_for(const std::shared_ptr<const FunctionConfig>& fn);
+
+  // For a new worker: the context of the calling io thread, so that the requests arriving on
+  // that thread find a worker there (no hop to another thread and back); else one in turn.
+  net::io_context& context_for_worker() {
+    for (net::io_context* c : contexts) {
+      if (c->get_executor().running_in_this_thread()) return *c;
+    }
+    return *contexts[next_context.fetch_add(1, std::memory_order_relaxed) % contexts.size()];
+  }
 };
 
 // One worker process, seen from the daemon. All its state lives on its strand.
 class Worker : public std::enable_shared_from_this<Worker> {
  public:
-  Worker(std::shared_ptr<FunctionHost::Impl> host, std::shared_ptr<Pool> pool, int pid, int fd,
-         SteadyClock::time_point spawned_at)
-      : host_(std::move(host)), pool_(std::move(pool)), strand_(net::make_strand(host_->io)), sock_(strand_),
+  Worker(std::shared_ptr<FunctionHost::Impl> host, std::shared_ptr<Pool> pool, net::io_context& context, int pid,
+         int fd, SteadyClock::time_point spawned_at)
+      : host_(std::move(host)), pool_(std::move(pool)), context_(&context), strand_(net::make_strand(context)),
+        sock_(strand_),
         timer_(strand_), pid_(pid), spawned_at_(spawned_at) {
     boost::system::error_code ec;
     sock_.assign(net::local::stream_protocol(), fd, ec);
@@ -132,6 +147,8 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void start() {
     net::dispatch(strand_, [self = shared_from_this()] { self->read_more(); });
   }
+  // Whether the calling thread is the one that runs this worker's socket.
+  bool local() const { return context_->get_executor().running_in_this_thread(); }
   void run(Job job) {
     net::dispatch(strand_, [self = shared_from_this(), job = std::move(job)]() mutable { self->do_run(std::move(job)); });
   }
@@ -242,6 +259,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
 
   std::shared_ptr<FunctionHost::Impl> host_;
   std::shared_ptr<Pool> pool_;
+  net::io_context* context_;
   net::strand<net::io_context::executor_type> strand_;
   net::local::stream_protocol::socket sock_;
   net::steady_timer timer_;
@@ -289,8 +307,11 @@ class Pool : public std::enable_shared_from_this<Pool> {
       return;
     }
     if (!idle_.empty()) {
-      auto w = std::move(idle_.back());
-      idle_.pop_back();
+      // The most recently idle worker of this thread, else the most recently idle one.
+      auto it = std::find_if(idle_.rbegin(), idle_.rend(), [](const auto& w) { return w->local(); });
+      auto pick = it == idle_.rend() ? idle_.end() - 1 : std::prev(it.base());
+      auto w = std::move(*pick);
+      idle_.erase(pick);
       lock.unlock();
       w->run(std::move(job));
       return;
@@ -457,15 +478,16 @@ void Pool::spawn() {
   auto self = shared_from_this();
   auto slot = std::make_shared<std::weak_ptr<Worker>>();
   auto spawned_at = SteadyClock::now();
+  net::io_context* context = &host_->context_for_worker();
   host_->launcher.spawn(
       spec, env,
-      [self, slot, spawned_at](Result<Launcher::Spawned> r) {
+      [self, slot, spawned_at, context](Result<Launcher::Spawned> r) {
         if (!r.ok()) {
           std::string why = "Runtime.Unknown: " + r.status().message();
-          net::post(self->host_->io, [self, why] { self->spawn_failed(why, false); });
+          net::post(*self->host_->io, [self, why] { self->spawn_failed(why, false); });
           return;
         }
-        auto w = std::make_shared<Worker>(self->host_, self, r->pid, r->fd, spawned_at);
+        auto w = std::make_shared<Worker>(self->host_, self, *context, r->pid, r->fd, spawned_at);
         *slot = w;
         w->start();
       },
@@ -749,7 +771,7 @@ void FunctionHost::Impl::unwatch(Deadlines::iterator it) {
 
 void FunctionHost::Impl::arm_locked(SteadyClock::time_point at) {
   armed_for = at;
-  if (!deadline_timer) deadline_timer = std::make_unique<net::steady_timer>(io);
+  if (!deadline_timer) deadline_timer = std::make_unique<net::steady_timer>(*io);
   deadline_timer->expires_at(at);
   deadline_timer->async_wait([self = shared_from_this(), generation = ++arm_generation](boost::system::error_code) {
     self->on_deadline(generation);
@@ -788,8 +810,9 @@ std::shared_ptr<Pool> FunctionHost::Impl::pool_for(const std::shared_ptr<const F
   return p;
 }
 
-FunctionHost::FunctionHost(net::io_context& io, Launcher& launcher, services::Registry& registry, Clock& clock)
-    : impl_(std::make_shared<Impl>(io, launcher, registry, clock)) {}
+FunctionHost::FunctionHost(std::vector<net::io_context*> contexts, Launcher& launcher, services::Registry& registry,
+                           Clock& clock)
+    : impl_(std::make_shared<Impl>(std::move(contexts), launcher, registry, clock)) {}
 
 FunctionHost::~FunctionHost() { shutdown(); }
 
@@ -799,6 +822,10 @@ void FunctionHost::invoke(std::shared_ptr<const FunctionConfig> fn, InvokeReques
                           std::function<void(InvokeResult)> done) {
   if (impl_->stopping.load()) {
     done(runtime_error("Runtime.Unknown", "the function host is shutting down"));
+    return;
+  }
+  if (impl_->contexts.empty()) {
+    done(runtime_error("Runtime.Unknown", "the function host has no io threads"));
     return;
   }
   impl_->pool_for(fn)->submit(Job{std::move(request), std::move(done)});
@@ -811,8 +838,9 @@ void FunctionHost::prepare() {
 
 void FunctionHost::warm(std::shared_ptr<const FunctionConfig> fn,
                         std::function<void(std::optional<std::string>)> done) {
-  if (impl_->stopping.load()) {
-    done(std::string("the function host is shutting down"));
+  if (impl_->stopping.load() || impl_->contexts.empty()) {
+    done(std::string(impl_->stopping.load() ? "the function host is shutting down"
+                                            : "the function host has no io threads"));
     return;
   }
   impl_->pool_for(fn)->warm(std::move(done));

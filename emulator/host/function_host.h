@@ -93,7 +93,9 @@ class FunctionHost {
   // Host-wide cap of concurrent workers per function when none is reserved.
   static constexpr int kDefaultConcurrency = 64;
 
-  FunctionHost(boost::asio::io_context& io, Launcher& launcher, services::Registry& registry, Clock& clock);
+  // `contexts`: the io threads' contexts (at least one); workers' sockets are spread over them.
+  FunctionHost(std::vector<boost::asio::io_context*> contexts, Launcher& launcher, services::Registry& registry,
+               Clock& clock);
   ~FunctionHost();
   FunctionHost(const FunctionHost&) = delete;
   FunctionHost& operator=(const FunctionHost&) = delete;

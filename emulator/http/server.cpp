@@ -1,5 +1,5 @@
-// Beast server, after Boost.Beast's advanced server example: a strand per connection, do_x/on_x
-// pairs, the parser re-emplaced for every request, timeouts on every read.
+// Beast server, after Boost.Beast's advanced server example: do_x/on_x pairs, the parser
+// re-emplaced for every request, timeouts on every read. A connection lives on one io thread.
 //
 //   accept ──▶ Session::do_read_header ──▶ on_header ─┬─ no body / buffered ─▶ on_body ─┐
 //                     ▲                               └─ streamed (Request::stream) ─────┤
@@ -7,6 +7,7 @@
 //                     └────────────── on_write ◀── do_write ◀── respond() ◀── Handler::handle
 #include "http/server.h"
 
+#include <algorithm>
 #include <atomic>
 #include <limits>
 #include <mutex>
@@ -135,16 +136,34 @@ class AsioScheduler final : public Scheduler {
 
 struct Server::Impl {
   Impl(ServerOptions o, Handler& h)
-      : options(std::move(o)), handler(h), ioc(static_cast<int>(options.threads ? options.threads : 1)), acceptor(ioc),
-        scheduler(ioc), guard(net::make_work_guard(ioc)) {}
+      : options(std::move(o)), handler(h), contexts(make_contexts(options.threads)), ioc(*contexts.front()),
+        acceptor(ioc), scheduler(ioc) {
+    for (auto& c : contexts) guards.push_back(net::make_work_guard(*c));
+  }
+
+  // One io_context per io thread, each run by its thread alone: a connection stays on the
+  // context it was accepted into, so its completions never wake another thread (one shared
+  // context had the threads signal each other on every request: context switches that cost
+  // more than the request itself on a virtual machine). The first context also runs the
+  // acceptors, the scheduler's timers and the services' own sockets.
+  static std::vector<std::unique_ptr<net::io_context>> make_contexts(unsigned threads) {
+    std::vector<std::unique_ptr<net::io_context>> out;
+    for (unsigned i = 0; i < std::max(threads, 1u); ++i) out.push_back(std::make_unique<net::io_context>(1));
+    return out;
+  }
+
+  // The context of the next connection, in turn.
+  net::io_context& next_context() { return *contexts[next.fetch_add(1, std::memory_order_relaxed) % contexts.size()]; }
 
   ServerOptions options;
   Handler& handler;
-  net::io_context ioc;
+  std::vector<std::unique_ptr<net::io_context>> contexts;
+  net::io_context& ioc;
   tcp::acceptor acceptor;
   AsioScheduler scheduler;
-  net::executor_work_guard<net::io_context::executor_type> guard;
+  std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
   std::vector<std::thread> threads;
+  std::atomic<size_t> next{0};
   std::atomic<size_t> in_flight{0};
   std::atomic<bool> draining{false};
   uint16_t port = 0;
@@ -179,9 +198,11 @@ class StreamReader final : public BodyReader {
   std::optional<uint64_t> length_;
 };
 
-// A connection's executor: its strand, by its concrete type. Asio's type-erased any_io_executor
-// (beast::tcp_stream's) copies a shared, reference-counted target on every asynchronous operation.
-using ConnectionExecutor = net::strand<net::io_context::executor_type>;
+// A connection's executor: its io thread's context, by its concrete type. No strand: one thread
+// runs that context, which serializes the connection's handlers already. Asio's type-erased
+// any_io_executor (beast::tcp_stream's) copies a shared, reference-counted target on every
+// asynchronous operation.
+using ConnectionExecutor = net::io_context::executor_type;
 using ConnectionSocket = tcp::socket::rebind_executor<ConnectionExecutor>::other;
 using ConnectionStream = beast::basic_stream<tcp, ConnectionExecutor>;
 
@@ -388,8 +409,8 @@ class Session : public std::enable_shared_from_this<Session> {
   void dispatch() {
     stream_.expires_never();
     auto self = shared_from_this();
-    // An answer given at once (on this strand) is written at once; one from another thread is
-    // queued to the strand. Nothing in the session is touched after handle() returns.
+    // An answer given at once (on this thread) is written at once; one from another thread is
+    // queued to this connection's io thread. Nothing in the session is touched after handle() returns.
     handler_.handle(std::move(request_), [self](Response res) {
       net::dispatch(self->stream_.get_executor(),
                     [self, res = std::move(res)]() mutable { self->send(std::move(res)); });
@@ -493,7 +514,7 @@ void StreamReader::read(ChunkHandler handler) {
 }  // namespace
 
 void Server::Impl::do_accept(tcp::acceptor& a, Handler& h) {
-  a.async_accept(net::make_strand(ioc), [this, &a, &h](beast::error_code ec, ConnectionSocket socket) {
+  a.async_accept(next_context().get_executor(), [this, &a, &h](beast::error_code ec, ConnectionSocket socket) {
     if (!ec) {
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
@@ -557,13 +578,12 @@ void Server::start() {
     impl_->started = true;
     for (auto& l : impl_->listeners) impl_->do_accept(l->acceptor, l->handler);
   }
-  unsigned n = impl_->options.threads ? impl_->options.threads : 1;
-  for (unsigned i = 0; i < n; ++i) {
-    impl_->threads.emplace_back([this] {
+  for (auto& context : impl_->contexts) {
+    impl_->threads.emplace_back([context = context.get()] {
       // A handler that throws must not take the daemon down: log it and keep running.
       for (;;) {
         try {
-          impl_->ioc.run();
+          context->run();
           return;
         } catch (const std::exception& e) {
           log::error("unhandled exception on an io thread: {}", e.what());
@@ -587,8 +607,8 @@ void Server::shutdown(std::chrono::milliseconds drain) {
   while (impl_->in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
-  impl_->guard.reset();
-  impl_->ioc.stop();
+  impl_->guards.clear();
+  for (auto& context : impl_->contexts) context->stop();
   for (auto& t : impl_->threads) {
     if (t.joinable()) t.join();
   }
@@ -597,6 +617,11 @@ void Server::shutdown(std::chrono::milliseconds drain) {
 
 Scheduler& Server::scheduler() { return impl_->scheduler; }
 boost::asio::io_context& Server::io_context() { return impl_->ioc; }
+std::vector<boost::asio::io_context*> Server::io_contexts() {
+  std::vector<boost::asio::io_context*> out;
+  for (auto& c : impl_->contexts) out.push_back(c.get());
+  return out;
+}
 size_t Server::in_flight() const { return impl_->in_flight.load(); }
 
 }  // namespace sless::http

@@ -1,6 +1,7 @@
 // The HTTP/1.1 server: a Beast listener and one session per connection, each on its own strand,
-// all on one io_context run by one thread per core. Keep-alive, Content-Length and chunked
-// bodies, Expect: 100-continue, body limits, idle and read timeouts, streamed bodies both ways.
+// on one of the io threads, each of which runs an io_context of its own (connections are dealt to
+// them in turn). Keep-alive, Content-Length and chunked bodies, Expect: 100-continue, body limits,
+// idle and read timeouts, streamed bodies both ways.
 // The Server owns its io threads; Handler calls arrive on them. Start/stop from one thread.
 #pragma once
 
@@ -9,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 #include "core/scheduler.h"
@@ -62,8 +64,10 @@ class Server {
   void shutdown(std::chrono::milliseconds drain);
   // Timers and deferred work on the server's io threads.
   Scheduler& scheduler();
-  // The io_context the server's threads run (for other I/O that should share them).
+  // The first io thread's context (for other I/O that should share the io threads).
   boost::asio::io_context& io_context();
+  // Every io thread's context, one per thread, the first being io_context().
+  std::vector<boost::asio::io_context*> io_contexts();
   // Requests between header arrival and the end of their response.
   size_t in_flight() const;
 

@@ -37,7 +37,7 @@ Status LambdaService::start(Env& env) {
   fs::create_directories(code_dir_, ec);
   if (ec) return Status::io_error("cannot create " + code_dir_ + ": " + ec.message());
   launcher_ = std::make_unique<host::Launcher>(env.config->worker_binary);
-  host_ = std::make_unique<host::FunctionHost>(*env.io, *launcher_, *env.registry, *env.clock);
+  host_ = std::make_unique<host::FunctionHost>(env.io_threads, *launcher_, *env.registry, *env.clock);
   logs_ = env.registry->get<logs::LogsService>("logs");
   host_->set_log_sink(this);
   {

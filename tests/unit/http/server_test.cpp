@@ -1,0 +1,180 @@
+// The HTTP server's threading: connections dealt to the io threads in turn, a connection kept on
+// its thread, answers given from other threads. Driven over loopback with plain blocking sockets.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <mutex>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "http/server.h"
+
+namespace {
+
+using namespace sless;
+
+// Answers every request with the number of the io thread it arrived on (in order of first
+// appearance); "/later" is answered from a thread of its own.
+class ThreadEcho final : public http::Handler {
+ public:
+  bool wants_stream(const http::Request&) override { return false; }
+
+  void handle(http::Request request, Respond respond) override {
+    std::string body = std::to_string(thread_number());
+    if (request.path() == "/later") {
+      std::lock_guard lock(mu_);
+      later_.emplace_back([respond = std::move(respond), body] {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        respond(answer("later " + body));
+      });
+      return;
+    }
+    respond(answer(body));
+  }
+
+  http::Response reject(int status, std::string_view reason) override {
+    http::Response r;
+    r.status = status;
+    r.body = std::string(reason);
+    return r;
+  }
+
+  ~ThreadEcho() override {
+    for (auto& t : later_) t.join();
+  }
+
+ private:
+  static http::Response answer(std::string body) {
+    http::Response r;
+    r.headers.set("content-type", "text/plain");
+    r.body = std::move(body);
+    return r;
+  }
+
+  int thread_number() {
+    std::lock_guard lock(mu_);
+    auto id = std::this_thread::get_id();
+    for (size_t i = 0; i < seen_.size(); ++i) {
+      if (seen_[i] == id) return static_cast<int>(i);
+    }
+    seen_.push_back(id);
+    return static_cast<int>(seen_.size() - 1);
+  }
+
+  std::mutex mu_;
+  std::vector<std::thread::id> seen_;
+  std::vector<std::thread> later_;
+};
+
+// One keep-alive connection; get() sends a GET and returns the response body.
+class Client {
+ public:
+  explicit Client(uint16_t port) {
+    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+    timeval tv{5, 0};
+    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  }
+  ~Client() { ::close(fd_); }
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  std::string get(const std::string& path) {
+    std::string req = "GET " + path + " HTTP/1.1\r\nHost: test\r\n\r\n";
+    REQUIRE(::send(fd_, req.data(), req.size(), 0) == static_cast<ssize_t>(req.size()));
+    // Read the header, then Content-Length bytes of body.
+    for (;;) {
+      auto end = buffer_.find("\r\n\r\n");
+      if (end != std::string::npos) {
+        auto cl = buffer_.find("Content-Length: ");
+        REQUIRE(cl != std::string::npos);
+        size_t length = std::stoul(buffer_.substr(cl + 16));
+        while (buffer_.size() < end + 4 + length) fill();
+        std::string body = buffer_.substr(end + 4, length);
+        buffer_.erase(0, end + 4 + length);
+        return body;
+      }
+      fill();
+    }
+  }
+
+ private:
+  void fill() {
+    char chunk[4096];
+    ssize_t n = ::recv(fd_, chunk, sizeof chunk, 0);
+    REQUIRE(n > 0);
+    buffer_.append(chunk, static_cast<size_t>(n));
+  }
+
+  int fd_ = -1;
+  std::string buffer_;
+};
+
+struct Running {
+  explicit Running(unsigned threads) : server(options(threads), handler) {
+    REQUIRE(server.listen().is_ok());
+    server.start();
+  }
+  ~Running() { server.shutdown(std::chrono::milliseconds(1000)); }
+
+  static http::ServerOptions options(unsigned threads) {
+    http::ServerOptions o;
+    o.port = 0;
+    o.threads = threads;
+    return o;
+  }
+
+  ThreadEcho handler;
+  http::Server server;
+};
+
+}  // namespace
+
+TEST_CASE("connections are dealt to the io threads in turn and stay on theirs", "[http]") {
+  Running running(2);
+  REQUIRE(running.server.io_contexts().size() == 2);
+  Client a(running.server.port());
+  Client b(running.server.port());
+  std::string on_a = a.get("/");
+  std::string on_b = b.get("/");
+  CHECK(on_a != on_b);  // two connections, two threads
+  for (int i = 0; i < 20; ++i) {
+    CHECK(a.get("/") == on_a);
+    CHECK(b.get("/") == on_b);
+  }
+  Client c(running.server.port());  // the third goes back to the first thread
+  CHECK(c.get("/") == on_a);
+}
+
+TEST_CASE("an answer given from another thread reaches its connection, which goes on", "[http]") {
+  Running running(2);
+  Client a(running.server.port());
+  Client b(running.server.port());
+  std::string on_a = a.get("/");
+  std::string on_b = b.get("/");
+  CHECK(a.get("/later") == "later " + on_a);
+  CHECK(b.get("/later") == "later " + on_b);
+  CHECK(a.get("/") == on_a);
+  CHECK(b.get("/") == on_b);
+}
+
+TEST_CASE("one io thread serves every connection", "[http]") {
+  Running running(1);
+  REQUIRE(running.server.io_contexts().size() == 1);
+  Client a(running.server.port());
+  Client b(running.server.port());
+  CHECK(a.get("/") == "0");
+  CHECK(b.get("/") == "0");
+  CHECK(a.get("/later") == "later 0");
+}
