@@ -8,7 +8,9 @@
 #include "http/server.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
+#include <iterator>
 #include <limits>
 #include <mutex>
 #include <optional>
@@ -285,6 +287,7 @@ class Session : public std::enable_shared_from_this<Session> {
     request_.target = std::string(h.target());
     request_.version = h.version();
     request_.remote = remote_;
+    request_.headers.entries().reserve(static_cast<size_t>(std::distance(h.begin(), h.end())));
     for (const auto& f : h) {
       request_.headers.add(std::string(f.name_string()), std::string(f.value()));
     }
@@ -456,17 +459,66 @@ class Session : public std::enable_shared_from_this<Session> {
       msg->prepare_payload();
       stream_.expires_never();
       write_message(std::move(msg));
+    } else if (res.status >= 100 && res.status <= 999) {
+      write_plain(res, keep, version);
     } else {
+      // Not a three-digit status code: left to Beast, as before.
       auto msg = std::make_shared<bhttp::response<bhttp::string_body>>(static_cast<bhttp::status>(res.status), version);
       fill(*msg, res, keep);
       msg->body() = std::move(res.body);
-      if (res.status == 204 || res.status == 304 || (res.status >= 100 && res.status < 200)) {
-        msg->content_length(boost::none);
-      } else {
-        msg->prepare_payload();
-      }
+      msg->prepare_payload();
       stream_.expires_after(server_.options.read_timeout);
       write_message(std::move(msg));
+    }
+  }
+
+  // The common answer, a body held in memory, is serialized here rather than by Beast: the head
+  // into a buffer the connection keeps, then head and body go out in one gathered write. Beast's
+  // serializer allocated a message and one element per header field and walked a chain of
+  // buffer views: several % of a small request's CPU. Same bytes as Beast wrote.
+  void write_plain(Response& res, bool keep, unsigned version) {
+    std::string& h = out_head_;
+    h.clear();
+    h += version == 10 ? "HTTP/1.0 " : "HTTP/1.1 ";
+    h += std::to_string(res.status);
+    h += ' ';
+    h += std::string_view(bhttp::obsolete_reason(static_cast<bhttp::status>(res.status)));
+    h += "\r\n";
+    for (const auto& [k, v] : res.headers.entries()) {
+      if (enc::iequals(k, "content-length") || enc::iequals(k, "transfer-encoding") || enc::iequals(k, "connection")) {
+        continue;
+      }
+      append_field(h, k);
+      h += ": ";
+      append_field(h, v);
+      h += "\r\n";
+    }
+    // Beast's keep_alive(): HTTP/1.1 says "close" when closing, HTTP/1.0 "keep-alive" when not.
+    if (version >= 11 && !keep) h += "Connection: close\r\n";
+    if (version == 10 && keep) h += "Connection: keep-alive\r\n";
+    bool bodiless = res.status == 204 || res.status == 304 || res.status < 200;
+    if (bodiless) {
+      out_body_.clear();
+    } else {
+      out_body_ = std::move(res.body);
+      h += "Content-Length: ";
+      h += std::to_string(out_body_.size());
+      h += "\r\n";
+    }
+    h += "\r\n";
+    std::array<net::const_buffer, 2> buffers{net::buffer(out_head_), net::buffer(out_body_)};
+    stream_.expires_after(server_.options.read_timeout);
+    net::async_write(stream_, buffers, [self = shared_from_this(), close = !keep](beast::error_code ec, std::size_t) {
+      self->on_write(close, ec);
+    });
+  }
+
+  // A header name or value as written: a CR or LF (which would end the field) becomes a space.
+  static void append_field(std::string& out, std::string_view text) {
+    size_t from = out.size();
+    out += text;
+    for (size_t i = from; i < out.size(); ++i) {
+      if (out[i] == '\r' || out[i] == '\n') out[i] = ' ';
     }
   }
 
@@ -496,6 +548,8 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<bhttp::request_parser<bhttp::buffer_body>> stream_parser_;
   std::unique_ptr<char[]> chunk_;
   std::shared_ptr<void> holder_;
+  std::string out_head_;  // write_plain's head and body, kept until the write completes
+  std::string out_body_;
   Request request_;
   bool keep_alive_ = true;
   bool head_ = false;

@@ -28,6 +28,24 @@ class ThreadEcho final : public http::Handler {
 
   void handle(http::Request request, Respond respond) override {
     std::string body = std::to_string(thread_number());
+    if (request.path() == "/204") {
+      http::Response r;
+      r.status = 204;
+      r.headers.add("x-amzn-RequestId", "r1");
+      r.body = "dropped";
+      respond(std::move(r));
+      return;
+    }
+    if (request.path() == "/inject") {
+      http::Response r;
+      r.status = 404;
+      r.headers.add("Content-Type", "text/plain");
+      r.headers.add("x-note", "a\r\nX-Evil: 1");
+      r.headers.add("Content-Length", "999");  // the server computes its own
+      r.body = "none";
+      respond(std::move(r));
+      return;
+    }
     if (request.path() == "/later") {
       std::lock_guard lock(mu_);
       later_.emplace_back([respond = std::move(respond), body] {
@@ -73,19 +91,23 @@ class ThreadEcho final : public http::Handler {
   std::vector<std::thread> later_;
 };
 
+// A blocking connection to the server on loopback, with a 5 s receive timeout.
+int connect_loopback(uint16_t port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(port);
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  timeval tv{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  return fd;
+}
+
 // One keep-alive connection; get() sends a GET and returns the response body.
 class Client {
  public:
-  explicit Client(uint16_t port) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(port);
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::connect(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
-    timeval tv{5, 0};
-    ::setsockopt(fd_, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
-  }
+  explicit Client(uint16_t port) : fd_(connect_loopback(port)) {}
   ~Client() { ::close(fd_); }
   Client(const Client&) = delete;
   Client& operator=(const Client&) = delete;
@@ -120,6 +142,21 @@ class Client {
   int fd_ = -1;
   std::string buffer_;
 };
+
+// Sends raw bytes on a fresh connection and returns everything the server sends until it closes.
+std::string exchange(uint16_t port, const std::string& raw) {
+  int fd = connect_loopback(port);
+  REQUIRE(::send(fd, raw.data(), raw.size(), 0) == static_cast<ssize_t>(raw.size()));
+  std::string out;
+  char chunk[4096];
+  for (;;) {
+    ssize_t n = ::recv(fd, chunk, sizeof chunk, 0);
+    if (n <= 0) break;
+    out.append(chunk, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return out;
+}
 
 struct Running {
   explicit Running(unsigned threads) : server(options(threads), handler) {
@@ -177,4 +214,22 @@ TEST_CASE("one io thread serves every connection", "[http]") {
   CHECK(a.get("/") == "0");
   CHECK(b.get("/") == "0");
   CHECK(a.get("/later") == "later 0");
+}
+
+TEST_CASE("answers are written as HTTP/1.x wants them", "[http]") {
+  Running running(1);
+  uint16_t port = running.server.port();
+  SECTION("HTTP/1.1 closing: Connection: close and the server's own Content-Length") {
+    CHECK(exchange(port, "GET /inject HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n") ==
+          "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nx-note: a  X-Evil: 1\r\n"
+          "Connection: close\r\nContent-Length: 4\r\n\r\nnone");
+  }
+  SECTION("HTTP/1.0 kept alive says so; 204 has neither body nor length") {
+    std::string got = exchange(port,
+                               "GET /204 HTTP/1.0\r\nConnection: keep-alive\r\n\r\n"
+                               "GET / HTTP/1.0\r\n\r\n");
+    CHECK(got ==
+          "HTTP/1.0 204 No Content\r\nx-amzn-RequestId: r1\r\nConnection: keep-alive\r\n\r\n"
+          "HTTP/1.0 200 OK\r\ncontent-type: text/plain\r\nContent-Length: 1\r\n\r\n0");
+  }
 }
