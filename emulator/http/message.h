@@ -19,7 +19,7 @@ class Headers {
  public:
   using Entry = std::pair<std::string, std::string>;
 
-  void add(std::string name, std::string value) { entries_.emplace_back(std::move(name), std::move(value)); }
+  void add(std::string name, std::string value);
   // Replaces every header of that name with one value.
   void set(std::string_view name, std::string value);
   void remove(std::string_view name);

@@ -46,6 +46,12 @@ class ThreadEcho final : public http::Handler {
       respond(std::move(r));
       return;
     }
+    if (request.path() == "/big") {
+      std::string big;
+      for (int i = 0; big.size() < 300000; ++i) big += std::to_string(i) + ",";
+      respond(answer(std::move(big)));
+      return;
+    }
     if (request.path() == "/later") {
       std::lock_guard lock(mu_);
       later_.emplace_back([respond = std::move(respond), body] {
@@ -232,4 +238,14 @@ TEST_CASE("answers are written as HTTP/1.x wants them", "[http]") {
           "HTTP/1.0 204 No Content\r\nx-amzn-RequestId: r1\r\nConnection: keep-alive\r\n\r\n"
           "HTTP/1.0 200 OK\r\ncontent-type: text/plain\r\nContent-Length: 1\r\n\r\n0");
   }
+}
+
+TEST_CASE("a large answer arrives whole and the connection goes on", "[http]") {
+  Running running(1);
+  Client a(running.server.port());
+  std::string big = a.get("/big");
+  REQUIRE(big.size() >= 300000);
+  CHECK(big.compare(0, 12, "0,1,2,3,4,5,") == 0);
+  CHECK(big.find("49999,50000,") != std::string::npos);
+  CHECK(a.get("/") == "0");
 }
