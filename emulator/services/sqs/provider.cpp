@@ -21,6 +21,8 @@ using json = nlohmann::json;
 
 constexpr int64_t kPurgeIntervalMs = 60 * 1000;
 constexpr int kMaxBatchEntries = 10;
+// Messages the one-second retention sweep looks at per queue beyond the oldest (Queue::expired).
+constexpr size_t kExpiryScanPerTick = 4096;
 
 ServiceError no_queue() { return ServiceError("QueueDoesNotExist", "The specified queue does not exist."); }
 ServiceError invalid(std::string message) { return ServiceError("InvalidParameterValue", std::move(message)); }
@@ -1699,22 +1701,7 @@ void SqsProvider::sweep() {
     std::lock_guard ql(q->mu);
     if (q->deleted) continue;
     storage::WriteBatch batch;
-    int64_t retention_ms = q->config.retention_seconds * 1000;
-    std::vector<uint64_t> expired;
-    for (const auto& [seq, m] : q->messages()) {
-      if (m.sent_ms + retention_ms > now) break;
-      expired.push_back(seq);
-    }
-    if (prune) {
-      // Messages redriven from elsewhere keep their original sent time: a full pass now and then.
-      for (const auto& [seq, m] : q->messages()) {
-        if (m.sent_ms + retention_ms <= now &&
-            std::find(expired.begin(), expired.end(), seq) == expired.end()) {
-          expired.push_back(seq);
-        }
-      }
-    }
-    for (uint64_t seq : expired) {
+    for (uint64_t seq : q->expired(now, kExpiryScanPerTick)) {
       if (Message* m = q->find(seq)) q->delete_records(fam_, batch, *m);
       q->erase(seq);
     }

@@ -223,6 +223,20 @@ void Queue::set_visible_at(Message& m, int64_t at) {
   by_visible_.emplace(at, m.seq);
 }
 
+std::vector<uint64_t> Queue::expired(int64_t now, size_t budget) {
+  const int64_t retention_ms = config.retention_seconds * 1000;
+  auto past = [&](const Message& m) { return m.sent_ms + retention_ms <= now; };
+  std::vector<uint64_t> out;
+  for (auto it = messages_.begin(); it != messages_.end() && past(it->second); ++it) out.push_back(it->first);
+  const uint64_t head_end = out.empty() ? 0 : out.back();  // the oldest run, already taken
+  auto at = messages_.upper_bound(expiry_cursor_);
+  for (size_t looked = 0; at != messages_.end() && looked < budget; ++at, ++looked) {
+    if (at->first > head_end && past(at->second)) out.push_back(at->first);
+  }
+  expiry_cursor_ = at == messages_.end() ? 0 : std::prev(at)->first;
+  return out;
+}
+
 void Queue::clear_messages() {
   messages_.clear();
   journal_refs_.clear();

@@ -131,6 +131,12 @@ class Queue {
   Counts counts(int64_t now) const;
   size_t size() const { return messages_.size(); }
   const std::map<uint64_t, Message>& messages() const { return messages_; }
+  // The messages past retention at `now` that the sweep should drop: the oldest ones in order of
+  // arrival, then any among the next `budget` after where the previous call stopped (wrapping
+  // around): messages redriven from another queue keep their original sent time and may sit
+  // anywhere. Every message is looked at once per size()/budget calls; no call walks the whole
+  // queue (the sweep runs on an io thread, whose other connections wait meanwhile).
+  std::vector<uint64_t> expired(int64_t now, size_t budget);
   void clear_messages();
 
   // FIFO deduplication: the message id and sequence number a dedup key was accepted with.
@@ -171,6 +177,7 @@ class Queue {
   uint64_t next_journal_ = 1;
   std::vector<uint64_t> restored_journals_;  // start-up only
   std::set<std::pair<int64_t, uint64_t>> by_visible_;  // (visible_at, seq)
+  uint64_t expiry_cursor_ = 0;  // expired(): the last message its scan looked at (0: from the start)
 };
 
 std::string queue_arn(std::string_view region, std::string_view account, std::string_view name);

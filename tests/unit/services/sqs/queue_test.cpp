@@ -1,3 +1,5 @@
+#include <set>
+
 #include <catch2/catch.hpp>
 
 #include "services/sqs/queue.h"
@@ -89,4 +91,34 @@ TEST_CASE("messages past maxReceiveCount go to the dead-letter list", "[sqs]") {
   REQUIRE(dlq.size() == 1);
   CHECK(dlq[0].id == "m1");
   CHECK(q.size() == 0);
+}
+
+TEST_CASE("the retention sweep finds expired messages a bounded scan at a time", "[sqs]") {
+  Queue q(1, "000000000000", "us-east-1", "q");
+  q.apply_attributes();  // retention 4 days
+  const int64_t retention_ms = q.config.retention_seconds * 1000;
+  const int64_t now = 10 * retention_ms;
+  // 1..3 past retention (the oldest run), then fresh ones with two redriven messages among them
+  // that kept an old sent time (seq 40 and 95).
+  for (uint64_t seq = 1; seq <= 100; ++seq) {
+    Message m = msg(seq);
+    bool old = seq <= 3 || seq == 40 || seq == 95;
+    m.sent_ms = old ? now - retention_ms - 1 : now - 1000;
+    q.insert(std::move(m));
+  }
+  // Each call takes the oldest run whole and looks at 30 more messages from where it stopped.
+  std::set<uint64_t> found;
+  size_t calls = 0;
+  while (found.size() < 5 && calls < 10) {
+    std::vector<uint64_t> got = q.expired(now, 30);
+    ++calls;
+    CHECK(got.size() <= 3 + 2);
+    CHECK(std::vector<uint64_t>(got.begin(), got.begin() + 3) == std::vector<uint64_t>{1, 2, 3});
+    found.insert(got.begin(), got.end());
+  }
+  CHECK(found == std::set<uint64_t>{1, 2, 3, 40, 95});
+  CHECK(calls == 4);  // 100 messages, 30 a call: the last one reaches seq 95 ... 100
+  // Nothing expired: nothing found, whatever the cursor.
+  for (uint64_t seq : {1, 2, 3, 40, 95}) q.erase(seq);
+  for (int i = 0; i < 5; ++i) CHECK(q.expired(now, 30).empty());
 }
