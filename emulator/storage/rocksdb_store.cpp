@@ -101,7 +101,11 @@ rocksdb::DBOptions db_options() {
 
 rocksdb::ColumnFamilyOptions family_options() {
   rocksdb::BlockBasedTableOptions table;
-  table.block_cache = rocksdb::NewLRUCache(kBlockCacheBytes);
+  // Four shards of 8 MiB rather than RocksDB's default of 64 of 512 KiB: a table file's index and
+  // filter blocks (cached, see below) outgrow 512 KiB at about half a million keys, and a block
+  // larger than its shard never stays, so every read fetched, checked and decompressed the index
+  // again (a Query on a table of a million items took 0.7 ms instead of 0.1).
+  table.block_cache = rocksdb::NewLRUCache(kBlockCacheBytes, /*num_shard_bits=*/2);
   table.cache_index_and_filter_blocks = true;
   table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   rocksdb::ColumnFamilyOptions o;
