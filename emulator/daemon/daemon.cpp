@@ -105,7 +105,6 @@ Status Daemon::start() {
   parts_->env.clock = &clock_;
   parts_->env.config = &config_;
   parts_->env.registry = parts_->registry.get();
-  parts_->env.io = &parts_->server->io_context();
   parts_->env.io_threads = parts_->server->io_contexts();
   parts_->env.files_dir = files_dir;
   if (Status st = parts_->registry->start_all(parts_->env); !st.is_ok()) return st;

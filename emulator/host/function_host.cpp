@@ -137,8 +137,7 @@ class Worker : public std::enable_shared_from_this<Worker> {
   Worker(std::shared_ptr<FunctionHost::Impl> host, std::shared_ptr<Pool> pool, net::io_context& context, int pid,
          int fd, SteadyClock::time_point spawned_at)
       : host_(std::move(host)), pool_(std::move(pool)), context_(&context), strand_(net::make_strand(context)),
-        sock_(strand_),
-        timer_(strand_), pid_(pid), spawned_at_(spawned_at) {
+        sock_(strand_), timer_(strand_), pid_(pid), spawned_at_(spawned_at) {
     boost::system::error_code ec;
     sock_.assign(net::local::stream_protocol(), fd, ec);
     if (ec) ::close(fd);

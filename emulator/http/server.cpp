@@ -147,7 +147,7 @@ struct Server::Impl {
   // context it was accepted into, so its completions never wake another thread (one shared
   // context had the threads signal each other on every request: context switches that cost
   // more than the request itself on a virtual machine). The first context also runs the
-  // acceptors, the scheduler's timers and the services' own sockets.
+  // acceptors and the scheduler's timers and tasks.
   static std::vector<std::unique_ptr<net::io_context>> make_contexts(unsigned threads) {
     std::vector<std::unique_ptr<net::io_context>> out;
     for (unsigned i = 0; i < std::max(threads, 1u); ++i) out.push_back(std::make_unique<net::io_context>(1));
@@ -676,7 +676,6 @@ void Server::shutdown(std::chrono::milliseconds drain) {
 }
 
 Scheduler& Server::scheduler() { return impl_->scheduler; }
-boost::asio::io_context& Server::io_context() { return impl_->ioc; }
 std::vector<boost::asio::io_context*> Server::io_contexts() {
   std::vector<boost::asio::io_context*> out;
   for (auto& c : impl_->contexts) out.push_back(c.get());

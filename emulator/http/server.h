@@ -64,9 +64,7 @@ class Server {
   void shutdown(std::chrono::milliseconds drain);
   // Timers and deferred work on the server's io threads.
   Scheduler& scheduler();
-  // The first io thread's context (for other I/O that should share the io threads).
-  boost::asio::io_context& io_context();
-  // Every io thread's context, one per thread, the first being io_context().
+  // Every io thread's context, one per thread (for other I/O that should share the io threads).
   std::vector<boost::asio::io_context*> io_contexts();
   // Requests between header arrival and the end of their response.
   size_t in_flight() const;

@@ -40,8 +40,7 @@ struct Env {
   Clock* clock = nullptr;
   const Config* config = nullptr;
   Registry* registry = nullptr;
-  boost::asio::io_context* io = nullptr;  // the first io thread's context, for sockets of services
-  std::vector<boost::asio::io_context*> io_threads;  // every io thread's context (io is the first)
+  std::vector<boost::asio::io_context*> io_threads;  // every io thread's context, for sockets of services
   std::string files_dir;  // where a service may keep files (S3 bodies); empty in memory mode
 };
 
