@@ -9,8 +9,14 @@
 #include <filesystem>
 #include <map>
 #include <mutex>
+#include <cstring>
 #include <system_error>
+#include <thread>
 #include <vector>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
@@ -226,7 +232,6 @@ class RocksIterator final : public Iterator {
 // comes first; any other family is created alone at its first write.
 class Families {
  public:
-  rocksdb::DB* db = nullptr;
   rocksdb::ColumnFamilyOptions options;
   std::mutex mu;  // creation, and the members below
   std::condition_variable batch_done;
@@ -236,11 +241,39 @@ class Families {
 
   // Creates `family` unless it exists; its handle, or nullptr (logged) when RocksDB refuses.
   rocksdb::ColumnFamilyHandle* create(Family& family);
-  // Runs the pending batch unless another thread is (then waits for it). `lock` holds mu.
+  // Runs the pending batch unless another thread is (then waits for it). `lock` holds mu, and the
+  // database's open is over.
   void settle(std::unique_lock<std::mutex>& lock);
 
+  // The database, waiting for its open if a thread is at it (a brand-new database opens beside
+  // the daemon's start, see Store::open); nullptr when the open failed (then opening_error()).
+  rocksdb::DB* database() {
+    if (!open_done_.load(std::memory_order_acquire)) {
+      std::unique_lock lock(open_mu_);
+      open_cv_.wait(lock, [this] { return open_done_.load(std::memory_order_acquire); });
+    }
+    return db_;
+  }
+  // Called once, by whoever opened the database: db, or nullptr and why not.
+  void opened(rocksdb::DB* db, std::string error) {
+    {
+      std::lock_guard lock(open_mu_);
+      db_ = db;
+      open_error_ = std::move(error);
+      open_done_.store(true, std::memory_order_release);
+    }
+    open_cv_.notify_all();
+  }
+  const std::string& opening_error() const { return open_error_; }  // after database()
+
  private:
-  void create_batch(const std::vector<Family*>& missing);
+  void create_batch(rocksdb::DB* db, const std::vector<Family*>& missing);
+
+  std::mutex open_mu_;
+  std::condition_variable open_cv_;
+  std::atomic<bool> open_done_{false};
+  rocksdb::DB* db_ = nullptr;
+  std::string open_error_;
 };
 
 class Family {
@@ -268,9 +301,15 @@ class Family {
 };
 
 rocksdb::ColumnFamilyHandle* Families::create(Family& family) {
+  rocksdb::DB* db = database();  // before mu: the thread opening it takes mu at the end
   std::unique_lock lock(mu);
   settle(lock);
   if (rocksdb::ColumnFamilyHandle* h = family.existing()) return h;
+  if (db == nullptr) {
+    log::error("storage: cannot create column family '{}': the database did not open ({})", family.name(),
+               opening_error());
+    return nullptr;
+  }
   rocksdb::ColumnFamilyHandle* handle = nullptr;
   const rocksdb::Status s = db->CreateColumnFamily(options, family.name(), &handle);
   if (!s.ok()) {
@@ -291,14 +330,14 @@ void Families::settle(std::unique_lock<std::mutex>& lock) {
     const std::vector<Family*> missing = std::move(pending);
     pending.clear();
     lock.unlock();
-    create_batch(missing);
+    if (rocksdb::DB* db = database()) create_batch(db, missing);
     lock.lock();
     batch = Batch::kNone;
     batch_done.notify_all();
   }
 }
 
-void Families::create_batch(const std::vector<Family*>& missing) {
+void Families::create_batch(rocksdb::DB* db, const std::vector<Family*>& missing) {
   const auto began = std::chrono::steady_clock::now();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (Family* f : missing) descriptors.emplace_back(f->name(), options);
@@ -378,20 +417,104 @@ struct Store::Impl {
   std::shared_ptr<CreationFileSystem> file_system;  // on disk only
   std::unique_ptr<rocksdb::Env> env;               // the in-memory one, or file_system's
   bool in_memory = false;
+  // The data dir's claim (an flock on its LOCK file, see claim_directory), held until the
+  // database has closed; -1 in memory.
+  int claim_fd = -1;
   std::unique_ptr<rocksdb::DB> db;
   rocksdb::ColumnFamilyOptions family_options;
   rocksdb::WriteOptions write_options;  // sync = false: the log reaches the OS before a write returns
   // A brand-new database that has had no write yet: its files are not synced (see
   // CreationFileSystem).
   std::atomic<bool> unsynced{false};
+  Families families;
+  std::thread opener;  // a brand-new database's open, while the daemon starts
+
+  ~Impl() {
+    if (claim_fd >= 0) ::close(claim_fd);
+  }
 
   void wrote() {
     if (unsynced.load(std::memory_order_relaxed) && unsynced.exchange(false)) {
       file_system->set_syncing(true);
     }
   }
-  Families families;
+
+  // Opens the database on `path` with the families it has; records the outcome in `families`.
+  Status open_database(rocksdb::DBOptions db, const std::string& path);
 };
+
+namespace {
+
+// Claims the data dir for this Store with an flock on RocksDB's LOCK file, so that a second
+// daemon (or a second Store in this process: flocks belong to an open file, not to a process) is
+// told the directory is in use before it starts, even while the first one's database is still
+// being created. RocksDB's own lock on the same file (an fcntl lock) is independent of it.
+Result<int> claim_directory(const std::string& path) {
+  const std::string lock_file = (std::filesystem::path(path) / "LOCK").string();
+  const int fd = ::open(lock_file.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd < 0) return Status::io_error("cannot open " + lock_file + ": " + std::strerror(errno));
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int err = errno;
+    ::close(fd);
+    if (err == EWOULDBLOCK) {
+      return Status::busy("data directory '" + path + "' is in use by another process (" + lock_file +
+                          " is locked)");
+    }
+    return Status::io_error("cannot lock " + lock_file + ": " + std::strerror(err));
+  }
+  return fd;
+}
+
+}  // namespace
+
+Status Store::Impl::open_database(rocksdb::DBOptions db_opts, const std::string& path) {
+  const auto began = std::chrono::steady_clock::now();
+  std::vector<std::string> names;
+  const rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(db_opts, path, &names);
+  if (listed.IsPathNotFound() || listed.IsNotFound()) {
+    names = {rocksdb::kDefaultColumnFamilyName};
+  } else if (!listed.ok()) {
+    families.opened(nullptr, listed.ToString());
+    return to_status(listed);
+  }
+  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
+  for (const std::string& name : names) {
+    descriptors.emplace_back(name, family_options);
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  rocksdb::DB* raw_db = nullptr;
+  const rocksdb::Status opened = rocksdb::DB::Open(db_opts, path, descriptors, &handles, &raw_db);
+  if (file_system != nullptr) {
+    // A fresh database stays unsynced until its first write.
+    const bool fresh = opened.ok() && !file_system->syncing();
+    unsynced.store(fresh);
+    file_system->set_syncing(!fresh);
+  }
+  if (!opened.ok()) {
+    families.opened(nullptr, opened.ToString());
+    if (opened.IsIOError() && opened.ToString().find("LOCK") != std::string::npos) {
+      return Status::busy("data directory '" + path + "' is in use by another process (" + opened.ToString() +
+                          ")");
+    }
+    return to_status(opened);
+  }
+  db.reset(raw_db);
+  {
+    std::lock_guard lock(families.mu);
+    for (size_t i = 0; i < handles.size(); ++i) {
+      auto& slot = families.by_name[names[i]];
+      if (slot) {
+        slot->set(handles[i]);
+      } else {
+        slot = std::make_unique<Family>(families, names[i], handles[i]);
+      }
+    }
+  }
+  families.opened(raw_db, {});
+  log::debug("storage: database open in {:.1f} ms",
+             std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count());
+  return Status::ok();
+}
 
 Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   auto impl = std::make_unique<Impl>();
@@ -399,6 +522,7 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   impl->family_options = family_options();
   std::string path = options.dir;
   impl->in_memory = options.in_memory;
+  bool fresh = true;
   if (options.in_memory) {
     impl->env.reset(rocksdb::NewMemEnv(rocksdb::Env::Default()));
     path = kMemoryPath;
@@ -409,57 +533,40 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
     if (path.empty() || (std::filesystem::create_directories(path, ec), ec)) {
       return Status::io_error("cannot create data directory '" + path + "': " + ec.message());
     }
+    Result<int> claim = claim_directory(path);
+    if (!claim.ok()) return claim.status();
+    impl->claim_fd = claim.value();
     impl->file_system = std::make_shared<CreationFileSystem>();
-    const bool fresh = !std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec) && !ec;
+    fresh = !std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec) && !ec;
     impl->file_system->set_syncing(!fresh);
     impl->env = rocksdb::NewCompositeEnv(impl->file_system);
   }
   db.env = impl->env.get();
 
-  const auto began = std::chrono::steady_clock::now();
-  const auto ms = [&began] {
-    return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count();
-  };
-  std::vector<std::string> names;
-  const rocksdb::Status listed = rocksdb::DB::ListColumnFamilies(db, path, &names);
-  if (listed.IsPathNotFound() || listed.IsNotFound()) {
-    names = {rocksdb::kDefaultColumnFamilyName};
-  } else if (!listed.ok()) {
-    return to_status(listed);
-  }
-  std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (const std::string& name : names) {
-    descriptors.emplace_back(name, impl->family_options);
-  }
-  std::vector<rocksdb::ColumnFamilyHandle*> handles;
-  rocksdb::DB* raw_db = nullptr;
-  const rocksdb::Status opened = rocksdb::DB::Open(db, path, descriptors, &handles, &raw_db);
-  if (impl->file_system != nullptr) {
-    // A fresh database stays unsynced until its first write.
-    const bool fresh = opened.ok() && !impl->file_system->syncing();
-    impl->unsynced.store(fresh);
-    impl->file_system->set_syncing(!fresh);
-  }
-  if (opened.IsIOError() && opened.ToString().find("LOCK") != std::string::npos) {
-    return Status::busy("data directory '" + path + "' is in use by another process (" +
-                        opened.ToString() + ")");
-  }
-  if (!opened.ok()) {
-    return to_status(opened);
-  }
-  impl->db.reset(raw_db);
-  log::debug("storage: database open in {:.1f} ms", ms());
   Families& families = impl->families;
-  families.db = impl->db.get();
   families.options = impl->family_options;
-  for (size_t i = 0; i < handles.size(); ++i) {
-    families.by_name.emplace(names[i], std::make_unique<Family>(families, names[i], handles[i]));
-  }
   for (const std::string& name : options.families) {
     if (families.by_name.contains(name)) continue;
     auto family = std::make_unique<Family>(families, name, nullptr);
     families.pending.push_back(family.get());
     families.by_name.emplace(name, std::move(family));
+  }
+  if (fresh) {
+    // A brand-new database has nothing to read: its creation (4-8 ms, most of a start-up) runs
+    // beside the daemon's start. Reads see every family empty, as it is, until the families
+    // exist; the first write, and create_families(), wait for the database (Families::database).
+    Impl* raw = impl.get();
+    impl->opener = std::thread([raw, db, path] {
+      if (Status s = raw->open_database(db, path); !s.is_ok()) {
+        log::error("storage: cannot create the database in '{}': {}", path, s.to_string());
+      }
+    });
+  } else if (Status s = impl->open_database(db, path); !s.is_ok()) {
+    return s;
+  }
+  // Created when the database is open: their families existed already when they were listed.
+  if (!fresh) {
+    std::erase_if(families.pending, [](Family* f) { return f->existing() != nullptr; });
   }
   if (!families.pending.empty()) families.batch = Families::Batch::kPending;
   return std::unique_ptr<Store>(new Store(std::move(impl)));
@@ -468,7 +575,9 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
 Store::Store(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
 Store::~Store() {
+  if (impl_->opener.joinable()) impl_->opener.join();
   impl_->families.by_name.clear();
+  if (!impl_->db) return;
   const rocksdb::Status closed = impl_->db->Close();
   if (!closed.ok()) {
     log::error("storage: closing the database failed: {}", closed.ToString());
@@ -487,6 +596,7 @@ Family* Store::family(std::string_view name) {
 }
 
 void Store::create_families() {
+  impl_->families.database();  // waits for the open, if a thread is at it (before mu, see create)
   std::unique_lock lock(impl_->families.mu);
   impl_->families.settle(lock);
 }
@@ -515,6 +625,8 @@ Status Store::write(WriteBatch& batch) {
   if (!batch.rep_->failed_family.empty()) {
     return Status::io_error("cannot create column family " + batch.rep_->failed_family);
   }
+  // A batch with writes has its families, hence an open database; an empty one has nothing to do.
+  if (batch.empty()) return Status::ok();
   impl_->wrote();
   return to_status(impl_->db->Write(impl_->write_options, &batch.rep_->batch));
 }
@@ -548,6 +660,9 @@ Status Store::clear(Family* family) {
 Status Store::flush() {
   if (in_memory()) {
     return Status::ok();
+  }
+  if (impl_->families.database() == nullptr) {
+    return Status::io_error("the database did not open: " + impl_->families.opening_error());
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   {

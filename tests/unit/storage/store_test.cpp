@@ -244,6 +244,44 @@ TEST_CASE("a second open of the same directory says it is in use", "[storage][st
   CHECK(Store::open(store_on_disk(dir.path())).ok());  // free again once closed
 }
 
+TEST_CASE("a brand-new database is created beside its caller; reads, writes and close need no wait",
+          "[storage][store]") {
+  for (int round = 0; round < 20; ++round) {
+    TempDir dir;
+    Options o = store_on_disk(dir.path() / "db");  // not there yet: created by the open
+    o.families = {"sqs", "s3"};
+    {
+      auto opened = Store::open(o);
+      REQUIRE(opened.ok());
+      auto store = std::move(opened).value();
+      Family* sqs = store->family("sqs");
+      CHECK(get(*store, sqs, "k") == "<NotFound>");  // whether or not the database is open yet
+      auto it = store->iterate(sqs, "", "");
+      CHECK(keys_of(*it).empty());
+      WriteBatch empty;
+      CHECK(store->write(empty).is_ok());
+      if (round % 2 == 0) {
+        REQUIRE(store->put(sqs, "k", "v" + std::to_string(round)).is_ok());  // waits for the open
+        CHECK(get(*store, sqs, "k") == "v" + std::to_string(round));
+      }
+      if (round % 4 == 1) CHECK(store->flush().is_ok());
+    }  // closes, even while the creation is still running
+    auto again = open_store(dir.path() / "db");
+    CHECK(get(*again, again->family("sqs"), "k") == (round % 2 == 0 ? "v" + std::to_string(round) : "<NotFound>"));
+  }
+}
+
+TEST_CASE("a directory being created is already in use for a second open", "[storage][store]") {
+  TempDir dir;
+  auto first = open_store(dir.path());  // returns before its database exists
+  auto second = Store::open(store_on_disk(dir.path()));
+  REQUIRE_FALSE(second.ok());
+  CHECK(second.status().code() == Status::Code::kBusy);
+  CHECK_THAT(second.status().message(), Catch::Contains("is in use"));
+  REQUIRE(first->put(first->family("sqs"), "k", "v").is_ok());
+  CHECK(get(*first, first->family("sqs"), "k") == "v");
+}
+
 TEST_CASE("in-memory stores keep nothing on disk and nothing in common", "[storage][store]") {
   auto a = open_memory();
   auto b = open_memory();
