@@ -96,11 +96,11 @@ def machine_busy_seconds() -> float:
     return (user + nice + system + steal) / CLOCK_TICKS
 
 
-def answers_http(port: int, timeout_s: float = 2.0) -> bool:
-    """True once something on 127.0.0.1:port answers a GET with an HTTP status line."""
+def answers_http(port: int, timeout_s: float = 2.0, path: str = "/") -> bool:
+    """True once something on 127.0.0.1:port answers a GET of path with an HTTP status line."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as conn:
-            conn.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            conn.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
             return conn.recv(5) == b"HTTP/"
     except OSError:
         return False
@@ -173,14 +173,14 @@ class Server:
             return ""
         return " | ".join(text.strip().splitlines()[-lines:]) or "(no output)"
 
-    def wait_ready(self, timeout_s: float) -> float:
-        """Polls every millisecond until the server answers HTTP; returns seconds since start."""
+    def wait_ready(self, timeout_s: float, path: str = "/") -> float:
+        """Polls every millisecond until the server answers a GET of path; returns seconds since start."""
         deadline = self.started_at + timeout_s
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise ServerFailed(f"{self.name} exited with code {self.process.returncode} before answering; "
                                    f"last output: {self.log_tail()}")
-            if answers_http(self.port):
+            if answers_http(self.port, path=path):
                 return time.monotonic() - self.started_at
             time.sleep(POLL_INTERVAL_S)
         raise ServerFailed(f"{self.name} did not answer HTTP on port {self.port} within {timeout_s:.0f} s")

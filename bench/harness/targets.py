@@ -43,6 +43,9 @@ class Target:
     description = ""
     access_key = "AKIDEXAMPLE"
     ready_timeout_s = 60.0
+    # What the start-up probe GETs. "/" for the others; sless's health check for sless, since its
+    # "/" is S3's ListBuckets, which would load S3 into the "idle" daemon being measured.
+    ready_path = "/"
 
     def unavailable_reason(self, options: Options) -> str | None:
         """None when the target can be started, else one line saying why not and what to do."""
@@ -62,6 +65,7 @@ class Target:
 class Sless(Target):
     name = "sless"
     description = "sless up (durable mode, --log-level warn)"
+    ready_path = "/_sless/health"
 
     @staticmethod
     def binary(options: Options) -> Path | None:
