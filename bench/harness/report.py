@@ -151,6 +151,11 @@ def print_tables(results: dict, ratios: dict, targets: dict, settings_line: str)
             print(f"   {name:<11}unavailable: {facts.get('reason', '')}")
 
 
+def _fmt_cpu(us_per_request) -> str:
+    """Server CPU per request, or "-" when no request was answered (nothing to divide by)."""
+    return "-" if us_per_request is None else f"{us_per_request:,.0f}"
+
+
 def markdown_report(report: dict) -> str:
     """The tables of docs/performance.md, from a results JSON; sless columns say "pending" until it was measured."""
     results, ratios, machine = report["results"], report["ratios"], report["machine"]
@@ -183,7 +188,7 @@ def markdown_report(report: dict) -> str:
             lines.append(
                 f"| {scenario} | {target} | {numbers['rps']:,.0f} | {numbers['latency_ms']['p50']:.1f} "
                 f"| {numbers['latency_ms']['p99']:.1f} | {numbers['errors']} "
-                f"| {numbers['server_cpu_us_per_request']:,.0f} | {numbers['server_rss_bytes'] / MIB:.0f} "
+                f"| {_fmt_cpu(numbers.get('server_cpu_us_per_request'))} | {numbers['server_rss_bytes'] / MIB:.0f} "
                 f"| {_other_text(numbers)} | {'yes' if numbers['verified'] else 'no'} | {shown} |")
 
     if custom:
