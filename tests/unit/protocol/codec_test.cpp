@@ -198,7 +198,7 @@ TEST_CASE("rest-xml: labels, headers, metadata and XML payloads bind to members"
   CHECK(bad.error().code == "MalformedXML");
 }
 
-TEST_CASE("rest-xml: results as XML documents and headers; errors as <Error>", "[protocol][rest-xml]") {
+TEST_CASE("rest-xml: results as XML documents and headers, errors as <Error>", "[protocol][rest-xml]") {
   const auto& m = model("s3");
   OperationOutput out(json{{"Name", "b"},
                            {"KeyCount", 1},

@@ -244,7 +244,7 @@ TEST_CASE("a second open of the same directory says it is in use", "[storage][st
   CHECK(Store::open(store_on_disk(dir.path())).ok());  // free again once closed
 }
 
-TEST_CASE("a brand-new database is created beside its caller; reads, writes and close need no wait",
+TEST_CASE("a brand-new database is created beside its caller: reads, writes and close need no wait",
           "[storage][store]") {
   for (int round = 0; round < 20; ++round) {
     TempDir dir;
@@ -343,7 +343,7 @@ TEST_CASE("listed families wait for create_families or their first write, and re
   }
 }
 
-TEST_CASE("create_families creates the listed families; others are created at their first write",
+TEST_CASE("create_families creates the listed families, others are created at their first write",
           "[storage][store]") {
   TempDir dir;
   Options o = store_on_disk(dir.path());

@@ -218,7 +218,7 @@ TEST_CASE("sqs: a batch delete is durable and leaves the rest of the queue intac
   }
 }
 
-TEST_CASE("sqs: receive state of small and large messages survives a restart; deletes stay deleted", "[sqs]") {
+TEST_CASE("sqs: receive state of small and large messages survives a restart, and deletes stay deleted", "[sqs]") {
   TempDir dir;
   {
     SqsProviderFixture f(dir.str());
