@@ -6,10 +6,10 @@
 #include <condition_variable>
 #include <cstdarg>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <map>
 #include <mutex>
-#include <cstring>
 #include <system_error>
 #include <thread>
 #include <vector>

@@ -73,7 +73,9 @@ class WriteBatch {
 class Store {
  public:
   // Opens (or creates) the database and every family it already has. Fails with a message
-  // saying so when another process holds the same directory.
+  // saying so when another process (or another Store) holds the same directory. A brand-new
+  // database (an empty directory, or in memory) is created on a thread of its own after this
+  // returns: until then every family reads as empty, which it is, and the first write waits.
   static Result<std::unique_ptr<Store>> open(const Options& options);
   ~Store();
   Store(const Store&) = delete;
