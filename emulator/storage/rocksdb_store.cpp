@@ -441,9 +441,22 @@ struct Store::Impl {
 
   // Opens the database on `path` with the families it has; records the outcome in `families`.
   Status open_database(rocksdb::DBOptions db, const std::string& path);
+
+  // Why a write to `family` fails: the database did not open (a brand-new one fails in the
+  // background), or RocksDB would not create the family.
+  Status unwritable(const std::string& family) {
+    if (families.database() == nullptr) {
+      return Status::io_error("the database did not open: " + families.opening_error());
+    }
+    return Status::io_error("cannot create column family " + family);
+  }
 };
 
 namespace {
+
+Status in_use(const std::string& path, const std::string& why) {
+  return Status::busy("data directory '" + path + "' is in use by another process (" + why + ")");
+}
 
 // Claims the data dir for this Store with an flock on RocksDB's LOCK file, so that a second
 // daemon (or a second Store in this process: flocks belong to an open file, not to a process) is
@@ -457,8 +470,7 @@ Result<int> claim_directory(const std::string& path) {
     const int err = errno;
     ::close(fd);
     if (err == EWOULDBLOCK) {
-      return Status::busy("data directory '" + path + "' is in use by another process (" + lock_file +
-                          " is locked)");
+      return in_use(path, lock_file + " is locked");
     }
     return Status::io_error("cannot lock " + lock_file + ": " + std::strerror(err));
   }
@@ -493,8 +505,7 @@ Status Store::Impl::open_database(rocksdb::DBOptions db_opts, const std::string&
   if (!opened.ok()) {
     families.opened(nullptr, opened.ToString());
     if (opened.IsIOError() && opened.ToString().find("LOCK") != std::string::npos) {
-      return Status::busy("data directory '" + path + "' is in use by another process (" + opened.ToString() +
-                          ")");
+      return in_use(path, opened.ToString());
     }
     return to_status(opened);
   }
@@ -609,21 +620,21 @@ Status Store::get(Family* family, std::string_view key, std::string* value) cons
 
 Status Store::put(Family* family, std::string_view key, std::string_view value) {
   rocksdb::ColumnFamilyHandle* h = family->writable();
-  if (h == nullptr) return Status::io_error("cannot create column family " + family->name());
+  if (h == nullptr) return impl_->unwritable(family->name());
   impl_->wrote();
   return to_status(impl_->db->Put(impl_->write_options, h, slice(key), slice(value)));
 }
 
 Status Store::del(Family* family, std::string_view key) {
   rocksdb::ColumnFamilyHandle* h = family->writable();
-  if (h == nullptr) return Status::io_error("cannot create column family " + family->name());
+  if (h == nullptr) return impl_->unwritable(family->name());
   impl_->wrote();
   return to_status(impl_->db->Delete(impl_->write_options, h, slice(key)));
 }
 
 Status Store::write(WriteBatch& batch) {
   if (!batch.rep_->failed_family.empty()) {
-    return Status::io_error("cannot create column family " + batch.rep_->failed_family);
+    return impl_->unwritable(batch.rep_->failed_family);
   }
   // A batch with writes has its families, hence an open database; an empty one has nothing to do.
   if (batch.empty()) return Status::ok();
@@ -661,9 +672,7 @@ Status Store::flush() {
   if (in_memory()) {
     return Status::ok();
   }
-  if (impl_->families.database() == nullptr) {
-    return Status::io_error("the database did not open: " + impl_->families.opening_error());
-  }
+  if (impl_->families.database() == nullptr) return impl_->unwritable({});
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   {
     std::lock_guard lock(impl_->families.mu);

@@ -271,6 +271,26 @@ TEST_CASE("a brand-new database is created beside its caller: reads, writes and 
   }
 }
 
+TEST_CASE("a brand-new database that fails to open in the background fails every write with the cause",
+          "[storage][store]") {
+  TempDir dir;
+  fs::create_directories(dir.path() / "IDENTITY");  // RocksDB cannot write its IDENTITY file over a directory
+  Options o = store_on_disk(dir.path());
+  o.families = {"sqs"};
+  auto opened = Store::open(o);
+  REQUIRE(opened.ok());  // the creation runs after open returns
+  auto store = std::move(opened).value();
+  CHECK(get(*store, store->family("sqs"), "k") == "<NotFound>");
+  const Status put = store->put(store->family("sqs"), "k", "v");
+  CHECK(put.code() == Status::Code::kIOError);
+  CHECK_THAT(put.message(), Catch::Contains("the database did not open"));
+  WriteBatch batch;
+  batch.put(store->family("sns"), "k", "v");
+  CHECK_THAT(store->write(batch).message(), Catch::Contains("the database did not open"));
+  CHECK_FALSE(store->flush().is_ok());
+  store->create_families();  // returns rather than waiting forever
+}
+
 TEST_CASE("a directory being created is already in use for a second open", "[storage][store]") {
   TempDir dir;
   auto first = open_store(dir.path());  // returns before its database exists
