@@ -106,6 +106,18 @@ class Validator {
   std::optional<ServiceError> run(const Shape& shape, json& params, std::string_view skip) {
     skip_ = skip;
     check_structure(shape, params, Path{});
+    if (fast_ && (slow_needed_ || type_error_ || !messages_.empty())) {
+      // A failure, found in the order of the request's members: start again in the model's
+      // order, which is the order AWS lists its messages in. The first pass changed nothing
+      // that the second would not (nulls dropped, timestamps and integral floats converted).
+      messages_.clear();
+      plain_.clear();
+      missing_.clear();
+      all_missing_ = true;
+      type_error_.reset();
+      fast_ = false;
+      check_structure(shape, params, Path{});
+    }
     if (type_error_) return type_error_;
     if (!missing_.empty() && !style_.coral_messages) {
       return ServiceError(style_.missing_code,
@@ -170,6 +182,10 @@ class Validator {
       type_fail(at, v, "Structure");
       return;
     }
+    if (fast_ && v.size() * s.members.size() <= kFastPairs) {
+      check_present_members(s, v, at);
+      return;
+    }
     for (const auto& m : s.members) {
       auto it = v.find(m.name);
       if (it == v.end() || it->is_null()) {
@@ -185,6 +201,40 @@ class Validator {
       check(*m.shape, *it, at.member(m.name), &m);
     }
     // Unknown members are dropped silently by AWS's JSON front ends; keep them (harmless).
+  }
+
+  // The fast pass: visits the members the request holds (an AttributeValue holds one of its ten)
+  // rather than looking up every member of the shape. Any required member missing sends the
+  // whole validation to the ordered pass, which words the messages.
+  void check_present_members(const Shape& s, json& v, const Path& at) {
+    const bool root = at.is_root() && !skip_.empty();
+    size_t required = 0;
+    for (const Member& m : s.members) {
+      required += m.required && !(root && m.name == skip_);
+    }
+    size_t required_seen = 0;
+    for (auto it = v.begin(); it != v.end();) {
+      const std::string& key = it.key();
+      const Member* m = nullptr;
+      for (const Member& candidate : s.members) {
+        if (candidate.name.size() == key.size() && candidate.name == key) {
+          m = &candidate;
+          break;
+        }
+      }
+      if (!m) {
+        ++it;  // unknown members are kept, as in the ordered pass
+        continue;
+      }
+      if (it->is_null()) {
+        it = v.erase(it);
+        continue;
+      }
+      required_seen += m->required && !(root && m->name == skip_);
+      check(*m->shape, *it, at.member(m->name), m);
+      ++it;
+    }
+    if (required_seen != required) slow_needed_ = true;
   }
 
   void check(const Shape& s, json& v, const Path& at, const Member* ref) {
@@ -326,9 +376,15 @@ class Validator {
     return n;
   }
 
+  // Beyond this many (request member, shape member) pairs, looking up the shape's members in the
+  // request's object is cheaper than scanning the shape for each of the request's members.
+  static constexpr size_t kFastPairs = 256;
+
   const ServiceModel& model_;
   Style style_;
   std::string_view skip_;
+  bool fast_ = true;
+  bool slow_needed_ = false;
   std::vector<std::string> messages_;
   std::vector<std::string> plain_;
   std::vector<std::string> missing_;

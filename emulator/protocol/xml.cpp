@@ -111,28 +111,33 @@ void append_int(std::string& out, Int v) {
   out.append(buf, r.ptr);
 }
 
-void append_json(std::string& out, const json& j) {
+}  // namespace
+
+void append_json_text(std::string& out, const json& j) {
   switch (j.type()) {
     case json::value_t::object: {
+      // The containers themselves: nlohmann's iterators switch on the value's type at every step.
+      const auto& members = j.get_ref<const json::object_t&>();
       out.push_back('{');
       bool first = true;
-      for (auto it = j.begin(); it != j.end(); ++it) {
+      for (const auto& [key, value] : members) {
         if (!first) out.push_back(',');
         first = false;
-        append_string(out, it.key());
+        append_string(out, key);
         out.push_back(':');
-        append_json(out, it.value());
+        append_json_text(out, value);
       }
       out.push_back('}');
       return;
     }
     case json::value_t::array: {
+      const auto& items = j.get_ref<const json::array_t&>();
       out.push_back('[');
       bool first = true;
-      for (const auto& item : j) {
+      for (const auto& item : items) {
         if (!first) out.push_back(',');
         first = false;
-        append_json(out, item);
+        append_json_text(out, item);
       }
       out.push_back(']');
       return;
@@ -146,15 +151,16 @@ void append_json(std::string& out, const json& j) {
   }
 }
 
-}  // namespace
-
 std::string dump(const json& j) {
   std::string out;
-  append_json(out, j);
+  out.reserve(256);  // most answers and items are small: one allocation instead of five
+  append_json_text(out, j);
   return out;
 }
 
 }  // namespace detail
+
+void append_json(std::string& out, const nlohmann::json& j) { detail::append_json_text(out, j); }
 
 namespace xml {
 

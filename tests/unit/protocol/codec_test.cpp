@@ -137,6 +137,53 @@ TEST_CASE("json: validation messages name nested members like AWS", "[protocol][
         "must satisfy enum value set: [PROVISIONED, PAY_PER_REQUEST]");
 }
 
+TEST_CASE("json: validation visits the members a request holds, with the model's results", "[protocol][json]") {
+  const auto& m = model("dynamodb");
+  auto put = [&](std::string body) {
+    Request r = rest("POST", "/", std::move(body));
+    r.headers.add("X-Amz-Target", "DynamoDB_20120810.PutItem");
+    return parse_request(m, r);
+  };
+  // Nulls of known members are dropped, unknown members are kept, nested unions are checked.
+  auto ok = put(R"({"TableName":"tbl","Item":{"pk":{"S":"a"},"n":{"N":"1"},"l":{"L":[{"BOOL":true},{"NULL":true}]}},)"
+                R"("ReturnValues":null,"Unknown":1})");
+  REQUIRE(ok.ok());
+  CHECK_FALSE(ok.value().params.contains("ReturnValues"));
+  CHECK(ok.value().params["Unknown"] == 1);
+  CHECK(ok.value().params["Item"]["l"]["L"][1]["NULL"] == true);
+  // A type error deep in an item.
+  auto bad_type = put(R"({"TableName":"tbl","Item":{"pk":{"S":5}}})");
+  REQUIRE_FALSE(bad_type.ok());
+  CHECK(bad_type.error().code == "SerializationException");
+  // A required member that is missing or null, beside an error the first pass finds first: the
+  // messages come in the model's order (TableName before Item's members, Item before
+  // ReturnValues), not the request's (alphabetical).
+  for (const char* body : {R"({"Item":{"pk":{"S":"a"}},"ReturnValues":"SOME"})",
+                           R"({"TableName":null,"Item":{"pk":{"S":"a"}},"ReturnValues":"SOME"})"}) {
+    auto missing = put(body);
+    REQUIRE_FALSE(missing.ok());
+    CHECK(missing.error().message ==
+          "2 validation errors detected: Value null at 'tableName' failed to satisfy constraint: Member must "
+          "not be null; Value 'SOME' at 'returnValues' failed to satisfy constraint: Member must satisfy enum "
+          "value set: [NONE, ALL_OLD, UPDATED_OLD, ALL_NEW, UPDATED_NEW]");
+  }
+  // Two enum errors with every required member present: the model lists ReturnValues before
+  // ReturnConsumedCapacity, the request's object holds them the other way round.
+  auto two = put(R"({"TableName":"tbl","Item":{"pk":{"S":"a"}},"ReturnConsumedCapacity":"ALL","ReturnValues":"SOME"})");
+  REQUIRE_FALSE(two.ok());
+  CHECK(two.error().message.rfind("2 validation errors detected: Value 'SOME' at 'returnValues'", 0) == 0);
+  CHECK(two.error().message.find("; Value 'ALL' at 'returnConsumedCapacity'") != std::string::npos);
+}
+
+TEST_CASE("json: append_json writes what nlohmann's dump writes", "[protocol][json]") {
+  json tree = json::parse(R"({"a":[1,-2,3.5,1e300,true,false,null,"plain"],"b\"q":{"esc":"tab\tnl\n\u0001\"\\",)"
+                          R"("utf8":"caf\u00e9 \u20ac \ud83d\ude00","empty":"","nested":{"x":[[],{}]}},"u":18446744073709551615})");
+  tree["bad"] = std::string("in\xff\xfevalid");
+  std::string out = "prefix:";
+  append_json(out, tree);
+  CHECK(out == "prefix:" + tree.dump(-1, ' ', false, json::error_handler_t::replace));
+}
+
 TEST_CASE("json: timestamps arrive as numbers or text and leave as numbers", "[protocol][json]") {
   Request r = rest("POST", "/", R"({"StreamName":"s","ShardId":"i","ShardIteratorType":"AT_TIMESTAMP","Timestamp":"2025-01-02T03:04:05Z"})");
   r.headers.add("X-Amz-Target", "Kinesis_20131202.GetShardIterator");
