@@ -1,14 +1,17 @@
 #!/usr/bin/env python3
-"""Instructions per call of the sqs_send, sqs_cycle and sns_publish scenarios, a measure that does not move with
-the machine's load: runs `sless up` (durable mode, temporary data dir) under valgrind's callgrind, sends a fixed
+"""Instructions per call of the bench scenarios ddb_put, ddb_get, ddb_query, sqs_send, sqs_cycle, sns_publish and
+kinesis_put, a measure that does not move with the machine's load: runs `sless up` (durable mode, temporary data dir) under valgrind's callgrind, sends a fixed
 sequence of requests one at a time (the bodies of bench/scenarios), zeroes the counters before each scenario and
 dumps them after, and prints the daemon's user-space instructions (Ir) per call, all threads included (kernel
 time, e.g. socket and WAL writes, is not counted). Deterministic to about 1 %.
-Usage: sqs_sns_instructions.py <sless binary> [n calls per scenario, default 400]; REVERSE=1 deletes each
-received batch in reverse order; KEEP=1 keeps the callgrind outputs. Needs valgrind (callgrind_control)."""
+Usage: instructions.py <sless binary> [n calls per scenario, default 400] [scenario,scenario,...]; REVERSE=1
+deletes each received batch in reverse order; KEEP=1 keeps the callgrind outputs. Needs valgrind
+(callgrind_control). An A/B of two binaries: run it on each; the figures are comparable to about 1 %."""
 import glob, http.client, json, os, re, shutil, subprocess, sys, tempfile, time, urllib.parse
 
 binary = sys.argv[1]; n = int(sys.argv[2]) if len(sys.argv) > 2 else 400
+wanted = set(sys.argv[3].split(",")) if len(sys.argv) > 3 else None
+def chosen(name): return wanted is None or name in wanted
 tmp = tempfile.mkdtemp(prefix="irm-")
 out_base = os.path.join(tmp, "cg.out")
 proc = subprocess.Popen(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out_base}.%p",
@@ -23,11 +26,13 @@ conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
 stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
 auth = (f"AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/{stamp[:8]}/us-east-1/{{svc}}/aws4_request, "
         "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64)
-def call_json(target, body):
-    h = {"X-Amz-Date": stamp, "Authorization": auth.format(svc="sqs"), "X-Amz-Target": "AmazonSQS." + target,
-         "Content-Type": "application/x-amz-json-1.0"}
-    conn.request("POST", "/", json.dumps(body), h); r = conn.getresponse(); d = r.read()
+def call_api(svc, target, body, version="1.0"):
+    h = {"X-Amz-Date": stamp, "Authorization": auth.format(svc=svc), "X-Amz-Target": target,
+         "Content-Type": "application/x-amz-json-" + version}
+    conn.request("POST", "/", body if isinstance(body, str) else json.dumps(body), h); r = conn.getresponse(); d = r.read()
     assert r.status == 200, d; return json.loads(d)
+def call_json(target, body): return call_api("sqs", "AmazonSQS." + target, body)
+def ddb(op, body): return call_api("dynamodb", "DynamoDB_20120810." + op, body)
 def call_query(svc, params):
     h = {"X-Amz-Date": stamp, "Authorization": auth.format(svc=svc),
          "Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
@@ -49,11 +54,48 @@ def measure(name, calls, fn):
         if line.startswith("summary:") or line.startswith("totals:"): ir = int(line.split()[1])
     print(f"{name:12s} {calls:5d} calls  {ir/calls:10.0f} Ir/call", flush=True)
 
+# DynamoDB: the bodies of bench/scenarios/ddb_*.lua, on a table of the same key schema.
+ddb("CreateTable", {"TableName": "bench", "BillingMode": "PAY_PER_REQUEST",
+                    "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+                    "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}, {"AttributeName": "sk", "AttributeType": "S"}]})
+def put_body(name, i):
+    return ('{"TableName":"bench","Item":{"pk":{"S":"%s"},"sk":{"S":"profile"},"name":{"S":"User %d"},"age":{"N":"%d"},'
+            '"active":{"BOOL":true},"tags":{"SS":["bench","load"]}}}' % (name, i, 18 + i % 60))
+for i in range(100):
+    ddb("PutItem", put_body(f"user#pre-{i}", i))
+    ddb("PutItem", {"TableName": "bench", "Item": {"pk": {"S": "orders#1"}, "sk": {"S": f"order#{i:04d}"},
+                                                   "total": {"N": str(10 + i)}, "status": {"S": "shipped"}}})
+ddb("GetItem", {"TableName": "bench", "Key": {"pk": {"S": "user#pre-0"}, "sk": {"S": "profile"}}})
+def ddb_put():
+    for i in range(n): ddb("PutItem", put_body(f"user#w-{i}", i))
+def ddb_get():
+    for i in range(n): ddb("GetItem", {"TableName": "bench", "Key": {"pk": {"S": f"user#pre-{i % 100}"}, "sk": {"S": "profile"}}})
+def ddb_query():
+    for i in range(n):
+        got = ddb("Query", {"TableName": "bench", "KeyConditionExpression": "pk = :p", "Limit": 20,
+                            "ExpressionAttributeValues": {":p": {"S": "orders#1"}}})
+        assert got["Count"] == 20
+if chosen("ddb_put"): measure("ddb_put", n, ddb_put)
+if chosen("ddb_get"): measure("ddb_get", n, ddb_get)
+if chosen("ddb_query"): measure("ddb_query", n, ddb_query)
+# Kinesis: PutRecord of 96-byte records on a stream of 2 shards.
+call_api("kinesis", "Kinesis_20131202.CreateStream", {"StreamName": "bench", "ShardCount": 2}, "1.1")
+for _ in range(100):
+    if call_api("kinesis", "Kinesis_20131202.DescribeStreamSummary", {"StreamName": "bench"}, "1.1")[
+            "StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE": break
+    time.sleep(0.1)
+record = "A" * 128  # base64 of 96 bytes
+call_api("kinesis", "Kinesis_20131202.PutRecord", {"StreamName": "bench", "Data": record, "PartitionKey": "warm"}, "1.1")
+def kinesis_put():
+    for i in range(n):
+        call_api("kinesis", "Kinesis_20131202.PutRecord", {"StreamName": "bench", "Data": record, "PartitionKey": f"device-{i}"}, "1.1")
+if chosen("kinesis_put"): measure("kinesis_put", n, kinesis_put)
+
 url = call_json("CreateQueue", {"QueueName": "bench"})["QueueUrl"]
 call_json("SendMessage", {"QueueUrl": url, "MessageBody": "warm-up"})  # one-time costs (digest fetch) out of the window
 def send():
     for i in range(n): call_json("SendMessage", {"QueueUrl": url, "MessageBody": f"order w-{i}: 3 items, express shipping"})
-measure("sqs_send", n, send)
+if chosen("sqs_send"): measure("sqs_send", n, send)
 curl = call_json("CreateQueue", {"QueueName": "bench-cycle"})["QueueUrl"]
 for k in range(10):
     call_json("SendMessageBatch", {"QueueUrl": curl, "Entries": [{"Id": f"m{i}", "MessageBody": f"pre {k}-{i}"} for i in range(10)]})
@@ -65,16 +107,16 @@ def cycle():
         assert len(hs) == 10
         call_json("DeleteMessageBatch", {"QueueUrl": curl, "Entries": [{"Id": f"d{i}", "ReceiptHandle": h} for i, h in enumerate(hs)]})
         call_json("SendMessageBatch", {"QueueUrl": curl, "Entries": [{"Id": f"m{i}", "MessageBody": f"job w-{j}-{i}: resize image 640x480"} for i in range(10)]})
-measure("sqs_cycle", 3 * (n // 3), cycle)
+if chosen("sqs_cycle"): measure("sqs_cycle", 3 * (n // 3), cycle)
 sink = call_json("CreateQueue", {"QueueName": "bench-sns-sink"})["QueueUrl"]
 topic = re.search(r"<TopicArn>(.*?)</TopicArn>", call_query("sns", {"Action": "CreateTopic", "Name": "bench", "Version": "2010-03-31"})).group(1)
 call_query("sns", {"Action": "Subscribe", "TopicArn": topic, "Protocol": "sqs", "Endpoint": "arn:aws:sqs:us-east-1:000000000000:bench-sns-sink", "Version": "2010-03-31"})
 call_query("sns", {"Action": "Publish", "TopicArn": topic, "Message": "warm-up", "Version": "2010-03-31"})
 def publish():
     for i in range(n): call_query("sns", {"Action": "Publish", "TopicArn": topic, "Message": f"price update w-{i}: 42.17 EUR", "Version": "2010-03-31"})
-measure("sns_publish", n, publish)
+if chosen("sns_publish"): measure("sns_publish", n, publish)
 depth = call_json("GetQueueAttributes", {"QueueUrl": sink, "AttributeNames": ["ApproximateNumberOfMessages"]})
-print("sink depth", depth["Attributes"]["ApproximateNumberOfMessages"], "(n+1 expected)")
+if chosen("sns_publish"): print("sink depth", depth["Attributes"]["ApproximateNumberOfMessages"], "(n+1 expected)")
 proc.terminate(); proc.wait(timeout=60)
 if os.environ.get("KEEP"):
     print("callgrind outputs in", tmp)  # callgrind_annotate --inclusive=yes <file>
