@@ -23,8 +23,11 @@ namespace {
 
 // ---- routing ----
 
+// A candidate operation's path match. Labels are views: the label's name into the model, its value
+// into the request's path, still percent-encoded. Only the chosen operation's values are decoded:
+// S3 has some forty GET operations, and most of them match a bucket label before they fail.
 struct Match {
-  std::vector<std::pair<std::string, std::string>> labels;
+  std::vector<std::pair<std::string_view, std::string_view>> labels;
   int literal_chars = 0;
 };
 
@@ -46,19 +49,19 @@ bool match_path(const std::vector<UriSegment>& segs, size_t i, std::string_view 
     // A greedy label takes everything up to the next literal (normally the end).
     if (i + 1 == segs.size()) {
       if (path.empty()) return false;
-      m.labels.emplace_back(seg.text, enc::percent_decode(path));
+      m.labels.emplace_back(seg.text, path);
       return true;
     }
     const std::string& next = segs[i + 1].text;
     auto pos = path.rfind(next);
     if (pos == std::string_view::npos || pos == 0) return false;
-    m.labels.emplace_back(seg.text, enc::percent_decode(path.substr(0, pos)));
+    m.labels.emplace_back(seg.text, path.substr(0, pos));
     return match_path(segs, i + 1, path.substr(pos), m);
   }
   size_t end = path.find('/');
   std::string_view value = path.substr(0, end);
   if (value.empty()) return false;
-  m.labels.emplace_back(seg.text, enc::percent_decode(value));
+  m.labels.emplace_back(seg.text, value);
   return match_path(segs, i + 1, end == std::string_view::npos ? std::string_view() : path.substr(end), m);
 }
 
@@ -114,10 +117,12 @@ const Operation* route_rest(const ServiceModel& m, const http::Request& r,
   const Operation* best = nullptr;
   bool best_satisfied = false;
   long best_score = -1;
+  Match match;  // reused: its label storage is allocated once
   Match best_match;
   for (const auto& [name, op] : m.operations) {
     if (op.http_method != r.method) continue;
-    Match match;
+    match.labels.clear();
+    match.literal_chars = 0;
     if (!match_path(op.path_segments, 0, path, match)) continue;
     bool satisfied = false;
     long score = requirement_score(op, r, query, &satisfied);
@@ -134,10 +139,14 @@ const Operation* route_rest(const ServiceModel& m, const http::Request& r,
       best = &op;
       best_satisfied = satisfied;
       best_score = score;
-      best_match = std::move(match);
+      best_match.labels.assign(match.labels.begin(), match.labels.end());
+      best_match.literal_chars = match.literal_chars;
     }
   }
-  if (best && labels) *labels = std::move(best_match.labels);
+  if (best && labels) {
+    labels->clear();
+    for (const auto& [name, raw] : best_match.labels) labels->emplace_back(std::string(name), enc::percent_decode(raw));
+  }
   return best;
 }
 
