@@ -202,10 +202,7 @@ bool is_valid_utf8(std::string_view s) {
   return true;
 }
 
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) {
-    return false;
-  }
+bool iequals_same_size(std::string_view a, std::string_view b) {
   for (size_t i = 0; i < a.size(); ++i) {
     char x = a[i];
     char y = b[i];

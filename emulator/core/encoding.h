@@ -25,8 +25,10 @@ std::string percent_encode(std::string_view text, bool keep_slash = false);
 // True when text is well-formed UTF-8 (no overlongs, no surrogates).
 bool is_valid_utf8(std::string_view text);
 
-// ASCII case-insensitive equality and lower-casing.
-bool iequals(std::string_view a, std::string_view b);
+// ASCII case-insensitive equality and lower-casing. The length check is inline: most callers
+// compare a name against many others of other lengths (a request's headers, for instance).
+bool iequals_same_size(std::string_view a, std::string_view b);
+inline bool iequals(std::string_view a, std::string_view b) { return a.size() == b.size() && iequals_same_size(a, b); }
 std::string to_lower(std::string_view s);
 bool starts_with(std::string_view s, std::string_view prefix);
 bool ends_with(std::string_view s, std::string_view suffix);

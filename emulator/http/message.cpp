@@ -23,9 +23,7 @@ void Headers::remove(std::string_view name) {
 
 std::optional<std::string_view> Headers::get(std::string_view name) const {
   for (const auto& [k, v] : entries_) {
-    // The length first, here: most names differ in length, and the REST codecs ask for every
-    // header member of an operation (S3's PutObject has some forty) whether it came or not.
-    if (k.size() == name.size() && enc::iequals(k, name)) {
+    if (enc::iequals(k, name)) {
       return std::string_view(v);
     }
   }

@@ -84,8 +84,9 @@ http::Response serialize_error(const ServiceModel& model, const Operation* op, c
 std::optional<ServiceError> validate(const ServiceModel& model, const Shape& shape, nlohmann::json& params,
                                      std::string_view raw_payload_member = {});
 
-// Appends the JSON text of `j` to `out`: byte for byte what nlohmann's dump() writes (compact,
-// UTF-8 kept, invalid UTF-8 replaced), but strings that need no escaping are copied whole.
+// The JSON text of `j`, byte for byte what nlohmann's dump() writes (compact, UTF-8 kept, invalid
+// UTF-8 replaced, never throws), but strings that need no escaping are copied whole.
 void append_json(std::string& out, const nlohmann::json& j);
+std::string dump(const nlohmann::json& j);
 
 }  // namespace sless::protocol

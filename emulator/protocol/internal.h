@@ -24,10 +24,6 @@ std::string format_timestamp(double epoch_seconds, TimestampFormat format);
 // nullopt when the text is not a valid value of that type.
 std::optional<nlohmann::json> scalar_from_text(const Shape& shape, std::string_view text);
 
-// JSON dump that never throws on invalid UTF-8 (see append_json in codec.h).
-std::string dump(const nlohmann::json& j);
-void append_json_text(std::string& out, const nlohmann::json& j);
-
 // Client JSON nests at most this deep. Validation, serialization and providers walk trees
 // recursively, so an unbounded depth would let one request exhaust a thread's stack.
 constexpr int kMaxJsonDepth = 512;

@@ -217,7 +217,7 @@ class Validator {
       const std::string& key = it.key();
       const Member* m = nullptr;
       for (const Member& candidate : s.members) {
-        if (candidate.name.size() == key.size() && candidate.name == key) {
+        if (candidate.name == key) {  // std::string's == compares the lengths first
           m = &candidate;
           break;
         }

@@ -113,7 +113,11 @@ void append_int(std::string& out, Int v) {
 
 }  // namespace
 
-void append_json_text(std::string& out, const json& j) {
+}  // namespace detail
+
+using nlohmann::json;
+
+void append_json(std::string& out, const json& j) {
   switch (j.type()) {
     case json::value_t::object: {
       // The containers themselves: nlohmann's iterators switch on the value's type at every step.
@@ -123,9 +127,9 @@ void append_json_text(std::string& out, const json& j) {
       for (const auto& [key, value] : members) {
         if (!first) out.push_back(',');
         first = false;
-        append_string(out, key);
+        detail::append_string(out, key);
         out.push_back(':');
-        append_json_text(out, value);
+        append_json(out, value);
       }
       out.push_back('}');
       return;
@@ -137,16 +141,16 @@ void append_json_text(std::string& out, const json& j) {
       for (const auto& item : items) {
         if (!first) out.push_back(',');
         first = false;
-        append_json_text(out, item);
+        append_json(out, item);
       }
       out.push_back(']');
       return;
     }
-    case json::value_t::string: return append_string(out, j.get_ref<const std::string&>());
+    case json::value_t::string: return detail::append_string(out, j.get_ref<const std::string&>());
     case json::value_t::boolean: out.append(j.get<bool>() ? "true" : "false"); return;
     case json::value_t::null: out.append("null"); return;
-    case json::value_t::number_integer: return append_int(out, j.get<int64_t>());
-    case json::value_t::number_unsigned: return append_int(out, j.get<uint64_t>());
+    case json::value_t::number_integer: return detail::append_int(out, j.get<int64_t>());
+    case json::value_t::number_unsigned: return detail::append_int(out, j.get<uint64_t>());
     default: out.append(j.dump(-1, ' ', false, json::error_handler_t::replace)); return;
   }
 }
@@ -154,13 +158,9 @@ void append_json_text(std::string& out, const json& j) {
 std::string dump(const json& j) {
   std::string out;
   out.reserve(256);  // most answers and items are small: one allocation instead of five
-  append_json_text(out, j);
+  append_json(out, j);
   return out;
 }
-
-}  // namespace detail
-
-void append_json(std::string& out, const nlohmann::json& j) { detail::append_json_text(out, j); }
 
 namespace xml {
 
@@ -192,7 +192,7 @@ void append_escaped(std::string& out, std::string_view text) {
 std::string scalar_text(const Shape& s, const Member* ref, const json& v) {
   switch (s.type) {
     case ShapeType::kBoolean:
-      return v.is_boolean() ? (v.get<bool>() ? "true" : "false") : detail::dump(v);
+      return v.is_boolean() ? (v.get<bool>() ? "true" : "false") : dump(v);
     case ShapeType::kTimestamp:
       if (v.is_number()) {
         return detail::format_timestamp(v.get<double>(),
@@ -204,14 +204,14 @@ std::string scalar_text(const Shape& s, const Member* ref, const json& v) {
       if (v.is_number()) {
         double d = v.get<double>();
         if (std::floor(d) == d && std::fabs(d) < 1e15) return std::to_string(static_cast<long long>(d));
-        return detail::dump(v);
+        return dump(v);
       }
       break;
     default:
       break;
   }
   if (v.is_string()) return v.get<std::string>();
-  return detail::dump(v);
+  return dump(v);
 }
 
 namespace {

@@ -416,11 +416,6 @@ std::string decode_binary(const Json& p) {
 
 void dump_to(std::string& out, const Json& j) { protocol::append_json(out, j); }
 
-std::string dump(const Json& j) {
-  std::string out;
-  out.reserve(256);  // most items are small: one allocation instead of five
-  dump_to(out, j);
-  return out;
-}
+std::string dump(const Json& j) { return protocol::dump(j); }
 
 }  // namespace sless::services::dynamodb

@@ -1,15 +1,15 @@
-// The JSON writer the JSON protocols answer with (detail::dump): byte for byte what nlohmann's
-// dump (with invalid UTF-8 replaced) writes, on fixed and random trees.
+// The JSON writer the JSON protocols answer with (protocol::dump, also DynamoDB's item writer):
+// byte for byte what nlohmann's dump (with invalid UTF-8 replaced) writes, on fixed and random trees.
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
 #include <random>
 #include <string>
 
-#include "protocol/internal.h"
+#include "protocol/codec.h"
 
 using nlohmann::json;
-using sless::protocol::detail::dump;
+using sless::protocol::dump;
 
 namespace {
 
