@@ -364,10 +364,18 @@ class Shutdown(unittest.TestCase):
         try:
             body = b'{"Limit": 1}'
             s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+            # Expect: 100-continue makes the daemon answer once it has parsed the header and counted
+            # the request, so the signal below cannot overtake the read of the header.
             s.sendall(b"POST / HTTP/1.1\r\nHost: x\r\nX-Amz-Target: AWSStepFunctions.ListActivities\r\n"
-                      b"Content-Type: application/x-amz-json-1.0\r\nContent-Length: %d\r\n\r\n" % len(body)
-                      + body[:4])
-            harness.wait_for(lambda: d.http("GET", "/_sless/health")[0] == 200)
+                      b"Content-Type: application/x-amz-json-1.0\r\nExpect: 100-continue\r\n"
+                      b"Content-Length: %d\r\n\r\n" % len(body))
+            interim = b""
+            while not interim.endswith(b"\r\n\r\n"):
+                got = s.recv(1)
+                self.assertTrue(got, "connection closed before 100 Continue")
+                interim += got
+            self.assertTrue(interim.startswith(b"HTTP/1.1 100"), interim)
+            s.sendall(body[:4])
             d.proc.send_signal(15)
             time.sleep(0.2)  # the daemon must still be waiting for our body
             self.assertIsNone(d.proc.poll(), "daemon exited with a request in flight")
