@@ -1,5 +1,6 @@
 #include "core/time_format.h"
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -22,8 +23,47 @@ int millis(int64_t ms) { return static_cast<int>(((ms % 1000) + 1000) % 1000); }
 
 }  // namespace
 
+namespace {
+
+// The fixed-width fields of the formats below, written without snprintf (a formatted timestamp is
+// on the path of every S3 GET and of most list answers). Years outside 0..9999 fall back to it.
+char* digits(char* p, int v, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    p[i] = static_cast<char>('0' + v % 10);
+    v /= 10;
+  }
+  return p + width;
+}
+
+bool four_digit_year(const std::tm& tm) { return tm.tm_year >= -1900 && tm.tm_year <= 9999 - 1900; }
+
+// YYYY-MM-DDTHH:MM:SS (separators when `extended`), then `.mmm` when ms >= 0, then Z.
+std::string iso(const std::tm& tm, bool extended, int ms) {
+  char buf[32];
+  char* p = digits(buf, tm.tm_year + 1900, 4);
+  if (extended) *p++ = '-';
+  p = digits(p, tm.tm_mon + 1, 2);
+  if (extended) *p++ = '-';
+  p = digits(p, tm.tm_mday, 2);
+  *p++ = 'T';
+  p = digits(p, tm.tm_hour, 2);
+  if (extended) *p++ = ':';
+  p = digits(p, tm.tm_min, 2);
+  if (extended) *p++ = ':';
+  p = digits(p, tm.tm_sec, 2);
+  if (ms >= 0) {
+    *p++ = '.';
+    p = digits(p, ms, 3);
+  }
+  *p++ = 'Z';
+  return std::string(buf, p);
+}
+
+}  // namespace
+
 std::string iso8601_ms(int64_t ms) {
   std::tm tm = to_tm(ms);
+  if (four_digit_year(tm)) return iso(tm, true, millis(ms));
   char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
                 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, millis(ms));
@@ -32,6 +72,7 @@ std::string iso8601_ms(int64_t ms) {
 
 std::string iso8601(int64_t ms) {
   std::tm tm = to_tm(ms);
+  if (four_digit_year(tm)) return iso(tm, true, -1);
   char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
@@ -40,6 +81,7 @@ std::string iso8601(int64_t ms) {
 
 std::string iso8601_basic(int64_t ms) {
   std::tm tm = to_tm(ms);
+  if (four_digit_year(tm)) return iso(tm, false, -1);
   char buf[64];
   std::snprintf(buf, sizeof buf, "%04d%02d%02dT%02d%02d%02dZ", tm.tm_year + 1900, tm.tm_mon + 1,
                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
@@ -51,6 +93,26 @@ std::string rfc822(int64_t ms) {
   static constexpr const char* kMonths[] = {"Jan", "Feb", "Mar", "Apr", "May", "Jun",
                                             "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"};
   std::tm tm = to_tm(ms);
+  if (four_digit_year(tm)) {
+    // "Thu, 22 Jan 2015 01:22:02 GMT"
+    char buf[32];
+    char* p = std::copy_n(kDays[tm.tm_wday], 3, buf);
+    *p++ = ',';
+    *p++ = ' ';
+    p = digits(p, tm.tm_mday, 2);
+    *p++ = ' ';
+    p = std::copy_n(kMonths[tm.tm_mon], 3, p);
+    *p++ = ' ';
+    p = digits(p, tm.tm_year + 1900, 4);
+    *p++ = ' ';
+    p = digits(p, tm.tm_hour, 2);
+    *p++ = ':';
+    p = digits(p, tm.tm_min, 2);
+    *p++ = ':';
+    p = digits(p, tm.tm_sec, 2);
+    p = std::copy_n(" GMT", 4, p);
+    return std::string(buf, p);
+  }
   char buf[64];
   std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kDays[tm.tm_wday], tm.tm_mday,
                 kMonths[tm.tm_mon], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);

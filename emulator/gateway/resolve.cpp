@@ -225,10 +225,18 @@ std::optional<Credential> credential_scope(const http::Request& r) {
   std::string_view scope;
   std::string from_query;
   if (auto auth = r.headers.get("authorization")) {
-    auto pos = auth->find("Credential=");
+    // Every SDK writes "AWS4-HMAC-SHA256 Credential=..."; look there before searching the header
+    // (string_view::find tries each of its 200-odd positions).
+    constexpr std::string_view kCredential = "Credential=";
+    constexpr size_t kUsual = sizeof("AWS4-HMAC-SHA256 ") - 1;
+    size_t pos = auth->size() >= kUsual && auth->substr(kUsual, kCredential.size()) == kCredential
+                     ? kUsual
+                     : auth->find(kCredential);
     if (pos == std::string_view::npos) return std::nullopt;
-    scope = auth->substr(pos + 11);
-    scope = scope.substr(0, scope.find_first_of(", "));
+    scope = auth->substr(pos + kCredential.size());
+    size_t end = 0;  // up to ',' or ' ' (find_first_of looks each character up in the set)
+    while (end < scope.size() && scope[end] != ',' && scope[end] != ' ') ++end;
+    scope = scope.substr(0, end);
   } else {
     for (auto& p : http::parse_query(r.raw_query(), false)) {
       if (p.key == "X-Amz-Credential") from_query = std::move(p.value);

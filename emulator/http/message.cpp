@@ -22,8 +22,17 @@ void Headers::remove(std::string_view name) {
 }
 
 std::optional<std::string_view> Headers::get(std::string_view name) const {
+  // Names of one length are told apart by their first letter in most cases, before the
+  // case-insensitive compare (OR-ing 0x20 folds ASCII letters and keeps '-' and digits apart).
+  if (name.empty()) {
+    for (const auto& [k, v] : entries_) {
+      if (k.empty()) return std::string_view(v);
+    }
+    return std::nullopt;
+  }
+  const char first = static_cast<char>(name[0] | 0x20);
   for (const auto& [k, v] : entries_) {
-    if (enc::iequals(k, name)) {
+    if (k.size() == name.size() && static_cast<char>(k[0] | 0x20) == first && enc::iequals_same_size(k, name)) {
       return std::string_view(v);
     }
   }

@@ -161,6 +161,25 @@ TEST_CASE("credential scope yields access key and region", "[gateway][resolve]")
   REQUIRE(qc);
   CHECK(qc->region == "us-west-2");
   CHECK(qc->service == "s3");
+
+  // The credential is found wherever it sits in the header; a header too short to hold the usual
+  // prefix, or without a credential, yields none.
+  auto scope_of = [](std::string auth) {
+    sless::http::Request h;
+    h.headers.add("authorization", std::move(auth));
+    return sless::gateway::credential_scope(h);
+  };
+  auto moved = scope_of("AWS4-HMAC-SHA256  SignedHeaders=host, Credential=AKID/20250101/ap-south-1/kms/aws4_request");
+  REQUIRE(moved);
+  CHECK(moved->region == "ap-south-1");
+  CHECK(moved->service == "kms");
+  auto spaced = scope_of("AWS4-HMAC-SHA256 Credential=AKID/20250101/us-east-2/sns/aws4_request SignedHeaders=host");
+  REQUIRE(spaced);
+  CHECK(spaced->service == "sns");
+  CHECK_FALSE(scope_of("AWS4 x"));
+  CHECK_FALSE(scope_of(""));
+  CHECK_FALSE(scope_of("AWS4-HMAC-SHA256 Credential="));
+  CHECK_FALSE(scope_of("AWS4-HMAC-SHA256 SignedHeaders=host, Signature=abc"));
 }
 
 TEST_CASE("SigV2 access keys come from the Authorization header or a presigned URL", "[gateway]") {
