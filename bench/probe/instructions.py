@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
-"""Instructions per call of the bench scenarios ddb_put, ddb_get, ddb_query, sqs_send, sqs_cycle, sns_publish and
-kinesis_put, a measure that does not move with the machine's load: runs `sless up` (durable mode, temporary data dir) under valgrind's callgrind, sends a fixed
+"""Instructions per call of the bench scenarios ddb_put, ddb_get, ddb_query, sqs_send, sqs_cycle, sns_publish,
+kinesis_put, s3_put (s3_put_1k) and s3_get (s3_get_1k), a measure that does not move with the machine's load: runs `sless up` (durable mode, temporary data dir) under valgrind's callgrind, sends a fixed
 sequence of requests one at a time (the bodies of bench/scenarios), zeroes the counters before each scenario and
 dumps them after, and prints the daemon's user-space instructions (Ir) per call, all threads included (kernel
 time, e.g. socket and WAL writes, is not counted). Deterministic to about 1 %.
@@ -117,6 +117,21 @@ def publish():
 if chosen("sns_publish"): measure("sns_publish", n, publish)
 depth = call_json("GetQueueAttributes", {"QueueUrl": sink, "AttributeNames": ["ApproximateNumberOfMessages"]})
 if chosen("sns_publish"): print("sink depth", depth["Attributes"]["ApproximateNumberOfMessages"], "(n+1 expected)")
+# S3: PUT of a new 1 KiB object and GET of a preloaded one, path-style, with s3_objects.lua's headers.
+def s3(method, path, body=None):
+    h = {"X-Amz-Date": stamp, "Authorization": auth.format(svc="s3"), "X-Amz-Content-Sha256": "UNSIGNED-PAYLOAD"}
+    if body is not None: h["Content-Type"] = "application/octet-stream"
+    conn.request(method, path, body, h); r = conn.getresponse(); d = r.read()
+    assert r.status == 200, d; return d
+s3("PUT", "/bench")
+payload = b"0123456789abcdef" * 64
+for i in range(100): s3("PUT", f"/bench/obj-{i}", payload)
+def s3_put():
+    for i in range(n): s3("PUT", f"/bench/obj-w-{i}", payload)
+def s3_get():
+    for i in range(n): assert len(s3("GET", f"/bench/obj-{i % 100}")) == len(payload)
+if chosen("s3_put"): measure("s3_put", n, s3_put)
+if chosen("s3_get"): measure("s3_get", n, s3_get)
 proc.terminate(); proc.wait(timeout=60)
 if os.environ.get("KEEP"):
     print("callgrind outputs in", tmp)  # callgrind_annotate --inclusive=yes <file>

@@ -423,6 +423,28 @@ class Loader {
       }
       m_.operations.emplace(op.name, std::move(op));
     });
+    build_routes();
+  }
+
+  // Groups the operations by method, then by the path of their request URI (label names
+  // included: the same text is the same template). Operations are listed by name in each group.
+  void build_routes() {
+    for (const Operation* op : m_.sorted_operations()) {
+      auto by_method = std::find_if(m_.rest_routes.begin(), m_.rest_routes.end(),
+                                    [&](const MethodRoutes& r) { return r.method == op->http_method; });
+      if (by_method == m_.rest_routes.end()) {
+        by_method = m_.rest_routes.insert(m_.rest_routes.end(), MethodRoutes{op->http_method, {}});
+      }
+      std::string_view path = std::string_view(op->request_uri).substr(0, op->request_uri.find('?'));
+      auto group = std::find_if(by_method->groups.begin(), by_method->groups.end(), [&](const RouteGroup& g) {
+        const std::string& uri = g.operations.front()->request_uri;
+        return std::string_view(uri).substr(0, uri.find('?')) == path;
+      });
+      if (group == by_method->groups.end()) {
+        group = by_method->groups.insert(by_method->groups.end(), RouteGroup{&op->path_segments, {}});
+      }
+      group->operations.push_back(op);
+    }
   }
 
  private:
@@ -444,6 +466,13 @@ const Member* Shape::find_member(std::string_view n) const {
 const Operation* ServiceModel::find_operation(std::string_view op) const {
   auto it = operations.find(std::string(op));
   return it == operations.end() ? nullptr : &it->second;
+}
+
+const std::vector<RouteGroup>* ServiceModel::routes_for(std::string_view method) const {
+  for (const auto& r : rest_routes) {
+    if (r.method == method) return &r.groups;
+  }
+  return nullptr;
 }
 
 const Shape* ServiceModel::find_shape(std::string_view s) const {

@@ -134,6 +134,18 @@ struct Operation {
   bool checksum_required = false;
 };
 
+// The REST routing table of one HTTP method: its operations grouped by path template, so that a
+// template shared by many operations (S3 has some forty GET operations on "/{Bucket}") is matched
+// against a request's path once.
+struct RouteGroup {
+  const std::vector<UriSegment>* segments = nullptr;
+  std::vector<const Operation*> operations;
+};
+struct MethodRoutes {
+  std::string method;
+  std::vector<RouteGroup> groups;
+};
+
 struct ServiceModel {
   std::string name;             // sless's name: "sqs", "sqs-query", "dynamodb", ...
   Protocol protocol = Protocol::kJson;
@@ -150,6 +162,10 @@ struct ServiceModel {
 
   std::unordered_map<std::string, std::unique_ptr<Shape>> shapes;
   std::unordered_map<std::string, Operation> operations;
+  std::vector<MethodRoutes> rest_routes;  // built with the operations; they do not change after
+
+  // The groups of operations bound to an HTTP method, or null when there are none.
+  const std::vector<RouteGroup>* routes_for(std::string_view method) const;
 
   const Operation* find_operation(std::string_view op) const;
   const Shape* find_shape(std::string_view shape) const;

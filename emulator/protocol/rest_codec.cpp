@@ -119,28 +119,32 @@ const Operation* route_rest(const ServiceModel& m, const http::Request& r,
   long best_score = -1;
   Match match;  // reused: its label storage is allocated once
   Match best_match;
-  for (const auto& [name, op] : m.operations) {
-    if (op.http_method != r.method) continue;
+  const std::vector<RouteGroup>* groups = m.routes_for(r.method);
+  if (groups == nullptr) return nullptr;
+  for (const RouteGroup& group : *groups) {
     match.labels.clear();
     match.literal_chars = 0;
-    if (!match_path(op.path_segments, 0, path, match)) continue;
-    bool satisfied = false;
-    long score = requirement_score(op, r, query, &satisfied);
-    score = score * 1000 + match.literal_chars;
-    if (!x_id.empty() && x_id == op.name) score += 1000000000;
-    // A candidate whose required members are all there beats one that lacks some; among equals,
-    // a current operation beats a deprecated one, then the name decides (deterministic).
-    bool better = (satisfied && !best_satisfied) ||
-                  (satisfied == best_satisfied &&
-                   (score > best_score ||
-                    (score == best_score && best &&
-                     (best->deprecated != op.deprecated ? best->deprecated : op.name < best->name))));
-    if (better || !best) {
-      best = &op;
-      best_satisfied = satisfied;
-      best_score = score;
-      best_match.labels.assign(match.labels.begin(), match.labels.end());
-      best_match.literal_chars = match.literal_chars;
+    if (!match_path(*group.segments, 0, path, match)) continue;
+    for (const Operation* candidate : group.operations) {
+      const Operation& op = *candidate;
+      bool satisfied = false;
+      long score = requirement_score(op, r, query, &satisfied);
+      score = score * 1000 + match.literal_chars;
+      if (!x_id.empty() && x_id == op.name) score += 1000000000;
+      // A candidate whose required members are all there beats one that lacks some; among equals,
+      // a current operation beats a deprecated one, then the name decides (deterministic).
+      bool better = (satisfied && !best_satisfied) ||
+                    (satisfied == best_satisfied &&
+                     (score > best_score ||
+                      (score == best_score && best &&
+                       (best->deprecated != op.deprecated ? best->deprecated : op.name < best->name))));
+      if (better || !best) {
+        best = &op;
+        best_satisfied = satisfied;
+        best_score = score;
+        best_match.labels.assign(match.labels.begin(), match.labels.end());
+        best_match.literal_chars = match.literal_chars;
+      }
     }
   }
   if (best && labels) {
