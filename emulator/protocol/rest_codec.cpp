@@ -293,10 +293,11 @@ Outcome<ParsedRequest> parse_rest(const ServiceModel& m, const http::Request& r)
       }
       case Location::kHeaders: {
         json map = json::object();
-        std::string prefix = enc::to_lower(mem.location_name);
+        const std::string& prefix = mem.location_name;
         for (const auto& [k, v] : r.headers.entries()) {
-          std::string lk = enc::to_lower(k);
-          if (enc::starts_with(lk, prefix) && lk.size() > prefix.size()) map[lk.substr(prefix.size())] = v;
+          if (k.size() > prefix.size() && enc::iequals(std::string_view(k).substr(0, prefix.size()), prefix)) {
+            map[enc::to_lower(std::string_view(k).substr(prefix.size()))] = v;
+          }
         }
         if (!map.empty()) params[mem.name] = std::move(map);
         break;
@@ -394,9 +395,24 @@ http::Response serialize_rest_result(const ServiceModel& m, const Operation& op,
   const Shape* s = op.output;
   json& result = out.result;
   if (s && result.is_object()) {
-    for (const auto& mem : s->members) {
-      auto it = result.find(mem.name);
-      if (it == result.end() || it->is_null()) continue;
+    // The result holds a handful of members where the shape may list forty (GetObject): visit the
+    // result's and find each in the shape, then write the headers in the shape's order.
+    std::vector<std::pair<size_t, const json*>> present;
+    present.reserve(result.size());
+    for (auto it = result.begin(); it != result.end(); ++it) {
+      if (it->is_null()) continue;
+      const std::string& key = it.key();
+      for (size_t i = 0; i < s->members.size(); ++i) {
+        if (s->members[i].name == key) {
+          present.emplace_back(i, &*it);
+          break;
+        }
+      }
+    }
+    std::sort(present.begin(), present.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (const auto& [index, value] : present) {
+      const Member& mem = s->members[index];
+      const json* it = value;
       if (mem.location == Location::kHeader) {
         res.headers.add(mem.location_name, header_text(mem, *it));
       } else if (mem.location == Location::kHeaders && it->is_object()) {

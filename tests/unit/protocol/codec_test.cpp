@@ -1,5 +1,7 @@
 // The protocol codecs on the shapes that matter most: flattened and nested query structures,
 // REST routing by query keys and headers, XML in and out, JSON renames, error shapes.
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
@@ -218,6 +220,8 @@ TEST_CASE("rest-xml: labels, headers, metadata and XML payloads bind to members"
   Request put = rest("PUT", "/b/dir/a%20b.txt", "hello");
   put.headers.add("Content-Type", "text/plain");
   put.headers.add("x-amz-meta-Color", "red");
+  put.headers.add("X-AMZ-META-Shape", "Round");  // the prefix in any case; the name lowercased
+  put.headers.add("x-amz-meta-", "no name");     // nothing after the prefix: not metadata
   put.headers.add("Expires", "Wed, 01 Jan 2031 00:00:00 GMT");
   auto p = parse_request(model("s3"), put);
   REQUIRE(p.ok());
@@ -226,6 +230,8 @@ TEST_CASE("rest-xml: labels, headers, metadata and XML payloads bind to members"
   CHECK(params["Key"] == "dir/a b.txt");
   CHECK(params["ContentType"] == "text/plain");
   CHECK(params["Metadata"]["color"] == "red");
+  CHECK(params["Metadata"]["shape"] == "Round");
+  CHECK(params["Metadata"].size() == 2);
   CHECK(params["Expires"] == "Wed, 01 Jan 2031 00:00:00 GMT");  // a string in current models
   CHECK_FALSE(params.contains("Body"));
 
@@ -266,6 +272,17 @@ TEST_CASE("rest-xml: results as XML documents and headers, errors as <Error>", "
   CHECK(h.headers.get("ETag").value_or("") == "\"e\"");
   CHECK(h.headers.get("x-amz-meta-color").value_or("") == "red");
   CHECK(h.headers.get("Last-Modified").value_or("") == "Tue, 14 Nov 2023 22:13:20 GMT");
+  // Header members leave in the output shape's order, whatever the result's order (by name).
+  std::vector<std::string> expected;
+  for (const auto& mem : m.find_operation("HeadObject")->output->members) {
+    if (mem.name == "ContentLength" || mem.name == "ETag" || mem.name == "LastModified") expected.push_back(mem.location_name);
+    if (mem.name == "Metadata") expected.push_back("x-amz-meta-color");
+  }
+  std::vector<std::string> written;
+  for (const auto& [name, value] : h.headers.entries()) {
+    if (std::find(expected.begin(), expected.end(), name) != expected.end()) written.push_back(name);
+  }
+  CHECK(written == expected);
 
   auto err = serialize_error(m, nullptr, sless::ServiceError("NoSuchKey", "The specified key does not exist.", 404).with("Key", "k"), "r");
   CHECK(err.status == 404);
