@@ -12,9 +12,11 @@
 #include <atomic>
 #include <iterator>
 #include <limits>
+#include <memory_resource>
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <tuple>
 #include <unordered_map>
 
 #include <boost/asio/dispatch.hpp>
@@ -258,11 +260,14 @@ class Session : public std::enable_shared_from_this<Session> {
       do_close();
       return;
     }
-    header_parser_.emplace();
-    header_parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
-    header_parser_->body_limit(kUnlimited);
+    // The parsers of the previous request go first: their fields live in the arena.
+    header_parser_.reset();
     string_parser_.reset();
     stream_parser_.reset();
+    field_arena_.release();
+    header_parser_.emplace(std::piecewise_construct, std::make_tuple(), std::make_tuple(FieldAllocator(&field_arena_)));
+    header_parser_->header_limit(static_cast<std::uint32_t>(server_.options.max_header_bytes));
+    header_parser_->body_limit(kUnlimited);
     stream_.expires_after(server_.options.idle_timeout);
     bhttp::async_read_header(stream_, buffer_, *header_parser_,
                              beast::bind_front_handler(&Session::on_header, shared_from_this()));
@@ -549,9 +554,16 @@ class Session : public std::enable_shared_from_this<Session> {
   Server::Impl& server_;
   Handler& handler_;
   std::string remote_;
-  std::optional<bhttp::request_parser<bhttp::empty_body>> header_parser_;
-  std::optional<bhttp::request_parser<bhttp::string_body>> string_parser_;
-  std::optional<bhttp::request_parser<bhttp::buffer_body>> stream_parser_;
+  // Beast's parsers keep each header field in a node of their own: those come from an arena in
+  // the session, released at the next request, instead of one allocation and free per field.
+  using FieldAllocator = std::pmr::polymorphic_allocator<char>;
+  template <class Body>
+  using Parser = bhttp::request_parser<Body, FieldAllocator>;
+  alignas(std::max_align_t) char field_space_[2048];
+  std::pmr::monotonic_buffer_resource field_arena_{field_space_, sizeof field_space_};
+  std::optional<Parser<bhttp::empty_body>> header_parser_;
+  std::optional<Parser<bhttp::string_body>> string_parser_;
+  std::optional<Parser<bhttp::buffer_body>> stream_parser_;
   std::unique_ptr<char[]> chunk_;
   std::shared_ptr<void> holder_;
   std::string out_head_;  // write_plain's head and body, kept until the write completes
