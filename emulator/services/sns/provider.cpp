@@ -65,18 +65,22 @@ struct ArnParts {
   std::string region, account, topic, sub;
 };
 std::optional<ArnParts> parse_arn(std::string_view arn) {
-  std::vector<std::string> parts;
+  // arn:partition:sns:region:account:topic[:subscription], split without copying.
+  std::string_view parts[7];
+  size_t n = 0;
   size_t start = 0;
   while (true) {
+    if (n == 7) return std::nullopt;
     size_t colon = arn.find(':', start);
-    parts.emplace_back(arn.substr(start, colon == std::string_view::npos ? std::string_view::npos : colon - start));
+    parts[n++] = arn.substr(start, colon == std::string_view::npos ? std::string_view::npos : colon - start);
     if (colon == std::string_view::npos) break;
     start = colon + 1;
   }
-  if (parts.size() < 6 || parts.size() > 7 || parts[0] != "arn" || parts[2] != "sns" || parts[5].empty()) {
+  if (n < 6 || parts[0] != "arn" || parts[2] != "sns" || parts[5].empty()) {
     return std::nullopt;
   }
-  return ArnParts{parts[3], parts[4], parts[5], parts.size() == 7 ? parts[6] : ""};
+  return ArnParts{std::string(parts[3]), std::string(parts[4]), std::string(parts[5]),
+                  n == 7 ? std::string(parts[6]) : std::string()};
 }
 
 const std::set<std::string>& topic_settable() {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include <fmt/format.h>
@@ -177,10 +179,28 @@ std::string md5_of_attributes(const nlohmann::json& attributes) {
 }
 
 bool valid_message_chars(std::string_view text) {
-  // Most bodies are printable ASCII: one pass, without the UTF-8 decoding below.
+  // Most bodies are printable ASCII: one pass, without the UTF-8 decoding below, eight bytes at a
+  // time while no byte has its high bit set or is below 0x20 (a word that has one is looked at
+  // byte by byte: tab, LF and CR are allowed).
+  constexpr uint64_t kHigh = 0x8080808080808080ull;
+  constexpr uint64_t kSpaces = 0x2020202020202020ull;
   bool ascii = true;
-  for (char ch : text) {
-    auto c = static_cast<unsigned char>(ch);
+  size_t i = 0;
+  for (; i + 8 <= text.size() && ascii; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, text.data() + i, 8);
+    if (((w | (w - kSpaces)) & kHigh) == 0) continue;  // all bytes in 0x20..0x7f
+    for (size_t k = i; k < i + 8; ++k) {
+      auto c = static_cast<unsigned char>(text[k]);
+      if (c >= 0x80) {
+        ascii = false;
+        break;
+      }
+      if (c < 0x20 && c != 0x9 && c != 0xA && c != 0xD) return false;
+    }
+  }
+  for (; i < text.size() && ascii; ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
       ascii = false;
       break;
@@ -189,7 +209,7 @@ bool valid_message_chars(std::string_view text) {
   }
   if (ascii) return true;
   if (!enc::is_valid_utf8(text)) return false;
-  size_t i = 0;
+  i = 0;
   while (i < text.size()) {
     auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {

@@ -52,6 +52,23 @@ TEST_CASE("message characters and attributes are validated", "[sqs]") {
   CHECK_FALSE(valid_message_chars(std::string("a\x01", 2)));
   CHECK_FALSE(valid_message_chars("\xEF\xBF\xBF"));  // U+FFFF
   CHECK_FALSE(valid_message_chars("\xC3"));          // truncated UTF-8
+  // Every byte value at every position of bodies of 0..40 bytes, against the rule byte by byte
+  // (the check reads eight bytes at a time): tab, LF, CR and 0x20..0x7F pass, other controls fail,
+  // and a lone high byte is invalid UTF-8.
+  for (size_t len = 1; len <= 40; ++len) {
+    for (size_t pos = 0; pos < len; ++pos) {
+      for (int b = 0; b < 256; ++b) {
+        std::string text(len, 'a');
+        text[pos] = static_cast<char>(b);
+        bool expected = b == 0x9 || b == 0xA || b == 0xD || (b >= 0x20 && b < 0x80);
+        INFO("length " << len << ", byte " << b << " at " << pos);
+        REQUIRE(valid_message_chars(text) == expected);
+      }
+    }
+  }
+  CHECK(valid_message_chars(std::string(37, 'x') + "\xC3\xA9"));                // é after the words
+  CHECK(valid_message_chars("\xC3\xA9" + std::string(37, 'x')));                // é before them
+  CHECK_FALSE(valid_message_chars("\xC3\xA9" + std::string(20, 'x') + "\x1F"));  // a control after it
   CHECK(validate_attributes(json{{"n", {{"DataType", "Number.int"}, {"StringValue", "-1.5E3"}}}}, false).ok());
   CHECK_FALSE(validate_attributes(json{{"n", {{"DataType", "Number"}, {"StringValue", "1x"}}}}, false).ok());
   CHECK_FALSE(validate_attributes(json{{"AWS.x", {{"DataType", "String"}, {"StringValue", "v"}}}}, false).ok());
