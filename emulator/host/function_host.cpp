@@ -29,6 +29,7 @@
 #include "core/time_format.h"
 #include "host/launcher.h"
 #include "host/wire.h"
+#include "protocol/codec.h"
 #include "protocol/model.h"
 #include "services/registry.h"
 
@@ -584,16 +585,29 @@ void Worker::handle_call(const wire::Frame& f) {
   ctx.now_ms = host_->clock.now_ms();
   const protocol::ServiceModel* model = protocol::ModelRegistry::instance().get(model_name);
   const protocol::Operation* op = model ? model->find_operation(op_name) : nullptr;
+  const bool json_protocol = model && model->protocol == protocol::Protocol::kJson;
   host_->registry.call(
       model_name, op_name, std::move(params), std::move(ctx),
-      [self = shared_from_this(), op, reply](Outcome<protocol::OperationOutput> out) {
-        net::dispatch(self->strand_, [self, op, reply, out = std::move(out)]() mutable {
+      [self = shared_from_this(), op, reply, json_protocol](Outcome<protocol::OperationOutput> out) {
+        net::dispatch(self->strand_, [self, op, reply, json_protocol, out = std::move(out)]() mutable {
           if (!out.ok()) {
             const ServiceError& e = out.error();
             reply("service_error", e.fields.is_object() && !e.fields.empty() ? e.fields.dump() : "", e.code, e.message);
             return;
           }
           protocol::OperationOutput& o = out.value();
+          // A JSON service's own answer text (DynamoDB writes it) goes to the plugin as it is, rather
+          // than parsed into a tree and written again; text that is not valid UTF-8 takes the tree's
+          // path, whose writer replaces what is invalid.
+          if (json_protocol && o.raw_payload) {
+            if (enc::is_valid_utf8(*o.raw_payload)) {
+              reply("ok", std::move(*o.raw_payload), "", "");
+              return;
+            }
+            json tree = json::parse(*o.raw_payload, nullptr, /*allow_exceptions=*/false);
+            o.result = tree.is_object() ? std::move(tree) : json::object();
+            o.raw_payload.reset();
+          }
           // A blob payload (S3 GetObject Body) comes back base64 in its member, as in the JSON APIs.
           if (op && op->output && !op->output->payload.empty() && (o.raw_payload || o.payload_source)) {
             std::string bytes;
@@ -616,9 +630,10 @@ void Worker::handle_call(const wire::Frame& f) {
             }
             o.result[op->output->payload] = enc::base64_encode(bytes);
           }
-          reply("ok", o.result.dump(-1, ' ', false, json::error_handler_t::replace), "", "");
+          reply("ok", protocol::dump(o.result), "", "");
         });
-      });
+      },
+      /*keep_json_text=*/true);
 }
 
 void Worker::do_run(Job job) {

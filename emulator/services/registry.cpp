@@ -96,7 +96,7 @@ Service* Registry::by_model(std::string_view model) const {
 }
 
 void Registry::call(std::string_view model_name, std::string_view operation, nlohmann::json params,
-                    RequestContext ctx, Done done) const {
+                    RequestContext ctx, Done done, bool keep_json_text) const {
   const protocol::ServiceModel* model = protocol::ModelRegistry::instance().get(model_name);
   Service* service = by_model(model_name);
   const protocol::Operation* op = model ? model->find_operation(operation) : nullptr;
@@ -121,7 +121,7 @@ void Registry::call(std::string_view model_name, std::string_view operation, nlo
   inv.op = op;
   inv.params = std::move(params);
   inv.request = std::make_shared<http::Request>();
-  const bool json_protocol = model->protocol == protocol::Protocol::kJson;
+  const bool json_protocol = model->protocol == protocol::Protocol::kJson && !keep_json_text;
   inv.done = [fired, callback, json_protocol](Outcome<protocol::OperationOutput> out) {
     if (fired->exchange(true)) return;
     // In-process callers get a result tree even when the service wrote its JSON body itself.

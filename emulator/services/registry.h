@@ -35,9 +35,11 @@ class Registry {
   const std::vector<std::unique_ptr<Service>>& all() const { return services_; }
 
   // Calls an operation in-process with a params tree, as the function SDK and cross-service
-  // deliveries do: validates against the model, then invokes. `done` runs exactly once.
+  // deliveries do: validates against the model, then invokes. `done` runs exactly once. A JSON
+  // service that writes its answer's text itself (DynamoDB) has it parsed into `result`, unless
+  // `keep_json_text`: then the text stays in `raw_payload`, for a caller that only sends it on.
   void call(std::string_view model, std::string_view operation, nlohmann::json params, RequestContext ctx,
-            Done done) const;
+            Done done, bool keep_json_text = false) const;
 
  private:
   std::vector<std::unique_ptr<Service>> services_;

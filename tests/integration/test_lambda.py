@@ -583,6 +583,35 @@ class LambdaTest(unittest.TestCase):
         _, out = self.invoke("caller", {"service": "logs", "operation": "CreateLogGroup", "request": {}})
         self.assertEqual((out["ok"], out["code"]), (False, "ValidationException"))
 
+    def test_function_reads_dynamodb_in_process(self):
+        # DynamoDB writes its answers' JSON text itself; a plugin gets that text, parsed by its SDK,
+        # with every type, escapes and non-ASCII text intact, and errors as codes.
+        ddb = self.d.client("dynamodb")
+        ddb.create_table(TableName="fn-items", BillingMode="PAY_PER_REQUEST",
+                         KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                         AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+        item = {"id": {"S": "k1"}, "name": {"S": "Crème brûlée \"quoted\" \\ tab\t 雪"}, "n": {"N": "12.50"},
+                "ok": {"BOOL": True}, "nothing": {"NULL": True}, "blob": {"B": b"\x00\xff"},
+                "tags": {"SS": ["a", "b"]}, "nested": {"M": {"list": {"L": [{"N": "1"}, {"S": "two"}]}}}}
+        ddb.put_item(TableName="fn-items", Item=item)
+        self.make("ddb-caller", "call")
+        _, out = self.invoke("ddb-caller", {"service": "dynamodb", "operation": "GetItem",
+                                        "request": {"TableName": "fn-items", "Key": {"id": {"S": "k1"}}}})
+        self.assertTrue(out["ok"], out)
+        got = out["result"]["Item"]
+        self.assertEqual(got["name"], {"S": "Crème brûlée \"quoted\" \\ tab\t 雪"})
+        self.assertEqual(got["n"], {"N": "12.5"})
+        self.assertEqual(got["blob"], {"B": base64.b64encode(b"\x00\xff").decode()})
+        self.assertEqual(sorted(got["tags"]["SS"]), ["a", "b"])
+        self.assertEqual(got["nested"], {"M": {"list": {"L": [{"N": "1"}, {"S": "two"}]}}})
+        self.assertEqual((got["ok"], got["nothing"]), ({"BOOL": True}, {"NULL": True}))
+        _, out = self.invoke("ddb-caller", {"service": "dynamodb", "operation": "GetItem",
+                                        "request": {"TableName": "fn-items", "Key": {"id": {"S": "missing"}}}})
+        self.assertEqual(out, {"ok": True, "result": {}})
+        _, out = self.invoke("ddb-caller", {"service": "dynamodb", "operation": "GetItem",
+                                        "request": {"TableName": "no-such-table", "Key": {"id": {"S": "k1"}}}})
+        self.assertEqual((out["ok"], out["code"]), (False, "ResourceNotFoundException"))
+
 
 class Durability(unittest.TestCase):
     def test_functions_survive_restart_and_kill(self):

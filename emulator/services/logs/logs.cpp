@@ -263,14 +263,17 @@ Status LogsService::append(const std::string& account, const std::string& region
 
 namespace {
 
+// The stream's metadata record, as the JSON object nlohmann writes (members in name order); written
+// directly, since every batch of invocation logs rewrites it.
 std::string stream_record(int64_t creation, int64_t first, int64_t last, int64_t ingestion, int64_t bytes) {
-  json s{{"creationTime", creation}, {"storedBytes", bytes}};
+  std::string out = "{\"creationTime\":" + std::to_string(creation);
   if (first != INT64_MAX) {
-    s["firstEventTimestamp"] = first;
-    s["lastEventTimestamp"] = last;
-    s["lastIngestionTime"] = ingestion;
+    out += ",\"firstEventTimestamp\":" + std::to_string(first);
+    out += ",\"lastEventTimestamp\":" + std::to_string(last);
+    out += ",\"lastIngestionTime\":" + std::to_string(ingestion);
   }
-  return s.dump();
+  out += ",\"storedBytes\":" + std::to_string(bytes) + "}";
+  return out;
 }
 
 }  // namespace
