@@ -614,6 +614,28 @@ class LambdaTest(unittest.TestCase):
 
 
 class Durability(unittest.TestCase):
+    def test_invocation_lines_are_written_without_a_reader(self):
+        # The lines are written a moment after the answer even when nothing reads them: a kill -9
+        # half a second later keeps them.
+        data = tempfile.mkdtemp(prefix="sless-lambda-lines-")
+        try:
+            d = Daemon(data_dir=data).start()
+            lam = d.client("lambda")
+            lam.create_function(FunctionName="quiet", Runtime="provided.al2023", Role=ROLE, Handler="echo",
+                                Code={"ZipFile": zip_of(PLUGIN)})
+            ids = [lam.invoke(FunctionName="quiet", Payload=b'{}')["ResponseMetadata"]["RequestId"] for _ in range(3)]
+            time.sleep(0.5)
+            d.kill()  # kill -9
+            d = Daemon(data_dir=data).start()
+            logs = d.client("logs")
+            messages = [e["message"] for e in logs.filter_log_events(logGroupName="/aws/lambda/quiet")["events"]]
+            for rid in ids:
+                self.assertIn(f"START RequestId: {rid} Version: $LATEST", messages)
+                self.assertIn(f"END RequestId: {rid}", messages)
+            self.assertEqual(d.stop(), 0)
+        finally:
+            shutil.rmtree(data, ignore_errors=True)
+
     def test_functions_survive_restart_and_kill(self):
         data = tempfile.mkdtemp(prefix="sless-lambda-durable-")
         try:
