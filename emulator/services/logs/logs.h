@@ -7,7 +7,6 @@
 #pragma once
 
 #include <atomic>
-#include <chrono>
 #include <cstdint>
 #include <map>
 #include <mutex>
@@ -107,8 +106,7 @@ class LogsService final : public Provider {
 
   std::mutex queue_mu_;
   std::vector<Queued> queue_;
-  static constexpr std::chrono::milliseconds kWriteDelay{2};  // queued lines wait this long at most
-  bool draining_ = false;  // a write is scheduled or running: enqueuers leave their events to it
+  bool draining_ = false;             // a thread is in write_rounds(): enqueuers leave their events to it
   std::atomic<size_t> unwritten_{0};  // queued appends not yet written (taken ones included)
 
   // The writer mutex: held across every write to the family and guards the metadata below.
