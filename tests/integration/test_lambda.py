@@ -618,6 +618,7 @@ class Durability(unittest.TestCase):
         # The lines are written a moment after the answer even when nothing reads them: a kill -9
         # half a second later keeps them.
         data = tempfile.mkdtemp(prefix="sless-lambda-lines-")
+        d = None
         try:
             d = Daemon(data_dir=data).start()
             lam = d.client("lambda")
@@ -634,6 +635,8 @@ class Durability(unittest.TestCase):
                 self.assertIn(f"END RequestId: {rid}", messages)
             self.assertEqual(d.stop(), 0)
         finally:
+            if d is not None:
+                d.kill()  # a failed assertion must not leave the daemon running
             shutil.rmtree(data, ignore_errors=True)
 
     def test_functions_survive_restart_and_kill(self):
