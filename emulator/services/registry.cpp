@@ -121,11 +121,11 @@ void Registry::call(std::string_view model_name, std::string_view operation, nlo
   inv.op = op;
   inv.params = std::move(params);
   inv.request = std::make_shared<http::Request>();
-  const bool json_protocol = model->protocol == protocol::Protocol::kJson && !keep_json_text;
-  inv.done = [fired, callback, json_protocol](Outcome<protocol::OperationOutput> out) {
+  const bool parse_text = model->protocol == protocol::Protocol::kJson && !keep_json_text;
+  inv.done = [fired, callback, parse_text](Outcome<protocol::OperationOutput> out) {
     if (fired->exchange(true)) return;
     // In-process callers get a result tree even when the service wrote its JSON body itself.
-    if (json_protocol && out.ok() && out.value().raw_payload) {
+    if (parse_text && out.ok() && out.value().raw_payload) {
       auto tree = nlohmann::json::parse(*out.value().raw_payload, nullptr, /*allow_exceptions=*/false);
       out.value().result = tree.is_object() ? std::move(tree) : nlohmann::json::object();
       out.value().raw_payload.reset();

@@ -179,33 +179,30 @@ std::string md5_of_attributes(const nlohmann::json& attributes) {
 }
 
 bool valid_message_chars(std::string_view text) {
-  // Most bodies are printable ASCII: one pass, without the UTF-8 decoding below, eight bytes at a
-  // time while no byte has its high bit set or is below 0x20 (a word that has one is looked at
-  // byte by byte: tab, LF and CR are allowed).
+  // Below 0x20 only tab, LF and CR are allowed.
+  auto refused_control = [](unsigned char c) { return c < 0x20 && c != 0x9 && c != 0xA && c != 0xD; };
+  // Most bodies are printable ASCII: one pass without the UTF-8 decoding below, eight bytes at a
+  // time where none has its high bit set or is below 0x20, else a byte at a time.
   constexpr uint64_t kHigh = 0x8080808080808080ull;
   constexpr uint64_t kSpaces = 0x2020202020202020ull;
   bool ascii = true;
   size_t i = 0;
-  for (; i + 8 <= text.size() && ascii; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, text.data() + i, 8);
-    if (((w | (w - kSpaces)) & kHigh) == 0) continue;  // all bytes in 0x20..0x7f
-    for (size_t k = i; k < i + 8; ++k) {
-      auto c = static_cast<unsigned char>(text[k]);
-      if (c >= 0x80) {
-        ascii = false;
-        break;
+  while (i < text.size()) {
+    if (i + 8 <= text.size()) {
+      uint64_t w;
+      std::memcpy(&w, text.data() + i, 8);
+      if (((w | (w - kSpaces)) & kHigh) == 0) {  // all eight in 0x20..0x7f
+        i += 8;
+        continue;
       }
-      if (c < 0x20 && c != 0x9 && c != 0xA && c != 0xD) return false;
     }
-  }
-  for (; i < text.size() && ascii; ++i) {
     auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
       ascii = false;
       break;
     }
-    if (c < 0x20 && c != 0x9 && c != 0xA && c != 0xD) return false;
+    if (refused_control(c)) return false;
+    ++i;
   }
   if (ascii) return true;
   if (!enc::is_valid_utf8(text)) return false;
@@ -213,7 +210,7 @@ bool valid_message_chars(std::string_view text) {
   while (i < text.size()) {
     auto c = static_cast<unsigned char>(text[i]);
     if (c < 0x80) {
-      if (c < 0x20 && c != 0x9 && c != 0xA && c != 0xD) return false;
+      if (refused_control(c)) return false;
       ++i;
       continue;
     }
