@@ -76,6 +76,10 @@ Status Daemon::start() {
   // The services' families, created together on a fresh data dir (each one created alone rewrites
   // RocksDB's options file) after the ready line (settle) or at the first write, whichever is first.
   opts.families = {"dynamodb", "s3", "sqs", "sns", "kinesis", "lambda", "apigateway", "events", "logs", "stacks"};
+  // Families written mostly in key order under a prefix: log events (a stream's prefix, then a
+  // timestamp and a sequence number), SQS messages, states and journals (a queue's prefix, then a
+  // sequence number) and Kinesis records (a shard's prefix, then a counter).
+  opts.ordered_suffix = {{"logs", 16}, {"sqs", 8}, {"kinesis", 8}};
   auto store = storage::Store::open(opts);
   if (!store.ok()) return store.status();
   parts_->store = std::move(store).value();

@@ -24,6 +24,7 @@
 #include <rocksdb/file_system.h>
 #include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
+#include <rocksdb/slice_transform.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
 #include <rocksdb/write_buffer_manager.h>
@@ -130,6 +131,21 @@ rocksdb::ColumnFamilyOptions family_options() {
   o.level_compaction_dynamic_level_bytes = true;
   return o;
 }
+
+// The memtable's insert hints (Options::ordered_suffix): a key's prefix is the key without its
+// last `suffix` bytes.
+class DropSuffix final : public rocksdb::SliceTransform {
+ public:
+  explicit DropSuffix(size_t suffix) : suffix_(suffix) {}
+  const char* Name() const override { return "SlessDropSuffix"; }
+  rocksdb::Slice Transform(const rocksdb::Slice& key) const override {
+    return rocksdb::Slice(key.data(), key.size() - suffix_);
+  }
+  bool InDomain(const rocksdb::Slice& key) const override { return key.size() > suffix_; }
+
+ private:
+  size_t suffix_;
+};
 
 // The local file system, except that fsyncs are skipped while a brand-new database holds no data
 // (its creation, and the services creating their families at start-up): there is nothing to lose
@@ -243,6 +259,16 @@ class RocksIterator final : public Iterator {
 class Families {
  public:
   rocksdb::ColumnFamilyOptions options;
+  std::map<std::string, size_t, std::less<>> ordered_suffix;  // Options::ordered_suffix
+
+  // `options`, with the insert hints of the family `name` when it has them.
+  rocksdb::ColumnFamilyOptions options_for(std::string_view name) const {
+    auto it = ordered_suffix.find(name);
+    if (it == ordered_suffix.end()) return options;
+    rocksdb::ColumnFamilyOptions o = options;
+    o.memtable_insert_with_hint_prefix_extractor = std::make_shared<DropSuffix>(it->second);
+    return o;
+  }
   std::mutex mu;  // creation, and the members below
   std::condition_variable batch_done;
   enum class Batch { kNone, kPending, kRunning } batch = Batch::kNone;
@@ -321,7 +347,7 @@ rocksdb::ColumnFamilyHandle* Families::create(Family& family) {
     return nullptr;
   }
   rocksdb::ColumnFamilyHandle* handle = nullptr;
-  const rocksdb::Status s = db->CreateColumnFamily(options, family.name(), &handle);
+  const rocksdb::Status s = db->CreateColumnFamily(options_for(family.name()), family.name(), &handle);
   if (!s.ok()) {
     log::error("storage: cannot create column family '{}': {}", family.name(), s.ToString());
     return nullptr;
@@ -350,7 +376,7 @@ void Families::settle(std::unique_lock<std::mutex>& lock) {
 void Families::create_batch(rocksdb::DB* db, const std::vector<Family*>& missing) {
   const auto began = std::chrono::steady_clock::now();
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
-  for (Family* f : missing) descriptors.emplace_back(f->name(), options);
+  for (Family* f : missing) descriptors.emplace_back(f->name(), options_for(f->name()));
   std::vector<rocksdb::ColumnFamilyHandle*> created;
   const rocksdb::Status s = db->CreateColumnFamilies(descriptors, &created);
   for (size_t i = 0; i < created.size() && i < missing.size(); ++i) missing[i]->set(created[i]);
@@ -501,7 +527,7 @@ Status Store::Impl::open_database(rocksdb::DBOptions db_opts, const std::string&
   }
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors;
   for (const std::string& name : names) {
-    descriptors.emplace_back(name, family_options);
+    descriptors.emplace_back(name, families.options_for(name));
   }
   std::vector<rocksdb::ColumnFamilyHandle*> handles;
   rocksdb::DB* raw_db = nullptr;
@@ -566,6 +592,7 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
 
   Families& families = impl->families;
   families.options = impl->family_options;
+  families.ordered_suffix = options.ordered_suffix;
   for (const std::string& name : options.families) {
     if (families.by_name.contains(name)) continue;
     auto family = std::make_unique<Family>(families, name, nullptr);

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,6 +24,12 @@ struct Options {
   // Families the caller will need: those missing are created together, in one step (one options
   // file written, not one per family), by create_families() or at the first write to any of them.
   std::vector<std::string> families;
+  // Families whose keys mostly arrive in increasing order under a shared prefix, mapped to the
+  // size of the suffix that follows it (a sequence number, a timestamp): the memtable remembers
+  // where it last inserted under each prefix and starts the next insert's search there. A hint
+  // only; any order of keys stays correct. Not for families of scattered keys (each prefix keeps
+  // an entry per memtable).
+  std::map<std::string, size_t, std::less<>> ordered_suffix;
 };
 
 // A cursor over the keys of one family within [lower, upper), in byte order. Unpositioned when

@@ -51,3 +51,18 @@ TEST_CASE("json dump: same bytes as nlohmann", "[protocol]") {
     REQUIRE(dump(j) == reference(j));
   }
 }
+
+// Strings are checked eight bytes at a time for what must be escaped: every byte value at every
+// position of strings of 1 to 20 bytes, the others plain, is written as nlohmann writes it.
+TEST_CASE("json dump: every byte value at every position of a string", "[protocol]") {
+  for (size_t len = 1; len <= 20; ++len) {
+    for (size_t pos = 0; pos < len; ++pos) {
+      for (int b = 0; b < 256; ++b) {
+        std::string s(len, 'a');
+        s[pos] = static_cast<char>(b);
+        json j(s);
+        REQUIRE(dump(j) == reference(j));
+      }
+    }
+  }
+}
