@@ -19,6 +19,8 @@ namespace key = storage::key;
 namespace {
 
 constexpr size_t kMaxEventsPerGet = 10000;
+// A known stream's record is rewritten at most this often (ingestion time), see StreamMeta.
+constexpr int64_t kRecordEveryMs = 1000;
 constexpr size_t kMaxBytesPerGet = 1024 * 1024;
 
 ServiceError not_found(std::string what) {
@@ -125,6 +127,7 @@ Status LogsService::reset() {
   unwritten_.fetch_sub(dropped.size());
   groups_.clear();
   streams_.clear();
+  dirty_.store(false);
   return env_->store->clear(family_);
 }
 
@@ -133,6 +136,7 @@ Status LogsService::reset() {
 Status LogsService::rebuild() {
   groups_.clear();
   streams_.clear();
+  dirty_.store(false);
   auto it = env_->store->iterate(family_, "", "");
   it->seek_to_first();
   while (it->valid()) {
@@ -157,6 +161,33 @@ Status LogsService::rebuild() {
         m.last_ms = s.value("lastEventTimestamp", INT64_MIN);
         m.ingestion_ms = s.value("lastIngestionTime", int64_t{0});
         m.stored_bytes = s.value("storedBytes", int64_t{0});
+        // A record may trail its stream's events by up to a second (see StreamMeta) when the
+        // daemon was killed: its first and last events say when they happened.
+        std::string group, stream;
+        if (key::read_string(rest, &group) && key::read_string(rest, &stream)) {
+          std::string prefix = events_prefix(account, region, group, stream);
+          auto ev = env_->store->iterate(family_, prefix, key::prefix_end(prefix));
+          int64_t ts = 0;
+          int64_t ingestion = 0;
+          ev->seek_to_last();
+          if (ev->valid() && decode_event_key(ev->key(), prefix.size(), &ts)) {
+            std::string_view v = ev->value();
+            key::read_i64(v, &ingestion);
+            m.dirty = ts > m.last_ms || ingestion > m.ingestion_ms;
+            m.last_ms = std::max(m.last_ms, ts);
+            m.ingestion_ms = std::max(m.ingestion_ms, ingestion);
+            ev->seek_to_first();
+            if (ev->valid() && decode_event_key(ev->key(), prefix.size(), &ts) && ts < m.first_ms) {
+              m.first_ms = ts;
+              m.dirty = true;
+            }
+            if (m.dirty) {  // the record missed events: count the stream's bytes again
+              m.stored_bytes = 0;
+              for (; ev->valid(); ev->next()) m.stored_bytes += static_cast<int64_t>(ev->value().size()) - 8 + 26;
+            }
+          }
+          if (m.dirty) dirty_.store(true);
+        }
         streams_.emplace(std::string(it->key()), m);
       }
     }
@@ -244,14 +275,17 @@ void LogsService::write_rounds() {
 
 Status LogsService::flush() {
   if (!env_) return Status::internal("logs service not started");
-  if (unwritten_.load() == 0) return Status::ok();
+  if (unwritten_.load() == 0 && !dirty_.load()) return Status::ok();
   std::lock_guard w(write_mu_);  // waits for a batch being written
   return flush_locked();
 }
 
 Status LogsService::flush_locked() {
   std::vector<Queued> batch = take_queue();
-  return batch.empty() ? Status::ok() : write_locked(batch);
+  if (!batch.empty()) {
+    if (Status st = write_locked(batch); !st.is_ok()) return st;
+  }
+  return write_dirty_locked();
 }
 
 Status LogsService::append(const std::string& account, const std::string& region, const std::string& group,
@@ -309,14 +343,43 @@ Status LogsService::write_locked(std::vector<Queued>& batch) {
     }
     if (!q.events.empty()) m.ingestion_ms = std::max(m.ingestion_ms, q.ingestion_ms);
   }
-  for (const auto& [sk, m] : touched) {
-    wb.put(family_, sk, stream_record(m.creation_ms, m.first_ms, m.last_ms, m.ingestion_ms, m.stored_bytes));
+  bool deferred = false;
+  for (auto& [sk, m] : touched) {
+    // A new stream's record goes with its first events; a known one's at most once a second.
+    if (!streams_.contains(sk) || m.ingestion_ms - m.recorded_ms >= kRecordEveryMs) {
+      wb.put(family_, sk, stream_record(m.creation_ms, m.first_ms, m.last_ms, m.ingestion_ms, m.stored_bytes));
+      m.recorded_ms = m.ingestion_ms;
+      m.dirty = false;
+    } else {
+      m.dirty = true;
+      deferred = true;
+    }
   }
   Status st = env_->store->write(wb);
   unwritten_.fetch_sub(batch.size());
   if (!st.is_ok()) return st;
   for (auto& g : new_groups) groups_.insert(std::move(g));
   for (auto& [sk, m] : touched) streams_[sk] = m;
+  if (deferred) dirty_.store(true);
+  return Status::ok();
+}
+
+Status LogsService::write_dirty_locked() {
+  if (!dirty_.load()) return Status::ok();
+  storage::WriteBatch wb;
+  for (const auto& [sk, m] : streams_) {
+    if (m.dirty) wb.put(family_, sk, stream_record(m.creation_ms, m.first_ms, m.last_ms, m.ingestion_ms, m.stored_bytes));
+  }
+  if (!wb.empty()) {
+    if (Status st = env_->store->write(wb); !st.is_ok()) return st;
+  }
+  for (auto& [sk, m] : streams_) {
+    if (m.dirty) {
+      m.dirty = false;
+      m.recorded_ms = m.ingestion_ms;
+    }
+  }
+  dirty_.store(false);
   return Status::ok();
 }
 

@@ -77,13 +77,19 @@ class LogsService final : public Provider {
   // Reads group and stream metadata from the store into groups_ / streams_ (start).
   Status rebuild();
 
-  // The metadata CloudWatch Logs keeps per stream, mirrored in the stream's record.
+  // The metadata CloudWatch Logs keeps per stream, mirrored in the stream's record. The record is
+  // rewritten at most once a second of ingestion time per stream (CloudWatch Logs itself updates
+  // these figures eventually); in between the stream is dirty, and any read, and stop(), writes
+  // dirty records first. After a kill -9, start-up finds the records that missed events (the last
+  // event is newer than the record says) and takes their figures from the events themselves.
   struct StreamMeta {
     int64_t creation_ms = 0;
     int64_t first_ms = INT64_MAX;  // INT64_MAX: no event yet
     int64_t last_ms = INT64_MIN;
     int64_t ingestion_ms = 0;
     int64_t stored_bytes = 0;
+    int64_t recorded_ms = INT64_MIN;  // ingestion time when the record was last written by this process
+    bool dirty = false;               // newer than its record
   };
   struct Queued {
     std::string account, region, group, stream;
@@ -92,8 +98,10 @@ class LogsService final : public Provider {
   };
   // Writes queued appends as one batch; write_mu_ held.
   Status write_locked(std::vector<Queued>& batch);
-  // Writes what is queued; write_mu_ held.
+  // Writes what is queued, then the dirty streams' records; write_mu_ held.
   Status flush_locked();
+  // Writes the records of dirty streams; write_mu_ held.
+  Status write_dirty_locked();
   // Writes batches until the queue is empty; the caller set draining_.
   void write_rounds();
   std::vector<Queued> take_queue();
@@ -113,6 +121,7 @@ class LogsService final : public Provider {
   std::mutex write_mu_;
   std::set<std::string> groups_;                // group keys
   std::map<std::string, StreamMeta> streams_;   // by stream key
+  std::atomic<bool> dirty_{false};              // some stream in streams_ may be dirty
 };
 
 }  // namespace sless::services::logs
