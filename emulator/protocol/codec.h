@@ -88,5 +88,7 @@ std::optional<ServiceError> validate(const ServiceModel& model, const Shape& sha
 // UTF-8 replaced, never throws), but strings that need no escaping are copied whole.
 void append_json(std::string& out, const nlohmann::json& j);
 std::string dump(const nlohmann::json& j);
+// One JSON string as append_json writes it (quoted, escaped as nlohmann escapes).
+void append_json_string(std::string& out, std::string_view s);
 
 }  // namespace sless::protocol

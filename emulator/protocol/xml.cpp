@@ -112,13 +112,13 @@ bool plain(std::string_view s) {
   return true;
 }
 
-void append_string(std::string& out, const std::string& s) {
+void append_string(std::string& out, std::string_view s) {
   if (plain(s)) {
     out.push_back('"');
     out.append(s);
     out.push_back('"');
   } else {
-    out.append(json(s).dump(-1, ' ', false, json::error_handler_t::replace));
+    out.append(json(std::string(s)).dump(-1, ' ', false, json::error_handler_t::replace));
   }
 }
 
@@ -172,6 +172,8 @@ void append_json(std::string& out, const json& j) {
     default: out.append(j.dump(-1, ' ', false, json::error_handler_t::replace)); return;
   }
 }
+
+void append_json_string(std::string& out, std::string_view s) { detail::append_string(out, s); }
 
 std::string dump(const json& j) {
   std::string out;

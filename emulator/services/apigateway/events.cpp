@@ -1,8 +1,12 @@
 #include "services/apigateway/events.h"
 
 #include <ctime>
+#include <map>
+#include <string_view>
+#include <vector>
 
 #include "core/encoding.h"
+#include "protocol/codec.h"
 #include "services/apigateway/text.h"
 
 namespace sless::services::apigateway {
@@ -238,6 +242,114 @@ json event_v2(const RequestView& r, const json& authorizer) {
   e["isBase64Encoded"] = base64;
   if (json s = stage_variables(r); !s.is_null()) e["stageVariables"] = s;
   return e;
+}
+
+std::string event_v2_text(const RequestView& r, const json& authorizer) {
+  // The same members as event_v2, in the order nlohmann's objects keep them (byte order of names).
+  std::vector<std::string_view> cookies;
+  std::map<std::string, std::string> headers;
+  for (const auto& [k, v] : r.headers->entries()) {
+    std::string name = enc::to_lower(k);
+    if (name == "cookie") {
+      for (auto c : text::split(v, ';')) {
+        c = text::trim(c);
+        if (!c.empty()) cookies.push_back(c);
+      }
+      continue;
+    }
+    auto [it, fresh] = headers.try_emplace(std::move(name), v);
+    if (!fresh) it->second.append(",").append(v);
+  }
+  std::map<std::string, std::string> query;
+  for (auto& q : http::parse_query(r.raw_query)) {
+    if (q.key.empty()) continue;
+    auto [it, fresh] = query.try_emplace(std::move(q.key), q.value);
+    if (!fresh) it->second.append(",").append(q.value);
+  }
+  // Members are written with their trailing comma; close() turns the last one into the brace.
+  std::string out;
+  out.reserve(1024);
+  auto key = [&out](std::string_view k) {  // the event's own member names: nothing to escape
+    out.push_back('"');
+    out.append(k);
+    out.append("\":");
+  };
+  auto str = [&out](std::string_view v) { protocol::append_json_string(out, v); };
+  auto member = [&](std::string_view k, std::string_view v) {
+    key(k);
+    str(v);
+    out.push_back(',');
+  };
+  auto close = [&out](char brace) {
+    if (out.back() == ',') out.pop_back();
+    out.push_back(brace);
+    out.push_back(',');
+  };
+  auto object = [&](std::string_view k, const std::map<std::string, std::string>& members) {
+    key(k);
+    out.push_back('{');
+    for (const auto& [name, value] : members) {  // these names come from the request: escaped
+      str(name);
+      out.push_back(':');
+      str(value);
+      out.push_back(',');
+    }
+    close('}');
+  };
+  bool base64 = false;
+  out.push_back('{');
+  if (r.body && !r.body->empty()) {
+    base64 = body_is_binary(*r.api, r.headers->get_or("content-type", ""), *r.body);
+    member("body", base64 ? enc::base64_encode(*r.body) : *r.body);
+  }
+  if (!cookies.empty()) {
+    key("cookies");
+    out.push_back('[');
+    for (std::string_view c : cookies) {
+      str(c);
+      out.push_back(',');
+    }
+    close(']');
+  }
+  object("headers", headers);
+  key("isBase64Encoded");
+  out.append(base64 ? "true," : "false,");
+  if (!r.path_params.empty()) object("pathParameters", r.path_params);
+  if (!query.empty()) object("queryStringParameters", query);
+  member("rawPath", r.full_path);
+  member("rawQueryString", r.raw_query);
+  key("requestContext");
+  out.push_back('{');
+  member("accountId", r.api->account);
+  member("apiId", r.api->id);
+  if (!authorizer.is_null()) {
+    key("authorizer");
+    protocol::append_json(out, authorizer);
+    out.push_back(',');
+  }
+  member("domainName", r.domain);
+  member("domainPrefix", domain_prefix(r.domain));
+  key("http");
+  out.push_back('{');
+  member("method", r.method);
+  member("path", r.full_path);
+  member("protocol", "HTTP/1.1");
+  member("sourceIp", r.source_ip);
+  member("userAgent", r.headers->get_or("user-agent", ""));
+  close('}');
+  member("requestId", r.request_id);
+  member("routeKey", r.route->key);
+  member("stage", r.stage->name);
+  member("time", request_time(r.now_ms));
+  key("timeEpoch");
+  out.append(std::to_string(r.now_ms));
+  close('}');
+  member("routeKey", r.route->key);
+  if (!r.stage->variables.empty()) object("stageVariables", r.stage->variables);
+  member("version", "2.0");
+  out.pop_back();  // the last member's comma
+  out.push_back('}');
+  return out;
 }
 
 std::string method_arn(const RequestView& r) {

@@ -2,6 +2,12 @@
 
 #include "services/apigateway/events.h"
 
+#include <random>
+#include <string>
+#include <vector>
+
+#include "protocol/codec.h"
+
 using namespace sless::services::apigateway;
 using nlohmann::json;
 
@@ -108,6 +114,38 @@ TEST_CASE("binary bodies are base64 by content type", "[apigateway]") {
   CHECK(event_v1(rest.view, nullptr)["isBase64Encoded"] == false);
   rest.api.binary_media_types = {"application/octet-stream"};
   CHECK(event_v1(rest.view, nullptr)["body"] == "cGxhaW4=");
+}
+
+// The 2.0 payload of an invocation is written as text directly: it must be, byte for byte, the
+// tree's JSON, whatever the request holds (repeated and mixed-case headers, cookies, repeated and
+// empty query keys, escapes, invalid UTF-8, binary and text bodies, an authorizer, no path
+// parameters or stage variables).
+TEST_CASE("payload 2.0 text is the tree's JSON for varied requests", "[apigateway]") {
+  const std::vector<std::string> pieces = {"a", "B", "x-multi", "Cookie", "q\"uote", "back\\slash", "tab\t", "caf\xc3\xa9",
+                                           "bad\xff", "", "sp ace", "=", ";", "%20", "&"};
+  std::mt19937 rng(11);
+  auto pick = [&] { return pieces[rng() % pieces.size()]; };
+  for (int round = 0; round < 2000; ++round) {
+    EventsFixture f(true);
+    f.headers = sless::http::Headers();
+    for (int i = static_cast<int>(rng() % 6); i > 0; --i) {
+      std::string name = rng() % 4 == 0 ? "cookie" : rng() % 3 == 0 ? "X-Multi" : "h" + pick();
+      f.headers.add(name, pick() + (rng() % 2 ? "; " + pick() : ""));
+    }
+    if (rng() % 2) f.headers.add("User-Agent", pick());
+    if (rng() % 3 == 0) f.headers.add("Content-Type", rng() % 2 ? "image/png" : "text/plain");
+    f.view.raw_query.clear();
+    for (int i = static_cast<int>(rng() % 4); i > 0; --i) f.view.raw_query += pick() + "=" + pick() + "&";
+    f.body = rng() % 2 ? pick() + pick() : "";
+    f.view.path_params.clear();
+    if (rng() % 2) f.view.path_params[pick()] = pick();
+    f.stage.variables.clear();
+    if (rng() % 2) f.stage.variables[pick()] = pick();
+    f.view.full_path = "/items/" + pick();
+    f.view.domain = rng() % 2 ? "abc123.execute-api.localhost:4566" : "localhost";
+    json authorizer = rng() % 2 ? json(nullptr) : json{{"lambda", {{"user", pick()}, {"n", 3}}}};
+    REQUIRE(event_v2_text(f.view, authorizer) == sless::protocol::dump(event_v2(f.view, authorizer)));
+  }
 }
 
 TEST_CASE("function answers map to HTTP responses", "[apigateway]") {
