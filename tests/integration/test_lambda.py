@@ -396,7 +396,9 @@ class LambdaTest(unittest.TestCase):
 
     def test_event_invoke_retries_then_destination(self):
         self.make("recorder", "record")
-        self.make("flaky", "flaky")
+        counters = tempfile.mkdtemp(prefix="sless-flaky-")
+        self.addCleanup(shutil.rmtree, counters, True)
+        self.make("flaky", "flaky", Environment={"Variables": {"COUNTER_DIR": counters}})
         self.lam.put_function_event_invoke_config(
             FunctionName="flaky", MaximumRetryAttempts=1,
             DestinationConfig={"OnSuccess": {"Destination": "arn:aws:lambda:us-east-1:000000000000:function:recorder"},

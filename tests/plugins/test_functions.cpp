@@ -109,10 +109,12 @@ invocation_response call(const invocation_request& req) {
   return invocation_response::success(answer.dump());
 }
 
-// Fails on the first `fail_times` attempts of an event id, counted in a file under /tmp.
+// Fails on the first `fail_times` attempts of an event id, counted in a file under COUNTER_DIR
+// (the test's own temporary directory; /tmp when unset).
 invocation_response flaky(const invocation_request& req) {
   json event = parse(req);
-  std::string path = "/tmp/sless-flaky-" + event.value("id", std::string("x"));
+  const char* dir = std::getenv("COUNTER_DIR");
+  std::string path = std::string(dir ? dir : "/tmp") + "/sless-flaky-" + event.value("id", std::string("x"));
   int n = 0;
   if (FILE* f = std::fopen(path.c_str(), "r")) {
     if (std::fscanf(f, "%d", &n) != 1) n = 0;
