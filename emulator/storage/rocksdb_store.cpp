@@ -122,11 +122,11 @@ rocksdb::ColumnFamilyOptions family_options() {
   rocksdb::ColumnFamilyOptions o;
   o.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   o.write_buffer_size = kWriteBufferBytes;
-  // Up to seven full memtables may wait for their flush. With RocksDB's default of two, a family
-  // written at a few MB/s (invocation logs) reached its limit during one slow flush (see
-  // db_options), and RocksDB then stops every write to the database until the flush ends: io
-  // threads blocked for up to seconds (the Lambda p99 of 1.4 s after the S3 scenarios). The
-  // write buffer manager still starts flushes once all memtables together pass its budget.
+  // Full memtables waiting for their flush: RocksDB slows writes down at seven and stops every
+  // write to the database at eight. With its default of two, a family written at a few MB/s
+  // (invocation logs) reached the limit during one slow flush (see db_options), and io threads
+  // blocked for up to seconds (the Lambda p99 of 1.4 s after the S3 scenarios). The write buffer
+  // manager still starts flushes once all memtables together pass its budget.
   o.max_write_buffer_number = 8;
   o.level_compaction_dynamic_level_bytes = true;
   return o;
@@ -457,7 +457,6 @@ struct Store::Impl {
   // database has closed; -1 in memory.
   int claim_fd = -1;
   std::unique_ptr<rocksdb::DB> db;
-  rocksdb::ColumnFamilyOptions family_options;
   rocksdb::WriteOptions write_options;  // sync = false: the log reaches the OS before a write returns
   // A brand-new database that has had no write yet: its files are not synced (see
   // CreationFileSystem).
@@ -566,7 +565,6 @@ Status Store::Impl::open_database(rocksdb::DBOptions db_opts, const std::string&
 Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   auto impl = std::make_unique<Impl>();
   rocksdb::DBOptions db = db_options();
-  impl->family_options = family_options();
   std::string path = options.dir;
   impl->in_memory = options.in_memory;
   bool fresh = true;
@@ -591,7 +589,7 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
   db.env = impl->env.get();
 
   Families& families = impl->families;
-  families.options = impl->family_options;
+  families.options = family_options();
   families.ordered_suffix = options.ordered_suffix;
   for (const std::string& name : options.families) {
     if (families.by_name.contains(name)) continue;

@@ -28,9 +28,9 @@ bool media_type_matches(std::string_view pattern, std::string_view type) {
   return text::wildcard_match(enc::to_lower(pattern), enc::to_lower(type));
 }
 
-// The body as the event carries it, and whether it is base64.
-std::pair<json, bool> event_body(const RequestView& r, bool absent_as_null) {
-  if (!r.body || r.body->empty()) return {absent_as_null ? json(nullptr) : json(), false};
+// The body as the 1.0 event carries it (null when absent), and whether it is base64.
+std::pair<json, bool> event_body(const RequestView& r) {
+  if (!r.body || r.body->empty()) return {json(nullptr), false};
   std::string_view ct = r.headers->get_or("content-type", "");
   if (body_is_binary(*r.api, ct, *r.body)) return {enc::base64_encode(*r.body), true};
   return {*r.body, false};
@@ -183,69 +183,15 @@ json event_v1(const RequestView& r, const json& authorizer) {
   e["requestContext"] = request_context_v1(r, authorizer);
   e["pathParameters"] = path_parameters(r);
   e["stageVariables"] = stage_variables(r);
-  auto [body, base64] = event_body(r, true);
+  auto [body, base64] = event_body(r);
   e["body"] = body;
   e["isBase64Encoded"] = base64;
   return e;
 }
 
-json event_v2(const RequestView& r, const json& authorizer) {
-  json e = json::object();
-  e["version"] = "2.0";
-  e["routeKey"] = r.route->key;
-  e["rawPath"] = r.full_path;
-  e["rawQueryString"] = r.raw_query;
-  json cookies = json::array();
-  json headers = json::object();
-  for (const auto& [k, v] : r.headers->entries()) {
-    std::string name = enc::to_lower(k);
-    if (name == "cookie") {
-      for (auto c : text::split(v, ';')) {
-        c = text::trim(c);
-        if (!c.empty()) cookies.push_back(std::string(c));
-      }
-      continue;
-    }
-    if (headers.contains(name)) {
-      headers[name] = headers[name].get<std::string>() + "," + v;
-    } else {
-      headers[name] = v;
-    }
-  }
-  if (!cookies.empty()) e["cookies"] = cookies;
-  e["headers"] = headers;
-  json query = json::object();
-  for (const auto& q : http::parse_query(r.raw_query)) {
-    if (q.key.empty()) continue;
-    if (query.contains(q.key)) {
-      query[q.key] = query[q.key].get<std::string>() + "," + q.value;
-    } else {
-      query[q.key] = q.value;
-    }
-  }
-  if (!query.empty()) e["queryStringParameters"] = query;
-  json c = request_context_base(r, authorizer);
-  c["http"] = json{{"method", r.method},
-                   {"path", r.full_path},
-                   {"protocol", "HTTP/1.1"},
-                   {"sourceIp", r.source_ip},
-                   {"userAgent", std::string(r.headers->get_or("user-agent", ""))}};
-  c["requestId"] = r.request_id;
-  c["routeKey"] = r.route->key;
-  c["stage"] = r.stage->name;
-  c["time"] = request_time(r.now_ms);
-  c["timeEpoch"] = r.now_ms;
-  e["requestContext"] = std::move(c);
-  auto [body, base64] = event_body(r, false);
-  if (!body.is_null()) e["body"] = body;
-  if (json p = path_parameters(r); !p.is_null()) e["pathParameters"] = p;
-  e["isBase64Encoded"] = base64;
-  if (json s = stage_variables(r); !s.is_null()) e["stageVariables"] = s;
-  return e;
-}
-
 std::string event_v2_text(const RequestView& r, const json& authorizer) {
-  // The same members as event_v2, in the order nlohmann's objects keep them (byte order of names).
+  // Members in the order nlohmann's objects keep them (byte order of names), so that the text is
+  // what protocol::dump writes for the same tree.
   std::vector<std::string_view> cookies;
   std::map<std::string, std::string> headers;
   for (const auto& [k, v] : r.headers->entries()) {
@@ -350,6 +296,11 @@ std::string event_v2_text(const RequestView& r, const json& authorizer) {
   out.pop_back();  // the last member's comma
   out.push_back('}');
   return out;
+}
+
+json event_v2(const RequestView& r, const json& authorizer) {
+  // Authorizer events start from it (a rare path): one writer for both.
+  return json::parse(event_v2_text(r, authorizer));
 }
 
 std::string method_arn(const RequestView& r) {

@@ -36,12 +36,11 @@ struct RequestView {
 // 1.0 (REST APIs, and HTTP APIs with PayloadFormatVersion 1.0). `authorizer` is the
 // requestContext.authorizer member (null: none).
 nlohmann::json event_v1(const RequestView& r, const nlohmann::json& authorizer);
-// 2.0 (HTTP APIs).
-nlohmann::json event_v2(const RequestView& r, const nlohmann::json& authorizer);
-// The JSON text of event_v2(r, authorizer), byte for byte protocol::dump's, written directly: the
-// payload of every HTTP API invocation, where building the tree and writing it cost more than the
-// rest of the request's own work.
+// 2.0 (HTTP APIs), as the JSON text of every HTTP API invocation: written directly, in the bytes
+// protocol::dump would write for the tree (building a tree and writing it cost more than the rest
+// of the request's own work). event_v2 is that text parsed, for authorizer events.
 std::string event_v2_text(const RequestView& r, const nlohmann::json& authorizer);
+nlohmann::json event_v2(const RequestView& r, const nlohmann::json& authorizer);
 
 // Authorizer events: REST TOKEN and REQUEST, HTTP API REQUEST in 1.0 and 2.0.
 nlohmann::json authorizer_event(const RequestView& r, const Authorizer& a, const std::string& token,

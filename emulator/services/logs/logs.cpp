@@ -21,6 +21,10 @@ namespace {
 constexpr size_t kMaxEventsPerGet = 10000;
 // A known stream's record is rewritten at most this often (ingestion time), see StreamMeta.
 constexpr int64_t kRecordEveryMs = 1000;
+
+// CloudWatch Logs' size of an event (a PutLogEvents batch's limit, a stream's storedBytes): its
+// message plus 26 bytes.
+int64_t event_bytes(size_t message_size) { return static_cast<int64_t>(message_size) + 26; }
 constexpr size_t kMaxBytesPerGet = 1024 * 1024;
 
 ServiceError not_found(std::string what) {
@@ -183,7 +187,7 @@ Status LogsService::rebuild() {
             }
             if (m.dirty) {  // the record missed events: count the stream's bytes again
               m.stored_bytes = 0;
-              for (; ev->valid(); ev->next()) m.stored_bytes += static_cast<int64_t>(ev->value().size()) - 8 + 26;
+              for (; ev->valid(); ev->next()) m.stored_bytes += event_bytes(ev->value().size() - 8);  // less the ingestion time
             }
           }
           if (m.dirty) dirty_.store(true);
@@ -339,7 +343,7 @@ Status LogsService::write_locked(std::vector<Queued>& batch) {
       wb.put(family_, k, encode_event(q.ingestion_ms, e.message));
       m.first_ms = std::min(m.first_ms, e.timestamp_ms);
       m.last_ms = std::max(m.last_ms, e.timestamp_ms);
-      m.stored_bytes += static_cast<int64_t>(e.message.size()) + 26;
+      m.stored_bytes += event_bytes(e.message.size());
     }
     if (!q.events.empty()) m.ingestion_ms = std::max(m.ingestion_ms, q.ingestion_ms);
   }
@@ -545,13 +549,13 @@ LogsService::Out LogsService::put_log_events(RequestContext& ctx, Params& p) {
   if (!streams_.count(stream_key(ctx.account, ctx.region, group, stream))) return not_found("log stream");
   std::vector<Event> events;
   int64_t previous = INT64_MIN;
-  size_t bytes = 0;
+  int64_t bytes = 0;
   for (const auto& e : p["logEvents"]) {
     int64_t ts = e["timestamp"].get<int64_t>();
     if (ts < previous) return invalid("Log events in a single PutLogEvents request must be in chronological order.");
     previous = ts;
     std::string m = e["message"];
-    bytes += m.size() + 26;
+    bytes += event_bytes(m.size());
     events.push_back({ts, std::move(m)});
   }
   if (bytes > 1048576) return invalid("Log events in a single PutLogEvents request exceed the maximum size of 1048576 bytes.");

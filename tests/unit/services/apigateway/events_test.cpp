@@ -116,10 +116,11 @@ TEST_CASE("binary bodies are base64 by content type", "[apigateway]") {
   CHECK(event_v1(rest.view, nullptr)["body"] == "cGxhaW4=");
 }
 
-// The 2.0 payload of an invocation is written as text directly: it must be, byte for byte, the
-// tree's JSON, whatever the request holds (repeated and mixed-case headers, cookies, repeated and
-// empty query keys, escapes, invalid UTF-8, binary and text bodies, an authorizer, no path
-// parameters or stage variables).
+// The 2.0 payload of an invocation is written as text directly: it must be, byte for byte, what
+// the protocol's JSON writer writes for the same tree (members in nlohmann's order, its escapes,
+// invalid UTF-8 replaced), whatever the request holds (repeated and mixed-case headers, cookies,
+// repeated and empty query keys, escapes, invalid UTF-8, binary and text bodies, an authorizer, no
+// path parameters or stage variables).
 TEST_CASE("payload 2.0 text is the tree's JSON for varied requests", "[apigateway]") {
   const std::vector<std::string> pieces = {"a", "B", "x-multi", "Cookie", "q\"uote", "back\\slash", "tab\t", "caf\xc3\xa9",
                                            "bad\xff", "", "sp ace", "=", ";", "%20", "&"};
