@@ -535,6 +535,73 @@ class LambdaTest(unittest.TestCase):
         self.assertIn(f"to stdout {rid}", out.stdout)
         self.assertIn("REPORT RequestId", out.stdout)
 
+    def log_pages(self, group, stream, **kw):
+        """Every message of GetLogEvents pages, following the token until it comes back unchanged."""
+        key = "nextForwardToken" if kw.get("startFromHead") else "nextBackwardToken"
+        pages, token = [], None
+        for _ in range(100):
+            args = dict(logGroupName=group, logStreamName=stream, **kw)
+            if token:
+                args["nextToken"] = token
+            r = self.logs.get_log_events(**args)
+            if r[key] == token:
+                self.assertEqual(r["events"], [])
+                break
+            self.assertLessEqual(len(r["events"]), kw.get("limit", 10000))
+            pages.append([e["message"] for e in r["events"]])
+            token = r[key]
+        if not kw.get("startFromHead"):
+            pages.reverse()
+        return [m for page in pages for m in page]
+
+    def test_invocation_logs_page_and_filter_line_by_line(self):
+        # An invocation's lines are stored together; reads still page, bound and filter them line by line.
+        self.make("pager", "logs")
+        rids = []
+        for _ in range(2):
+            rids.append(self.invoke("pager")[0]["ResponseMetadata"]["RequestId"])
+            time.sleep(0.01)
+        group = "/aws/lambda/pager"
+        streams = self.logs.describe_log_streams(logGroupName=group)["logStreams"]
+        self.assertEqual(len(streams), 1)  # one warm worker ran both
+        stream = streams[0]["logStreamName"]
+        every = self.logs.get_log_events(logGroupName=group, logStreamName=stream, startFromHead=True)["events"]
+        messages = [e["message"] for e in every]
+        self.assertEqual(len(messages), 12)
+        self.assertEqual([m for m in messages if m.startswith("START")],
+                         [f"START RequestId: {rid} Version: $LATEST" for rid in rids])
+        self.assertEqual([e["timestamp"] for e in every], sorted(e["timestamp"] for e in every))
+        self.assertEqual(self.log_pages(group, stream, startFromHead=True, limit=1), messages)
+        self.assertEqual(self.log_pages(group, stream, startFromHead=True, limit=5), messages)
+        self.assertEqual(self.log_pages(group, stream, startFromHead=False, limit=5), messages)
+        # From the second invocation's START on, by time.
+        second = every[6]["timestamp"]
+        self.assertEqual(self.log_pages(group, stream, startFromHead=True, limit=4, startTime=second), messages[6:])
+        self.assertEqual(self.log_pages(group, stream, startFromHead=False, limit=4, endTime=second), messages[:6])
+        filtered = self.logs.filter_log_events(logGroupName=group, startTime=second)["events"]
+        self.assertEqual([e["message"] for e in filtered], messages[6:])
+        self.assertEqual(len({e["eventId"] for e in filtered}), 6)
+        only = self.logs.filter_log_events(logGroupName=group, filterPattern=f'"{rids[0]}"')["events"]
+        self.assertEqual(len(only), 4)  # START, the stdout line, END and REPORT name the request id
+        stored = self.logs.describe_log_streams(logGroupName=group)["logStreams"][0]
+        self.assertEqual(stored["storedBytes"], sum(len(m.encode()) + 26 for m in messages))
+        self.assertEqual(stored["firstEventTimestamp"], every[0]["timestamp"])
+        self.assertEqual(stored["lastEventTimestamp"], every[-1]["timestamp"])
+
+    def test_put_log_events_pages(self):
+        self.logs.create_log_group(logGroupName="/app/pages")
+        self.logs.create_log_stream(logGroupName="/app/pages", logStreamName="s")
+        now = int(time.time() * 1000)
+        self.logs.put_log_events(logGroupName="/app/pages", logStreamName="s",
+                                 logEvents=[{"timestamp": now + i, "message": f"m{i}"} for i in range(5)])
+        expected = [f"m{i}" for i in range(5)]
+        self.assertEqual(self.log_pages("/app/pages", "s", startFromHead=True, limit=2), expected)
+        self.assertEqual(self.log_pages("/app/pages", "s", startFromHead=False, limit=2), expected)
+        self.assertEqual(self.log_pages("/app/pages", "s", startFromHead=True, startTime=now + 1, endTime=now + 4),
+                         ["m1", "m2", "m3"])
+        e = client_error(self.logs.get_log_events, logGroupName="/app/pages", logStreamName="s", nextToken="f/zz")
+        self.assertEqual(e.response["Error"]["Code"], "InvalidParameterException")
+
     def copy_plugin(self, name, source=PLUGIN):
         directory = tempfile.mkdtemp(prefix="sless-plugin-")
         self.addCleanup(shutil.rmtree, directory, True)

@@ -119,7 +119,7 @@ void LambdaService::write(const host::FunctionConfig& fn, const std::string& str
   std::vector<logs::Event> events;
   events.reserve(lines.size());
   for (auto& l : lines) events.push_back({l.timestamp_ms, std::move(l.message)});
-  logs_->enqueue(fn.account, fn.region, "/aws/lambda/" + fn.name, stream, std::move(events));
+  logs_->enqueue(fn.account, fn.region, "/aws/lambda/" + fn.name, stream, std::move(events), /*run=*/true);
 }
 
 void LambdaService::settle() {

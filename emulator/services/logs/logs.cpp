@@ -37,6 +37,24 @@ std::string group_arn(const RequestContext& ctx, const std::string& group) {
   return ids::arn("logs", ctx.region, ctx.account, "log-group:" + group);
 }
 
+// Entries of events (see logs.h). Keys: <prefix> i64 timestamp (of the first event), u64 sequence.
+// Values: one event is <i64 ingestion time><message>; a run is kRunTag <i64 ingestion time>, then
+// per event <i64 timestamp><u32 message length><message>. Ingestion times are positive and below
+// 2^56, so a single event's value starts with 0x80, never with kRunTag.
+constexpr char kRunTag = '\x01';
+
+void append_u32(std::string& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+bool read_u32(std::string_view& in, uint32_t* v) {
+  if (in.size() < 4) return false;
+  *v = 0;
+  for (int i = 0; i < 4; ++i) *v = (*v << 8) | static_cast<unsigned char>(in[i]);
+  in.remove_prefix(4);
+  return true;
+}
+
 std::string encode_event(int64_t ingestion, std::string_view message) {
   std::string v;
   key::append_i64(v, ingestion);
@@ -44,19 +62,89 @@ std::string encode_event(int64_t ingestion, std::string_view message) {
   return v;
 }
 
-// Keys of events: <prefix> i64 timestamp, u64 sequence.
+std::string encode_run(int64_t ingestion, const std::vector<Event>& events) {
+  size_t size = 9;
+  for (const Event& e : events) size += 12 + e.message.size();
+  std::string v;
+  v.reserve(size);
+  v.push_back(kRunTag);
+  key::append_i64(v, ingestion);
+  for (const Event& e : events) {
+    key::append_i64(v, e.timestamp_ms);
+    append_u32(v, static_cast<uint32_t>(e.message.size()));
+    v.append(e.message);
+  }
+  return v;
+}
+
 bool decode_event_key(std::string_view k, size_t prefix_len, int64_t* ts) {
   std::string_view rest = k.substr(prefix_len);
   return key::read_i64(rest, ts);
 }
 
-json event_json(std::string_view k, std::string_view v, size_t prefix_len) {
+struct StoredEvent {
+  int64_t timestamp;
+  int64_t ingestion;
+  std::string_view message;  // into the entry's value
+};
+
+// The events of one entry, in order, into *out; false when the entry is malformed.
+bool decode_entry(std::string_view k, size_t prefix_len, std::string_view v, std::vector<StoredEvent>* out) {
+  out->clear();
   int64_t ts = 0;
   int64_t ingestion = 0;
-  decode_event_key(k, prefix_len, &ts);
-  std::string_view rest = v;
-  key::read_i64(rest, &ingestion);
-  return json{{"timestamp", ts}, {"message", std::string(rest)}, {"ingestionTime", ingestion}};
+  if (!decode_event_key(k, prefix_len, &ts)) return false;
+  if (v.empty() || v[0] != kRunTag) {
+    if (!key::read_i64(v, &ingestion)) return false;
+    out->push_back({ts, ingestion, v});
+    return true;
+  }
+  v.remove_prefix(1);
+  if (!key::read_i64(v, &ingestion)) return false;
+  while (!v.empty()) {
+    uint32_t len = 0;
+    if (!key::read_i64(v, &ts) || !read_u32(v, &len) || len > v.size()) return false;
+    out->push_back({ts, ingestion, v.substr(0, len)});
+    v.remove_prefix(len);
+  }
+  return !out->empty();
+}
+
+bool is_run(std::string_view v) { return !v.empty() && v[0] == kRunTag; }
+
+// Whether one invocation's lines may be stored as a run after events up to `stream_last`.
+bool fits_run(const std::vector<Event>& events, int64_t stream_last) {
+  if (events.size() < 2 || events.front().timestamp_ms < stream_last) return false;
+  for (size_t i = 1; i < events.size(); ++i) {
+    if (events[i].timestamp_ms < events[i - 1].timestamp_ms) return false;
+  }
+  return events.back().timestamp_ms - events.front().timestamp_ms <= LogsService::kMaxRunSpanMs;
+}
+
+// A time less the run span, without wrapping.
+int64_t run_lookback(int64_t t) {
+  return t < INT64_MIN + LogsService::kMaxRunSpanMs ? INT64_MIN : t - LogsService::kMaxRunSpanMs;
+}
+
+// A position in a stream: an entry's key and an event's index in it.
+struct Position {
+  std::string key;
+  uint32_t index = 0;
+  std::string text() const {
+    std::string raw = key;
+    append_u32(raw, index);
+    return enc::hex_encode(raw);
+  }
+};
+
+std::optional<Position> parse_position(std::string_view hex) {
+  auto raw = enc::hex_decode(hex);
+  if (!raw || raw->size() < 4) return std::nullopt;
+  std::string_view tail = std::string_view(*raw).substr(raw->size() - 4);
+  Position p;
+  read_u32(tail, &p.index);
+  p.key = raw->substr(0, raw->size() - 4);
+  return p;
 }
 
 // CloudWatch Logs' simple filter patterns: terms that must all appear; "quoted phrases" match as
@@ -171,12 +259,12 @@ Status LogsService::rebuild() {
         if (key::read_string(rest, &group) && key::read_string(rest, &stream)) {
           std::string prefix = events_prefix(account, region, group, stream);
           auto ev = env_->store->iterate(family_, prefix, key::prefix_end(prefix));
-          int64_t ts = 0;
-          int64_t ingestion = 0;
+          std::vector<StoredEvent> entry;
           ev->seek_to_last();
-          if (ev->valid() && decode_event_key(ev->key(), prefix.size(), &ts)) {
-            std::string_view v = ev->value();
-            key::read_i64(v, &ingestion);
+          if (ev->valid() && decode_entry(ev->key(), prefix.size(), ev->value(), &entry)) {
+            // The last entry starts last, and a run's events all come after the entries before it.
+            int64_t ts = entry.back().timestamp;
+            int64_t ingestion = entry.back().ingestion;
             m.dirty = ts > m.last_ms || ingestion > m.ingestion_ms;
             m.last_ms = std::max(m.last_ms, ts);
             m.ingestion_ms = std::max(m.ingestion_ms, ingestion);
@@ -187,7 +275,10 @@ Status LogsService::rebuild() {
             }
             if (m.dirty) {  // the record missed events: count the stream's bytes again
               m.stored_bytes = 0;
-              for (; ev->valid(); ev->next()) m.stored_bytes += event_bytes(ev->value().size() - 8);  // less the ingestion time
+              for (; ev->valid(); ev->next()) {
+                if (!decode_entry(ev->key(), prefix.size(), ev->value(), &entry)) continue;
+                for (const StoredEvent& e : entry) m.stored_bytes += event_bytes(e.message.size());
+              }
             }
           }
           if (m.dirty) dirty_.store(true);
@@ -234,11 +325,11 @@ std::string LogsService::group_name(const Params& p) const {
 }
 
 void LogsService::enqueue(std::string account, std::string region, std::string group, std::string stream,
-                          std::vector<Event> events) {
+                          std::vector<Event> events, bool run) {
   int64_t now = env_ ? env_->clock->now_ms() : 0;
   std::lock_guard q(queue_mu_);
   queue_.push_back(Queued{std::move(account), std::move(region), std::move(group), std::move(stream),
-                          std::move(events), now});
+                          std::move(events), now, run});
   unwritten_.fetch_add(1);
 }
 
@@ -336,11 +427,20 @@ Status LogsService::write_locked(std::vector<Queued>& batch) {
     }
     StreamMeta& m = t->second;
     std::string prefix = events_prefix(q.account, q.region, q.group, q.stream);
-    for (const Event& e : q.events) {
+    bool as_run = q.run && fits_run(q.events, m.last_ms);
+    if (as_run) {
       std::string k = prefix;
-      key::append_i64(k, e.timestamp_ms);
+      key::append_i64(k, q.events.front().timestamp_ms);
       key::append_u64(k, seq_.fetch_add(1));
-      wb.put(family_, k, encode_event(q.ingestion_ms, e.message));
+      wb.put(family_, k, encode_run(q.ingestion_ms, q.events));
+    }
+    for (const Event& e : q.events) {
+      if (!as_run) {
+        std::string k = prefix;
+        key::append_i64(k, e.timestamp_ms);
+        key::append_u64(k, seq_.fetch_add(1));
+        wb.put(family_, k, encode_event(q.ingestion_ms, e.message));
+      }
       m.first_ms = std::min(m.first_ms, e.timestamp_ms);
       m.last_ms = std::max(m.last_ms, e.timestamp_ms);
       m.stored_bytes += event_bytes(e.message.size());
@@ -588,60 +688,85 @@ LogsService::Out LogsService::get_log_events(RequestContext& ctx, Params& p) {
   if (!load(group_key(ctx.account, ctx.region, group), &g)) return not_found("log group");
   if (!load(stream_key(ctx.account, ctx.region, group, stream), &s)) return not_found("log stream");
   std::string prefix = events_prefix(ctx.account, ctx.region, group, stream);
+  bool has_start = p.contains("startTime");
+  bool has_end = p.contains("endTime");
+  int64_t start = get_i64(p, "startTime", 0);
+  int64_t end = get_i64(p, "endTime", 0);
+  // Entries that start up to a run's span before startTime may hold events from it on; entries
+  // that start at endTime or later hold none before it.
   std::string lower = prefix;
   std::string upper = key::prefix_end(prefix);
-  if (p.contains("startTime")) key::append_i64(lower, get_i64(p, "startTime", 0));
-  if (p.contains("endTime")) {
+  if (has_start) key::append_i64(lower, run_lookback(start));
+  if (has_end) {
     upper = prefix;
-    key::append_i64(upper, get_i64(p, "endTime", 0));
+    key::append_i64(upper, end);
   }
+  auto in_range = [&](int64_t ts) { return (!has_start || ts >= start) && (!has_end || ts < end); };
   size_t limit = static_cast<size_t>(std::min<int64_t>(get_i64(p, "limit", kMaxEventsPerGet), kMaxEventsPerGet));
   bool forward = p.value("startFromHead", false);
   std::string token = p.value("nextToken", "");
-  std::string after, before;  // exclusive bounds from tokens
+  std::optional<Position> after, before;  // exclusive bounds from tokens
   if (!token.empty()) {
-    auto decoded = token.size() > 2 ? enc::hex_decode(std::string_view(token).substr(2)) : std::nullopt;
-    if (!decoded || (token[0] != 'f' && token[0] != 'b') || token[1] != '/') {
+    auto pos = token.size() > 2 ? parse_position(std::string_view(token).substr(2)) : std::nullopt;
+    if (!pos || (token[0] != 'f' && token[0] != 'b') || token[1] != '/') {
       return invalid("The specified nextToken is invalid.");
     }
     forward = token[0] == 'f';
-    (forward ? after : before) = *decoded;
+    (forward ? after : before) = std::move(*pos);
   }
+  struct Picked {
+    Position at;
+    int64_t timestamp, ingestion;
+    std::string message;
+  };
   auto it = env_->store->iterate(family_, lower, upper);
-  std::vector<std::pair<std::string, std::string>> picked;
+  std::vector<Picked> picked;
+  std::vector<StoredEvent> entry;
   size_t bytes = 0;
+  auto full = [&] { return picked.size() >= limit || bytes >= kMaxBytesPerGet; };
+  auto pick = [&](uint32_t i) {
+    const StoredEvent& e = entry[i];
+    bytes += e.message.size() + 8;
+    picked.push_back({Position{std::string(it->key()), i}, e.timestamp, e.ingestion, std::string(e.message)});
+  };
   if (forward) {
-    if (after.empty()) {
-      it->seek(lower);
-    } else {
-      it->seek(after);
-      if (it->valid() && it->key() == after) it->next();
-    }
-    for (; it->valid() && picked.size() < limit && bytes < kMaxBytesPerGet; it->next()) {
-      bytes += it->value().size();
-      picked.emplace_back(std::string(it->key()), std::string(it->value()));
+    it->seek(after ? after->key : lower);
+    for (; it->valid() && !full(); it->next()) {
+      if (!decode_entry(it->key(), prefix.size(), it->value(), &entry)) continue;
+      uint32_t from = after && it->key() == after->key ? after->index + 1 : 0;
+      for (uint32_t i = from; i < entry.size() && !full(); ++i) {
+        if (in_range(entry[i].timestamp)) pick(i);
+      }
     }
   } else {
-    if (before.empty()) {
-      it->seek_to_last();
+    if (before) {
+      it->seek_for_prev(before->key);
     } else {
-      it->seek_for_prev(before);
-      if (it->valid() && it->key() == before) it->prev();
+      it->seek_to_last();
     }
-    for (; it->valid() && picked.size() < limit && bytes < kMaxBytesPerGet; it->prev()) {
-      bytes += it->value().size();
-      picked.emplace_back(std::string(it->key()), std::string(it->value()));
+    for (; it->valid() && !full(); it->prev()) {
+      if (!decode_entry(it->key(), prefix.size(), it->value(), &entry)) continue;
+      size_t to = before && it->key() == before->key ? std::min<size_t>(before->index, entry.size()) : entry.size();
+      for (size_t i = to; i-- > 0 && !full();) {
+        if (in_range(entry[i].timestamp)) pick(static_cast<uint32_t>(i));
+      }
     }
     std::reverse(picked.begin(), picked.end());
   }
   json events = json::array();
-  for (const auto& [k, v] : picked) events.push_back(event_json(k, v, prefix.size()));
+  for (auto& e : picked) {
+    events.push_back(json{{"timestamp", e.timestamp}, {"message", std::move(e.message)}, {"ingestionTime", e.ingestion}});
+  }
   // With nothing new, the token handed in comes back: that is how clients know they reached the end.
-  std::string fwd = picked.empty() ? (forward && !after.empty() ? "f/" + enc::hex_encode(after) : "f/" + enc::hex_encode(before.empty() ? lower : before))
-                                   : "f/" + enc::hex_encode(picked.back().first);
-  std::string bwd = picked.empty() ? (!forward && !before.empty() ? "b/" + enc::hex_encode(before) : "b/" + enc::hex_encode(after.empty() ? upper : after))
-                                   : "b/" + enc::hex_encode(picked.front().first);
-  return OperationOutput(json{{"events", std::move(events)}, {"nextForwardToken", fwd}, {"nextBackwardToken", bwd}});
+  std::string fwd = !picked.empty() ? picked.back().at.text()
+                    : forward && after ? after->text()
+                    : before           ? before->text()
+                                       : Position{lower, 0}.text();
+  std::string bwd = !picked.empty() ? picked.front().at.text()
+                    : !forward && before ? before->text()
+                    : after              ? after->text()
+                                         : Position{upper, 0}.text();
+  return OperationOutput(json{{"events", std::move(events)}, {"nextForwardToken", "f/" + fwd}, {"nextBackwardToken", "b/" + bwd}});
 }
 
 LogsService::Out LogsService::filter_log_events(RequestContext& ctx, Params& p) {
@@ -680,19 +805,25 @@ LogsService::Out LogsService::filter_log_events(RequestContext& ctx, Params& p) 
     json event;
   };
   std::vector<Hit> hits;
+  std::vector<StoredEvent> entry;
   for (const auto& stream : streams) {
     std::string prefix = events_prefix(ctx.account, ctx.region, group, stream);
     std::string lower = prefix;
-    if (start != INT64_MIN) key::append_i64(lower, start);
+    if (start != INT64_MIN) key::append_i64(lower, run_lookback(start));
     auto it = env_->store->iterate(family_, lower, key::prefix_end(prefix));
     for (it->seek(lower); it->valid(); it->next()) {
-      json e = event_json(it->key(), it->value(), prefix.size());
-      int64_t ts = e["timestamp"];
-      if (ts > end) break;
-      if (!matches(pattern, e["message"].get_ref<const std::string&>())) continue;
-      e["logStreamName"] = stream;
-      e["eventId"] = enc::hex_encode(it->key().substr(prefix.size()));
-      hits.push_back({ts, stream, std::move(e)});
+      if (!decode_entry(it->key(), prefix.size(), it->value(), &entry)) continue;
+      if (entry.front().timestamp > end) break;  // entries start in time order
+      bool run = is_run(it->value());
+      for (uint32_t i = 0; i < entry.size(); ++i) {
+        const StoredEvent& e = entry[i];
+        if (e.timestamp < start || e.timestamp > end || !matches(pattern, e.message)) continue;
+        std::string id(it->key().substr(prefix.size()));
+        if (run) append_u32(id, i);
+        hits.push_back({e.timestamp, stream,
+                        json{{"timestamp", e.timestamp}, {"message", std::string(e.message)}, {"ingestionTime", e.ingestion},
+                             {"logStreamName", stream}, {"eventId", enc::hex_encode(id)}}});
+      }
     }
   }
   std::stable_sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) { return a.ts < b.ts; });

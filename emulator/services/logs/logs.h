@@ -4,6 +4,13 @@
 // (rebuilt from the store at start). Every read first writes what is queued, so a line queued
 // before a read began is visible to it. Thread-safe: the queue has its own mutex, and every write
 // to the column family (with the metadata it updates) holds the writer mutex.
+//
+// A stream's events are entries under the stream's prefix, keyed by timestamp and a sequence
+// number. An entry holds one event, or a run: the lines of one invocation (START to REPORT), kept
+// together as one entry when they are in time order, span at most kMaxRunSpanMs and start no
+// earlier than the stream's last event. Runs key by their first event, so a read from a time T
+// starts at T - kMaxRunSpanMs and drops the earlier events; positions in a stream (tokens, event
+// ids) are an entry's key and the event's index in it.
 #pragma once
 
 #include <atomic>
@@ -40,9 +47,13 @@ class LogsService final : public Provider {
   Status append(const std::string& account, const std::string& region, const std::string& group,
                 const std::string& stream, std::vector<Event> events);
   // Queues events for the next batch write, as append does but without waiting: they are visible
-  // to every read that starts after this returns. Call write_queued() soon after.
+  // to every read that starts after this returns. Call write_queued() soon after. `run`: the
+  // events are one invocation's lines, stored as one entry when they qualify (see above).
   void enqueue(std::string account, std::string region, std::string group, std::string stream,
-               std::vector<Event> events);
+               std::vector<Event> events, bool run = false);
+
+  // The longest time a run of events may span; reads from a time look back this far.
+  static constexpr int64_t kMaxRunSpanMs = 1000;
   // Writes what is queued, in one WriteBatch, unless another thread is writing: that thread then
   // writes what was queued meanwhile before it returns.
   void write_queued();
@@ -95,6 +106,7 @@ class LogsService final : public Provider {
     std::string account, region, group, stream;
     std::vector<Event> events;
     int64_t ingestion_ms = 0;
+    bool run = false;
   };
   // Writes queued appends as one batch; write_mu_ held.
   Status write_locked(std::vector<Queued>& batch);

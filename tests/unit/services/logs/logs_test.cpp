@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "core/clock.h"
@@ -9,6 +10,7 @@
 #include "core/scheduler.h"
 #include "services/logs/logs.h"
 #include "services/registry.h"
+#include "storage/keys.h"
 #include "storage/store.h"
 #include "unit/support/manual_scheduler.h"
 
@@ -73,6 +75,44 @@ struct Daemon {
     return out.value().result["logStreams"];
   }
 };
+
+// The entries under a stream's events in the store (a run of lines is one).
+size_t stored_entries(Daemon& d, const std::string& group, const std::string& stream) {
+  std::string prefix = storage::key::KeyBuilder("000000000000", "us-east-1").str("e").str(group).str(stream).take();
+  auto it = d.store->iterate(d.store->family("logs"), prefix, storage::key::prefix_end(prefix));
+  size_t n = 0;
+  for (it->seek(prefix); it->valid(); it->next()) ++n;
+  return n;
+}
+
+// Every message of GetLogEvents pages of `limit` events, following the tokens until one comes back
+// unchanged; `from_head` false reads from the tail backwards (the messages come back in time order).
+std::vector<std::string> paged(Daemon& d, json params, int limit, bool from_head) {
+  params["limit"] = limit;
+  params["startFromHead"] = from_head;
+  std::vector<std::vector<std::string>> pages;
+  std::string token;
+  for (int round = 0; round < 100; ++round) {
+    if (!token.empty()) params["nextToken"] = token;
+    auto out = d.call("GetLogEvents", params);
+    REQUIRE(out.ok());
+    const json& r = out.value().result;
+    REQUIRE(r["events"].size() <= static_cast<size_t>(limit));
+    std::vector<std::string> page;
+    for (const auto& e : r["events"]) page.push_back(e["message"]);
+    std::string next = r[from_head ? "nextForwardToken" : "nextBackwardToken"];
+    if (next == token) {
+      CHECK(page.empty());
+      break;
+    }
+    pages.push_back(std::move(page));
+    token = next;
+  }
+  if (!from_head) std::reverse(pages.begin(), pages.end());
+  std::vector<std::string> all;
+  for (auto& page : pages) all.insert(all.end(), page.begin(), page.end());
+  return all;
+}
 
 std::string temp_dir() {
   auto dir = std::filesystem::temp_directory_path() / ("sless-logs-test-" + ids::random_hex(8));
@@ -217,6 +257,104 @@ TEST_CASE("stream figures are current for reads, and after a kill come from the 
     REQUIRE(streams.size() == 1);
     CHECK(streams[0]["lastEventTimestamp"] == t0 - 50);
     CHECK(streams[0]["storedBytes"] == 5 + 26 + 6 + 26 + 5 + 26);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// One invocation's lines (in time order, within a second, after the stream's last event) are one
+// entry in the store; every read still sees them one by one, and pages and time bounds may fall
+// inside an entry.
+TEST_CASE("an invocation's lines are stored as one entry and read back line by line", "[logs]") {
+  std::string dir = temp_dir();
+  const int64_t t = 1700000000000;
+  const std::string g = "/aws/lambda/f";
+  {
+    Daemon d(dir);
+    d.clock.set_ms(t + 5000);
+    auto run = [&](std::vector<logs::Event> events) {
+      d.logs.enqueue("000000000000", "us-east-1", g, "s1", std::move(events), /*run=*/true);
+      d.logs.write_queued();
+    };
+    run({{t, "START"}, {t + 1, "a"}, {t + 1, "b"}, {t + 2, "END"}, {t + 3, "REPORT"}});
+    REQUIRE(stored_entries(d, g, "s1") == 1);
+    run({{t + 5, "late"}});                              // one line: a plain entry
+    run({{t + 10, "S2"}, {t + 11, "x"}, {t + 12, "E2"}});  // a second run
+    REQUIRE(d.call("PutLogEvents", {{"logGroupName", g}, {"logStreamName", "s1"},
+                                    {"logEvents", {{{"timestamp", t + 20}, {"message", "put"}}}}})
+                .ok());
+    run({{t + 30, "long1"}, {t + 1530, "long2"}});  // spans more than a second: two entries
+    run({{t + 25, "old1"}, {t + 1600, "old2"}});     // starts before the stream's last event: two entries
+    CHECK(stored_entries(d, g, "s1") == 1 + 1 + 1 + 1 + 2 + 2);
+
+    const std::vector<std::string> all = {"START", "a", "b", "END", "REPORT", "late", "S2", "x", "E2",
+                                          "put", "old1", "long1", "long2", "old2"};
+    json params{{"logGroupName", g}, {"logStreamName", "s1"}};
+    CHECK(d.messages(g, "s1") == json(all));
+    for (int limit : {1, 2, 3, 4, 100}) {
+      INFO("limit " << limit);
+      CHECK(paged(d, params, limit, true) == all);
+      CHECK(paged(d, params, limit, false) == all);
+    }
+    // Time bounds inside runs: startTime inclusive, endTime exclusive.
+    json window = params;
+    window["startTime"] = t + 1;
+    window["endTime"] = t + 12;
+    const std::vector<std::string> inside = {"a", "b", "END", "REPORT", "late", "S2", "x"};
+    for (int limit : {1, 2, 100}) {
+      CHECK(paged(d, window, limit, true) == inside);
+      CHECK(paged(d, window, limit, false) == inside);
+    }
+    // FilterLogEvents: both bounds inclusive, one id per line.
+    auto filtered = d.call("FilterLogEvents", {{"logGroupName", g}, {"startTime", t + 2}, {"endTime", t + 11}});
+    REQUIRE(filtered.ok());
+    std::vector<std::string> messages;
+    std::set<std::string> ids;
+    for (const auto& e : filtered.value().result["events"]) {
+      messages.push_back(e["message"]);
+      ids.insert(e["eventId"].get<std::string>());
+      CHECK(e["logStreamName"] == "s1");
+      CHECK(e["ingestionTime"] == t + 5000);
+    }
+    CHECK(messages == std::vector<std::string>{"END", "REPORT", "late", "S2", "x"});
+    CHECK(ids.size() == messages.size());
+    auto matched = d.call("FilterLogEvents", {{"logGroupName", g}, {"filterPattern", "\"E2\""}});
+    REQUIRE(matched.ok());
+    REQUIRE(matched.value().result["events"].size() == 1);
+    CHECK(matched.value().result["events"][0]["timestamp"] == t + 12);
+
+    auto streams = d.stream_info(g);
+    REQUIRE(streams.size() == 1);
+    CHECK(streams[0]["firstEventTimestamp"] == t);
+    CHECK(streams[0]["lastEventTimestamp"] == t + 1600);
+    int64_t bytes = 0;
+    for (const auto& m : all) bytes += static_cast<int64_t>(m.size()) + 26;
+    CHECK(streams[0]["storedBytes"] == bytes);
+  }
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("after a kill, a stream's figures come back from the runs it holds", "[logs]") {
+  std::string dir = temp_dir();
+  const int64_t t = 1700000000000;
+  {
+    Daemon d(dir);
+    d.killed = true;
+    d.clock.set_ms(t);
+    d.logs.enqueue("000000000000", "us-east-1", "/aws/lambda/f", "s1", {{t - 900, "START"}, {t - 800, "END"}}, true);
+    d.logs.write_queued();  // a new stream: its record goes with these lines
+    d.logs.enqueue("000000000000", "us-east-1", "/aws/lambda/f", "s1",
+                   {{t - 500, "START"}, {t - 400, "hello"}, {t - 100, "END"}}, true);
+    d.logs.write_queued();  // within the second: the record stays behind
+    REQUIRE(stored_entries(d, "/aws/lambda/f", "s1") == 2);
+  }
+  {
+    Daemon d(dir);
+    auto streams = d.stream_info("/aws/lambda/f");
+    REQUIRE(streams.size() == 1);
+    CHECK(streams[0]["firstEventTimestamp"] == t - 900);
+    CHECK(streams[0]["lastEventTimestamp"] == t - 100);  // the last line of the last run
+    CHECK(streams[0]["storedBytes"] == (5 + 26) + (3 + 26) + (5 + 26) + (5 + 26) + (3 + 26));
+    CHECK(d.messages("/aws/lambda/f", "s1") == json({"START", "END", "START", "hello", "END"}));
   }
   std::filesystem::remove_all(dir);
 }
