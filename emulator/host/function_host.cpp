@@ -1,6 +1,7 @@
 #include "host/function_host.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -104,6 +105,8 @@ struct FunctionHost::Impl : std::enable_shared_from_this<Impl> {
   mutable std::mutex mu;
   std::unordered_map<std::string, std::shared_ptr<Pool>> pools;
   std::atomic<bool> stopping{false};
+  // Invocations submitted and not yet answered, over all functions (see Worker::await_reply).
+  std::atomic<int> in_flight{0};
 
   // The deadlines of running invocations, with one timer for the earliest: an invocation does not
   // arm or cancel a timer of its own (each of which would wake an io thread), it adds and removes
@@ -252,6 +255,12 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void log_start_up(const std::string& timings, SteadyClock::time_point hello_at) const;
   void on_eof();
   void do_run(Job job);
+  // After a frame that the worker answers (an invocation, a call's result): when this is the
+  // host's only invocation in flight, polls the socket for up to kReplyPollUs before the io
+  // thread goes back to epoll. An answer in that time is then read without the io thread having
+  // slept, which on a virtual machine saves the 15-20 µs of waking it; under concurrent load
+  // other work keeps the thread busy anyway, so it never polls.
+  void await_reply();
   void on_timeout();
   void finish(InvokeResult r, bool recycle);
   void finish_crash();
@@ -571,6 +580,7 @@ void Worker::handle_call(const wire::Frame& f) {
   json params = f.at(2).empty() ? json::object() : json::parse(f.at(2), nullptr, false);
   auto reply = [self = shared_from_this()](std::string status, std::string body, std::string code, std::string msg) {
     self->send(wire::encode(wire::Type::kCallResult, {status, body, code, msg}));
+    self->await_reply();
   };
   if (params.is_discarded() || !params.is_object()) {
     reply("host_error", "", "", "the request is not a JSON object");
@@ -661,6 +671,16 @@ void Worker::do_run(Job job) {
   send(std::move(frame));
   deadline_ = host_->watch(started_ + std::chrono::seconds(fn.timeout_s), shared_from_this(), job_seq_);
   watching_ = true;
+  await_reply();
+}
+
+void Worker::await_reply() {
+  constexpr auto kReplyPollUs = std::chrono::microseconds(100);
+  if (host_->in_flight.load(std::memory_order_relaxed) != 1 || !writing_.empty()) return;
+  const auto until = SteadyClock::now() + kReplyPollUs;
+  pollfd p{sock_.native_handle(), POLLIN, 0};
+  while (::poll(&p, 1, 0) == 0 && SteadyClock::now() < until) {
+  }
 }
 
 void Worker::on_timeout() {
@@ -842,7 +862,12 @@ void FunctionHost::invoke(std::shared_ptr<const FunctionConfig> fn, InvokeReques
     done(runtime_error("Runtime.Unknown", "the function host has no io threads"));
     return;
   }
-  impl_->pool_for(fn)->submit(Job{std::move(request), std::move(done)});
+  impl_->in_flight.fetch_add(1, std::memory_order_relaxed);
+  auto answered = [impl = impl_, done = std::move(done)](InvokeResult r) {
+    impl->in_flight.fetch_sub(1, std::memory_order_relaxed);
+    done(std::move(r));
+  };
+  impl_->pool_for(fn)->submit(Job{std::move(request), std::move(answered)});
 }
 
 void FunctionHost::prepare() {
