@@ -86,6 +86,8 @@ def _ratio_text(value) -> str:
 
 
 def metric_value(value, unit: str) -> str:
+    if isinstance(value, str):  # a list of figures, already written
+        return f"{value} {unit}".strip()
     return f"{value:,.1f} {unit}".strip() if isinstance(value, float) else f"{value:,} {unit}".strip()
 
 
