@@ -10,6 +10,7 @@
 // may be called from any thread; `done` runs on an io thread.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -101,6 +102,9 @@ class FunctionHost {
   FunctionHost& operator=(const FunctionHost&) = delete;
 
   void set_log_sink(LogSink* sink);
+  // The HTTP server's open connections: with one (a single client), a lone invocation's answer is
+  // polled for (see Worker::await_reply). Without it, never. Set before the first invocation.
+  void set_open_connections(const std::atomic<size_t>* count);
   void invoke(std::shared_ptr<const FunctionConfig> fn, InvokeRequest request,
               std::function<void(InvokeResult)> done);
   // Makes sure a worker of `fn` is running (starting one if needed) and reports whether the

@@ -169,6 +169,7 @@ struct Server::Impl {
   std::vector<std::thread> threads;
   std::atomic<size_t> next{0};
   std::atomic<size_t> in_flight{0};
+  std::atomic<size_t> connections{0};  // open sessions, every listener's
   std::atomic<bool> draining{false};
   uint16_t port = 0;
 
@@ -214,10 +215,15 @@ class Session : public std::enable_shared_from_this<Session> {
  public:
   Session(ConnectionSocket&& socket, Server::Impl& server, Handler& handler)
       : stream_(std::move(socket)), server_(server), handler_(handler) {
+    server_.connections.fetch_add(1, std::memory_order_relaxed);
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
+
+  ~Session() { server_.connections.fetch_sub(1, std::memory_order_relaxed); }
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   void run() {
     net::dispatch(stream_.get_executor(), beast::bind_front_handler(&Session::do_sniff, shared_from_this()));
@@ -694,5 +700,6 @@ std::vector<boost::asio::io_context*> Server::io_contexts() {
   return out;
 }
 size_t Server::in_flight() const { return impl_->in_flight.load(); }
+const std::atomic<size_t>& Server::connections() const { return impl_->connections; }
 
 }  // namespace sless::http

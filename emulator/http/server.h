@@ -5,6 +5,8 @@
 // The Server owns its io threads; Handler calls arrive on them. Start/stop from one thread.
 #pragma once
 
+#include <atomic>
+
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -68,6 +70,8 @@ class Server {
   std::vector<boost::asio::io_context*> io_contexts();
   // Requests between header arrival and the end of their response.
   size_t in_flight() const;
+  // Open connections, on every listener.
+  const std::atomic<size_t>& connections() const;
 
   struct Impl;  // defined in server.cpp
 
