@@ -45,6 +45,23 @@ bool read_string(std::string_view& in, std::string* out) {
   }
 }
 
+void append_u32(std::string& out, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xFF));
+}
+
+bool read_u32(std::string_view& in, uint32_t* out) {
+  if (in.size() < 4) {
+    return false;
+  }
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) {
+    v = (v << 8) | static_cast<uint8_t>(in[i]);
+  }
+  in.remove_prefix(4);
+  *out = v;
+  return true;
+}
+
 void append_u64(std::string& out, uint64_t v) {
   std::array<char, 8> bytes;
   for (int i = 7; i >= 0; --i) {

@@ -21,6 +21,9 @@ bool read_string(std::string_view& in, std::string* out);
 inline void append_bytes(std::string& out, std::string_view b) { append_string(out, b); }
 inline bool read_bytes(std::string_view& in, std::string* out) { return read_string(in, out); }
 
+// Fixed 4 bytes, big-endian.
+void append_u32(std::string& out, uint32_t v);
+bool read_u32(std::string_view& in, uint32_t* out);
 // Fixed 8 bytes, big-endian; signed values with the sign bit flipped.
 void append_u64(std::string& out, uint64_t v);
 bool read_u64(std::string_view& in, uint64_t* out);

@@ -26,12 +26,6 @@ constexpr size_t kChunk = 1000;
 constexpr std::chrono::milliseconds kTick{1000};
 constexpr uint64_t kTicksPerTrim = 60;
 
-void append_u32(std::string& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) {
-    out.push_back(static_cast<char>((v >> shift) & 0xFF));
-  }
-}
-
 uint32_t fnv1a(std::string_view s, uint32_t h = 2166136261u) {
   for (char c : s) {
     h ^= static_cast<uint8_t>(c);
@@ -150,7 +144,7 @@ std::optional<uint64_t> parse_sequence(std::string_view text) {
 
 std::string Table::index_prefix(uint32_t index_id) const {
   std::string p = entry_prefix_;
-  append_u32(p, index_id);
+  key::append_u32(p, index_id);
   return p;
 }
 
@@ -228,7 +222,7 @@ std::string Engine::item_suffix(const KeySchema& schema, const Json& item) {
   }
   std::string out;
   out.reserve(4 + pk.size() + 24);
-  append_u32(out, bucket_of(pk));
+  key::append_u32(out, bucket_of(pk));
   out += pk;
   if (schema.range) {
     auto range = item.find(schema.range->name);
@@ -251,7 +245,7 @@ std::optional<std::string> Engine::index_entry_key(const Table& table, const Tab
     return std::nullopt;
   }
   std::string out = table.index_prefix(index.id);
-  append_u32(out, bucket_of(ipk));
+  key::append_u32(out, bucket_of(ipk));
   out += ipk;
   if (index.key.range) {
     auto range = item.find(index.key.range->name);

@@ -43,18 +43,6 @@ std::string group_arn(const RequestContext& ctx, const std::string& group) {
 // 2^56, so a single event's value starts with 0x80, never with kRunTag.
 constexpr char kRunTag = '\x01';
 
-void append_u32(std::string& out, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) out.push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-bool read_u32(std::string_view& in, uint32_t* v) {
-  if (in.size() < 4) return false;
-  *v = 0;
-  for (int i = 0; i < 4; ++i) *v = (*v << 8) | static_cast<unsigned char>(in[i]);
-  in.remove_prefix(4);
-  return true;
-}
-
 std::string encode_event(int64_t ingestion, std::string_view message) {
   std::string v;
   key::append_i64(v, ingestion);
@@ -71,7 +59,7 @@ std::string encode_run(int64_t ingestion, const std::vector<Event>& events) {
   key::append_i64(v, ingestion);
   for (const Event& e : events) {
     key::append_i64(v, e.timestamp_ms);
-    append_u32(v, static_cast<uint32_t>(e.message.size()));
+    key::append_u32(v, static_cast<uint32_t>(e.message.size()));
     v.append(e.message);
   }
   return v;
@@ -103,7 +91,7 @@ bool decode_entry(std::string_view k, size_t prefix_len, std::string_view v, std
   if (!key::read_i64(v, &ingestion)) return false;
   while (!v.empty()) {
     uint32_t len = 0;
-    if (!key::read_i64(v, &ts) || !read_u32(v, &len) || len > v.size()) return false;
+    if (!key::read_i64(v, &ts) || !key::read_u32(v, &len) || len > v.size()) return false;
     out->push_back({ts, ingestion, v.substr(0, len)});
     v.remove_prefix(len);
   }
@@ -132,7 +120,7 @@ struct Position {
   uint32_t index = 0;
   std::string text() const {
     std::string raw = key;
-    append_u32(raw, index);
+    key::append_u32(raw, index);
     return enc::hex_encode(raw);
   }
 };
@@ -142,7 +130,7 @@ std::optional<Position> parse_position(std::string_view hex) {
   if (!raw || raw->size() < 4) return std::nullopt;
   std::string_view tail = std::string_view(*raw).substr(raw->size() - 4);
   Position p;
-  read_u32(tail, &p.index);
+  key::read_u32(tail, &p.index);
   p.key = raw->substr(0, raw->size() - 4);
   return p;
 }
@@ -427,20 +415,16 @@ Status LogsService::write_locked(std::vector<Queued>& batch) {
     }
     StreamMeta& m = t->second;
     std::string prefix = events_prefix(q.account, q.region, q.group, q.stream);
-    bool as_run = q.run && fits_run(q.events, m.last_ms);
-    if (as_run) {
+    auto entry_key = [&](int64_t first_ms) {
       std::string k = prefix;
-      key::append_i64(k, q.events.front().timestamp_ms);
+      key::append_i64(k, first_ms);
       key::append_u64(k, seq_.fetch_add(1));
-      wb.put(family_, k, encode_run(q.ingestion_ms, q.events));
-    }
+      return k;
+    };
+    bool as_run = q.run && fits_run(q.events, m.last_ms);
+    if (as_run) wb.put(family_, entry_key(q.events.front().timestamp_ms), encode_run(q.ingestion_ms, q.events));
     for (const Event& e : q.events) {
-      if (!as_run) {
-        std::string k = prefix;
-        key::append_i64(k, e.timestamp_ms);
-        key::append_u64(k, seq_.fetch_add(1));
-        wb.put(family_, k, encode_event(q.ingestion_ms, e.message));
-      }
+      if (!as_run) wb.put(family_, entry_key(e.timestamp_ms), encode_event(q.ingestion_ms, e.message));
       m.first_ms = std::min(m.first_ms, e.timestamp_ms);
       m.last_ms = std::max(m.last_ms, e.timestamp_ms);
       m.stored_bytes += event_bytes(e.message.size());
@@ -819,7 +803,7 @@ LogsService::Out LogsService::filter_log_events(RequestContext& ctx, Params& p) 
         const StoredEvent& e = entry[i];
         if (e.timestamp < start || e.timestamp > end || !matches(pattern, e.message)) continue;
         std::string id(it->key().substr(prefix.size()));
-        if (run) append_u32(id, i);
+        if (run) key::append_u32(id, i);
         hits.push_back({e.timestamp, stream,
                         json{{"timestamp", e.timestamp}, {"message", std::string(e.message)}, {"ingestionTime", e.ingestion},
                              {"logStreamName", stream}, {"eventId", enc::hex_encode(id)}}});

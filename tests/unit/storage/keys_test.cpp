@@ -138,6 +138,31 @@ TEST_CASE("integers encode in order and round-trip", "[storage][keys]") {
   CHECK_FALSE(read_u64(short_input, &u));
 }
 
+TEST_CASE("u32 values encode in order and round-trip", "[storage][keys]") {
+  std::mt19937_64 rng(32);
+  std::vector<uint32_t> values = {0, 1, 255, 256, 65535, 65536, std::numeric_limits<uint32_t>::max()};
+  for (int i = 0; i < 2000; ++i) values.push_back(static_cast<uint32_t>(rng()) >> (rng() % 32));
+  require_order_preserved(values, [](uint32_t v) {
+    std::string out;
+    append_u32(out, v);
+    return out;
+  });
+  for (uint32_t v : values) {
+    std::string encoded;
+    append_u32(encoded, v);
+    encoded += "rest";
+    REQUIRE(encoded.size() == 8);
+    std::string_view in = encoded;
+    uint32_t back = 0;
+    REQUIRE(read_u32(in, &back));
+    REQUIRE(back == v);
+    REQUIRE(in == "rest");
+  }
+  std::string_view short_input = "123";
+  uint32_t v = 0;
+  CHECK_FALSE(read_u32(short_input, &v));
+}
+
 TEST_CASE("doubles encode in order and round-trip", "[storage][keys]") {
   using Limits = std::numeric_limits<double>;
   std::mt19937_64 rng(9);
