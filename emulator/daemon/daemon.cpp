@@ -21,10 +21,28 @@ namespace sless {
 
 namespace fs = std::filesystem;
 
+namespace {
+
+// The store's side of the server's answer hooks: the writes an io thread makes while it handles a
+// batch of requests reach the OS together, just before the first of their answers is written.
+class LogHooks final : public http::AnswerHooks {
+ public:
+  explicit LogHooks(storage::Store& store) : store_(store) {}
+  void hold() override { store_.hold_log(); }
+  void release(bool answer_queued) override { store_.release_log(!answer_queued); }
+  void before_answer() override { store_.flush_log().ignore(); }  // a failure is logged there
+
+ private:
+  storage::Store& store_;
+};
+
+}  // namespace
+
 struct Daemon::Parts {
   // The stack's API ports; declared first so that they outlive the server that calls them.
   std::vector<std::unique_ptr<services::apigateway::ApiPortHandler>> api_handlers;
   std::unique_ptr<storage::Store> store;
+  std::unique_ptr<LogHooks> log_hooks;  // the server's, for the store's log
   std::unique_ptr<services::Registry> registry;
   std::unique_ptr<gateway::Gateway> gateway;
   std::unique_ptr<http::Server> server;
@@ -99,6 +117,10 @@ Status Daemon::start() {
   so.max_header_bytes = config_.max_header_bytes;
   so.idle_timeout = config_.idle_timeout;
   so.read_timeout = config_.read_timeout;
+  if (!parts_->store->in_memory()) {
+    parts_->log_hooks = std::make_unique<LogHooks>(*parts_->store);
+    so.hooks = parts_->log_hooks.get();
+  }
   parts_->server = std::make_unique<http::Server>(so, *parts_->gateway);
   if (Status st = parts_->server->listen(); !st.is_ok()) return st;
   config_.port = parts_->server->port();

@@ -140,8 +140,13 @@ class AsioScheduler final : public Scheduler {
 
 struct Server::Impl {
   Impl(ServerOptions o, Handler& h)
-      : options(std::move(o)), handler(h), contexts(make_contexts(options.threads)), ioc(*contexts.front()),
-        acceptor(ioc), scheduler(ioc) {
+      : options(std::move(o)),
+        handler(h),
+        context_sessions(std::make_unique<std::atomic<size_t>[]>(std::max(options.threads, 1u))),
+        contexts(make_contexts(options.threads)),
+        ioc(*contexts.front()),
+        acceptor(ioc),
+        scheduler(ioc) {
     for (auto& c : contexts) guards.push_back(net::make_work_guard(*c));
   }
 
@@ -156,11 +161,17 @@ struct Server::Impl {
     return out;
   }
 
-  // The context of the next connection, in turn.
-  net::io_context& next_context() { return *contexts[next.fetch_add(1, std::memory_order_relaxed) % contexts.size()]; }
+  // The index of the next connection's context, in turn.
+  size_t next_context() { return next.fetch_add(1, std::memory_order_relaxed) % contexts.size(); }
 
   ServerOptions options;
   Handler& handler;
+  // Counters that sessions update, declared before the contexts: sessions that pending handlers
+  // still hold when a context is destroyed count themselves out of them.
+  std::unique_ptr<std::atomic<size_t>[]> context_sessions;  // open sessions per context
+  std::atomic<size_t> in_flight{0};
+  std::atomic<size_t> connections{0};  // open sessions, every listener's
+  std::atomic<bool> draining{false};
   std::vector<std::unique_ptr<net::io_context>> contexts;
   net::io_context& ioc;
   tcp::acceptor acceptor;
@@ -168,9 +179,6 @@ struct Server::Impl {
   std::vector<net::executor_work_guard<net::io_context::executor_type>> guards;
   std::vector<std::thread> threads;
   std::atomic<size_t> next{0};
-  std::atomic<size_t> in_flight{0};
-  std::atomic<size_t> connections{0};  // open sessions, every listener's
-  std::atomic<bool> draining{false};
   uint16_t port = 0;
 
   // Further listeners (add_listener), each with its own handler; guarded by listeners_mu.
@@ -211,17 +219,25 @@ using ConnectionExecutor = net::io_context::executor_type;
 using ConnectionSocket = tcp::socket::rebind_executor<ConnectionExecutor>::other;
 using ConnectionStream = beast::basic_stream<tcp, ConnectionExecutor>;
 
+// While Session::dispatch runs a handler on this thread: where an answer queued meanwhile to this
+// thread, to be written after the handler returns, is noted.
+thread_local bool* queued_here = nullptr;
+
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(ConnectionSocket&& socket, Server::Impl& server, Handler& handler)
-      : stream_(std::move(socket)), server_(server), handler_(handler) {
+  Session(ConnectionSocket&& socket, Server::Impl& server, Handler& handler, std::atomic<size_t>& neighbours)
+      : stream_(std::move(socket)), server_(server), handler_(handler), neighbours_(neighbours) {
     server_.connections.fetch_add(1, std::memory_order_relaxed);
+    neighbours_.fetch_add(1, std::memory_order_relaxed);
     beast::error_code ec;
     auto ep = stream_.socket().remote_endpoint(ec);
     if (!ec) remote_ = ep.address().to_string() + ":" + std::to_string(ep.port());
   }
 
-  ~Session() { server_.connections.fetch_sub(1, std::memory_order_relaxed); }
+  ~Session() {
+    neighbours_.fetch_sub(1, std::memory_order_relaxed);
+    server_.connections.fetch_sub(1, std::memory_order_relaxed);
+  }
   Session(const Session&) = delete;
   Session& operator=(const Session&) = delete;
 
@@ -423,12 +439,38 @@ class Session : public std::enable_shared_from_this<Session> {
   void dispatch() {
     stream_.expires_never();
     auto self = shared_from_this();
-    // An answer given at once (on this thread) is written at once; one from another thread is
-    // queued to this connection's io thread. Nothing in the session is touched after handle() returns.
+    // Answers given on this thread while other connections share it are queued behind the
+    // requests the thread already has in hand, so that their answers leave together once all of
+    // them are handled: a client waiting on several connections then wakes once for the lot
+    // instead of once per answer, and the thread finds the next requests waiting instead of
+    // sleeping between them. Each wake-up of a sleeping process costs a virtual machine more than
+    // a small request (ddb_put and sqs_send under 32 connections: 20-30 % more requests/s for
+    // 25 % less CPU per request, docs/performance.md). A connection alone on its thread gains
+    // nothing from waiting: its answer is written at once. An answer from another thread is
+    // queued to this connection's.
+    //
+    // The hooks (the store) keep the handler's durable writes in their log buffer meanwhile.
+    // A queued answer's send writes the buffer out first (before_answer), and it runs after
+    // handle() has returned, so it covers every write the handler made; without one (the answer
+    // was written at once, comes later, or goes to a connection of another thread) release()
+    // writes the buffer out itself.
+    // Nothing in the session is touched after handle() returns.
+    AnswerHooks* hooks = server_.options.hooks;
+    bool queued = false;
+    bool* outer = std::exchange(queued_here, &queued);
+    if (hooks) hooks->hold();
     handler_.handle(std::move(request_), [self](Response res) {
-      net::dispatch(self->stream_.get_executor(),
-                    [self, res = std::move(res)]() mutable { self->send(std::move(res)); });
+      auto write = [self, res = std::move(res)]() mutable { self->send(std::move(res)); };
+      auto executor = self->stream_.get_executor();
+      if (executor.running_in_this_thread() && self->neighbours_.load(std::memory_order_relaxed) > 1) {
+        if (queued_here) *queued_here = true;
+        net::post(executor, std::move(write));
+      } else {
+        net::dispatch(executor, std::move(write));
+      }
     });
+    queued_here = outer;
+    if (hooks) hooks->release(queued);
   }
 
   template <class Message>
@@ -452,6 +494,7 @@ class Session : public std::enable_shared_from_this<Session> {
   }
 
   void send(Response res) {
+    if (AnswerHooks* hooks = server_.options.hooks) hooks->before_answer();
     // A streamed request whose body was not read to the end leaves the connection unusable.
     bool unread = stream_parser_ && (!stream_parser_->is_done() || stream_broken_);
     bool keep = keep_alive_ && !res.close && !unread && !server_.draining.load();
@@ -559,6 +602,7 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::flat_buffer buffer_;
   Server::Impl& server_;
   Handler& handler_;
+  std::atomic<size_t>& neighbours_;  // open sessions on this connection's io thread, this one included
   std::string remote_;
   // Beast's parsers keep each header field in a node of their own: those come from an arena in
   // the session, released at the next request, instead of one allocation and free per field.
@@ -592,11 +636,12 @@ void StreamReader::read(ChunkHandler handler) {
 }  // namespace
 
 void Server::Impl::do_accept(tcp::acceptor& a, Handler& h) {
-  a.async_accept(next_context().get_executor(), [this, &a, &h](beast::error_code ec, ConnectionSocket socket) {
+  size_t index = next_context();
+  a.async_accept(contexts[index]->get_executor(), [this, &a, &h, index](beast::error_code ec, ConnectionSocket socket) {
     if (!ec) {
       beast::error_code ignored;
       socket.set_option(tcp::no_delay(true), ignored);
-      std::make_shared<Session>(std::move(socket), *this, h)->run();
+      std::make_shared<Session>(std::move(socket), *this, h, context_sessions[index])->run();
     } else if (ec == net::error::operation_aborted || !a.is_open()) {
       return;
     } else {

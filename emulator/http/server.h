@@ -36,6 +36,21 @@ class Handler {
   virtual Response reject(int status, std::string_view reason) = 0;
 };
 
+// Calls around the handling of requests and the writing of answers, made on the io threads. The
+// daemon's store uses them to write the log records of a batch of requests out once, before
+// their answers leave (storage::Store::hold_log).
+class AnswerHooks {
+ public:
+  virtual ~AnswerHooks() = default;
+  // A request is about to be handed to its handler on this thread.
+  virtual void hold() = 0;
+  // The handler returned. answer_queued: an answer was given meanwhile, and before_answer() will
+  // run before it is written; false: nothing is on its way that would.
+  virtual void release(bool answer_queued) = 0;
+  // An answer is about to be written.
+  virtual void before_answer() = 0;
+};
+
 struct ServerOptions {
   std::string host = "127.0.0.1";
   uint16_t port = 0;
@@ -44,6 +59,7 @@ struct ServerOptions {
   size_t max_header_bytes = 64u * 1024;
   std::chrono::seconds idle_timeout{120};
   std::chrono::seconds read_timeout{60};
+  AnswerHooks* hooks = nullptr;  // optional; outlives the server
 };
 
 class Server {

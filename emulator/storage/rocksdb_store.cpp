@@ -461,12 +461,19 @@ struct Store::Impl {
   // A brand-new database that has had no write yet: its files are not synced (see
   // CreationFileSystem).
   std::atomic<bool> unsynced{false};
+  // Records in RocksDB's log buffer that no flush_log() has written out yet (durable mode, which
+  // flushes the log by hand: DBOptions::manual_wal_flush).
+  std::atomic<bool> log_pending{false};
   Families families;
   std::thread opener;  // a brand-new database's open, while the daemon starts
 
   ~Impl() {
     if (claim_fd >= 0) ::close(claim_fd);
   }
+
+  // The outcome of a write: in durable mode its log record goes to the OS now, or, on a thread
+  // that holds the log for this store, at the next flush_log().
+  Status committed(const rocksdb::Status& s);
 
   void wrote() {
     if (unsynced.load(std::memory_order_relaxed) && unsynced.exchange(false)) {
@@ -486,6 +493,22 @@ struct Store::Impl {
     return Status::io_error("cannot create column family " + family);
   }
 };
+
+namespace {
+
+// The store whose log this thread holds back (Store::hold_log), if any.
+thread_local const void* log_held_by = nullptr;
+
+}  // namespace
+
+Status Store::Impl::committed(const rocksdb::Status& s) {
+  if (!s.ok() || in_memory) return to_status(s);
+  if (log_held_by == this) {
+    log_pending.store(true, std::memory_order_release);
+    return Status::ok();
+  }
+  return to_status(db->FlushWAL(/*sync=*/false));
+}
 
 namespace {
 
@@ -585,6 +608,10 @@ Result<std::unique_ptr<Store>> Store::open(const Options& options) {
     fresh = !std::filesystem::exists(std::filesystem::path(path) / "CURRENT", ec) && !ec;
     impl->file_system->set_syncing(!fresh);
     impl->env = rocksdb::NewCompositeEnv(impl->file_system);
+    // RocksDB appends a write's log record to its buffer and leaves the buffer's write to the
+    // store (Impl::committed, flush_log): at once after each write, or once for a batch of
+    // requests an io thread handled together (hold_log).
+    db.manual_wal_flush = true;
   }
   db.env = impl->env.get();
 
@@ -624,6 +651,7 @@ Store::~Store() {
   if (impl_->opener.joinable()) impl_->opener.join();
   impl_->families.by_name.clear();
   if (!impl_->db) return;
+  if (!impl_->in_memory) impl_->db->FlushWAL(/*sync=*/false).PermitUncheckedError();
   const rocksdb::Status closed = impl_->db->Close();
   if (!closed.ok()) {
     log::error("storage: closing the database failed: {}", closed.ToString());
@@ -657,14 +685,14 @@ Status Store::put(Family* family, std::string_view key, std::string_view value) 
   rocksdb::ColumnFamilyHandle* h = family->writable();
   if (h == nullptr) return impl_->unwritable(family->name());
   impl_->wrote();
-  return to_status(impl_->db->Put(impl_->write_options, h, slice(key), slice(value)));
+  return impl_->committed(impl_->db->Put(impl_->write_options, h, slice(key), slice(value)));
 }
 
 Status Store::del(Family* family, std::string_view key) {
   rocksdb::ColumnFamilyHandle* h = family->writable();
   if (h == nullptr) return impl_->unwritable(family->name());
   impl_->wrote();
-  return to_status(impl_->db->Delete(impl_->write_options, h, slice(key)));
+  return impl_->committed(impl_->db->Delete(impl_->write_options, h, slice(key)));
 }
 
 Status Store::write(WriteBatch& batch) {
@@ -674,7 +702,7 @@ Status Store::write(WriteBatch& batch) {
   // A batch with writes has its families, hence an open database; an empty one has nothing to do.
   if (batch.empty()) return Status::ok();
   impl_->wrote();
-  return to_status(impl_->db->Write(impl_->write_options, &batch.rep_->batch));
+  return impl_->committed(impl_->db->Write(impl_->write_options, &batch.rep_->batch));
 }
 
 std::unique_ptr<Iterator> Store::iterate(Family* family, std::string_view lower, std::string_view upper) const {
@@ -724,5 +752,23 @@ Status Store::flush() {
 }
 
 bool Store::in_memory() const { return impl_->in_memory; }
+
+void Store::hold_log() { log_held_by = impl_.get(); }
+
+void Store::release_log(bool flush) {
+  log_held_by = nullptr;
+  if (flush) flush_log().ignore();  // a failure is logged there
+}
+
+Status Store::flush_log() {
+  // Cheap when nothing waits: one load. Another thread's flush between a record's append and its
+  // flag only makes this one find an empty buffer.
+  if (!impl_->log_pending.load(std::memory_order_acquire) || !impl_->log_pending.exchange(false)) {
+    return Status::ok();
+  }
+  Status s = to_status(impl_->db->FlushWAL(/*sync=*/false));
+  if (!s.is_ok()) log::error("storage: writing the log failed: {}", s.message());
+  return s;
+}
 
 }  // namespace sless::storage

@@ -107,6 +107,15 @@ class Store {
   Status clear(Family* family);
   // Moves every family's memtable to table files and syncs the log (graceful shutdown).
   Status flush();
+
+  // When a write returns, its log record has reached the OS (a kill -9 keeps it), except on a
+  // thread between hold_log() and release_log(): there the record waits in RocksDB's log buffer
+  // for flush_log() (from any thread), so that the records of the writes an io thread makes for
+  // a batch of requests go out in one system call before their answers do. release_log(true)
+  // writes the buffer out at once (no answer is on its way to do it). Holds do not nest.
+  void hold_log();
+  void release_log(bool flush);
+  Status flush_log();
   bool in_memory() const;
 
  private:

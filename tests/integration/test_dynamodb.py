@@ -511,6 +511,42 @@ class Durability(unittest.TestCase):
         finally:
             d.cleanup()
 
+    def test_writes_answered_to_many_connections_at_once_survive_kill(self):
+        # Sixteen clients writing at once share the io threads: an io thread writes the log
+        # records of the requests it has in hand together, before their answers. Every write a
+        # client saw answered must be there after a kill -9.
+        d = Daemon().start()
+        try:
+            ddb = d.client("dynamodb")
+            ddb.create_table(TableName="busy", KeySchema=key_schema("pk"),
+                             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                             BillingMode="PAY_PER_REQUEST")
+
+            # A connection each, all kept open until the kill: every io thread has company, so that
+            # each answer, the last ones included, is queued behind its thread's other requests.
+            clients = [d.client("dynamodb") for _ in range(16)]
+
+            def writer(w):
+                client = clients[w]
+                for i in range(40):
+                    client.put_item(TableName="busy", Item={"pk": {"S": f"w{w}-{i}"}, "v": {"N": str(i)}})
+                client.update_item(TableName="busy", Key={"pk": {"S": f"w{w}-0"}},
+                                   UpdateExpression="SET done = :t", ExpressionAttributeValues={":t": {"BOOL": True}})
+
+            with concurrent.futures.ThreadPoolExecutor(16) as pool:
+                list(pool.map(writer, range(16)))
+            d.kill()
+            d.start()
+            ddb = d.client("dynamodb")
+            self.assertEqual(ddb.scan(TableName="busy", Select="COUNT")["Count"], 16 * 40)
+            for w in range(16):
+                item = ddb.get_item(TableName="busy", Key={"pk": {"S": f"w{w}-0"}})["Item"]
+                self.assertEqual(item.get("done"), {"BOOL": True}, f"writer {w}")
+                self.assertEqual(ddb.get_item(TableName="busy", Key={"pk": {"S": f"w{w}-39"}})["Item"]["v"],
+                                 {"N": "39"})
+        finally:
+            d.cleanup()
+
 
 if __name__ == "__main__":
     harness.main()

@@ -6,9 +6,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <condition_variable>
 #include <mutex>
 #include <set>
 #include <string>
+#include <utility>
 #include <thread>
 #include <vector>
 
@@ -164,17 +166,44 @@ std::string exchange(uint16_t port, const std::string& raw) {
   return out;
 }
 
+// The answer hooks' calls in order, from whichever thread they come.
+class HookLog final : public http::AnswerHooks {
+ public:
+  void hold() override { add("hold"); }
+  void release(bool answer_queued) override { add(answer_queued ? "release, answer queued" : "release"); }
+  void before_answer() override { add("answer"); }
+
+  // The calls so far, once there are at least `count` (or after 5 s), and forgets them.
+  std::vector<std::string> take(size_t count) {
+    std::unique_lock lock(mu_);
+    changed_.wait_for(lock, std::chrono::seconds(5), [&] { return calls_.size() >= count; });
+    return std::exchange(calls_, {});
+  }
+
+ private:
+  void add(std::string call) {
+    std::lock_guard lock(mu_);
+    calls_.push_back(std::move(call));
+    changed_.notify_all();
+  }
+
+  std::mutex mu_;
+  std::condition_variable changed_;
+  std::vector<std::string> calls_;
+};
+
 struct Running {
-  explicit Running(unsigned threads) : server(options(threads), handler) {
+  explicit Running(unsigned threads, http::AnswerHooks* hooks = nullptr) : server(options(threads, hooks), handler) {
     REQUIRE(server.listen().is_ok());
     server.start();
   }
   ~Running() { server.shutdown(std::chrono::milliseconds(1000)); }
 
-  static http::ServerOptions options(unsigned threads) {
+  static http::ServerOptions options(unsigned threads, http::AnswerHooks* hooks) {
     http::ServerOptions o;
     o.port = 0;
     o.threads = threads;
+    o.hooks = hooks;
     return o;
   }
 
@@ -210,6 +239,35 @@ TEST_CASE("an answer given from another thread reaches its connection, which goe
   CHECK(b.get("/later") == "later " + on_b);
   CHECK(a.get("/") == on_a);
   CHECK(b.get("/") == on_b);
+}
+
+TEST_CASE("an answer waits for the end of its handler when other connections share the io thread", "[http]") {
+  // The hooks let the store write the handler's log records out before the answer leaves: once
+  // for a batch of requests when the answer is queued behind them, by release() otherwise.
+  HookLog hooks;
+  Running running(1, &hooks);
+  Client a(running.server.port());
+  using Calls = std::vector<std::string>;
+  SECTION("alone on its thread, a connection's answer is written at once, inside the handler") {
+    CHECK(a.get("/") == "0");
+    CHECK(hooks.take(3) == Calls{"hold", "answer", "release"});
+  }
+  SECTION("beside another, it is queued and written after the handler has returned") {
+    Client b(running.server.port());
+    CHECK(b.get("/") == "0");  // b's session exists
+    hooks.take(3);
+    CHECK(a.get("/") == "0");
+    CHECK(hooks.take(3) == Calls{"hold", "release, answer queued", "answer"});
+    CHECK(b.get("/") == "0");
+    CHECK(hooks.take(3) == Calls{"hold", "release, answer queued", "answer"});
+  }
+  SECTION("an answer from another thread is not on its way when the handler returns") {
+    Client b(running.server.port());
+    CHECK(b.get("/") == "0");
+    hooks.take(3);
+    CHECK(a.get("/later") == "later 0");
+    CHECK(hooks.take(3) == Calls{"hold", "release", "answer"});
+  }
 }
 
 TEST_CASE("one io thread serves every connection", "[http]") {

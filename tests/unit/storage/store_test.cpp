@@ -248,7 +248,22 @@ TEST_CASE("killed writer (helper process)", "[.][store-kill-child]") {
   const char* dir = std::getenv("SLESS_STORE_KILL_DIR");
   REQUIRE(dir != nullptr);
   auto store = open_store(dir);
-  REQUIRE(store->put(store->family("sqs"), "msg", "kept").is_ok());
+  Family* sqs = store->family("sqs");
+  REQUIRE(store->put(sqs, "msg", "kept").is_ok());
+  // Held writes reach the OS when the hold ends with a flush, or at flush_log().
+  store->hold_log();
+  REQUIRE(store->put(sqs, "released", "kept").is_ok());
+  store->release_log(true);
+  store->hold_log();
+  REQUIRE(store->put(sqs, "flushed", "kept").is_ok());
+  store->release_log(false);
+  REQUIRE(store->flush_log().is_ok());
+  // A hold is this thread's: another thread's write goes out at once.
+  store->hold_log();
+  std::thread([&] { REQUIRE(store->put(sqs, "other thread", "kept").is_ok()); }).join();
+  // ...and a held write that nothing flushed is still in the process when it dies.
+  REQUIRE(store->put(sqs, "held", "lost").is_ok());
+  CHECK(get(*store, sqs, "held") == "lost");  // readable meanwhile
   ::kill(::getpid(), SIGKILL);
 }
 
@@ -271,7 +286,12 @@ TEST_CASE("acknowledged writes survive kill -9", "[storage][store]") {
   REQUIRE(WIFSIGNALED(status));
   REQUIRE(WTERMSIG(status) == SIGKILL);
   auto store = open_store(dir.path());
-  CHECK(get(*store, store->family("sqs"), "msg") == "kept");
+  Family* sqs = store->family("sqs");
+  CHECK(get(*store, sqs, "msg") == "kept");
+  CHECK(get(*store, sqs, "released") == "kept");
+  CHECK(get(*store, sqs, "flushed") == "kept");
+  CHECK(get(*store, sqs, "other thread") == "kept");
+  CHECK(get(*store, sqs, "held") == "<NotFound>");
 }
 
 TEST_CASE("a second open of the same directory says it is in use", "[storage][store]") {
