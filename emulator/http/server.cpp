@@ -439,15 +439,19 @@ class Session : public std::enable_shared_from_this<Session> {
   void dispatch() {
     stream_.expires_never();
     auto self = shared_from_this();
-    // Answers given on this thread while other connections share it are queued behind the
-    // requests the thread already has in hand, so that their answers leave together once all of
-    // them are handled: a client waiting on several connections then wakes once for the lot
-    // instead of once per answer, and the thread finds the next requests waiting instead of
-    // sleeping between them. Each wake-up of a sleeping process costs a virtual machine more than
-    // a small request (ddb_put and sqs_send under 32 connections: 20-30 % more requests/s for
-    // 25 % less CPU per request, docs/performance.md). A connection alone on its thread gains
-    // nothing from waiting: its answer is written at once. An answer from another thread is
-    // queued to this connection's.
+    // Answers given on this thread are queued behind the work the thread already has in hand
+    // when there is some, so that the answers leave together once it is all handled: a client
+    // waiting on several connections then wakes once for the lot instead of once per answer, and
+    // the thread finds the next requests waiting instead of sleeping between them. Each wake-up
+    // of a sleeping process costs a virtual machine more than a small request (ddb_put and
+    // sqs_send under 32 connections: 20-30 % more requests/s for 25 % less CPU per request,
+    // docs/performance.md). An answer given while a handler runs (a synchronous one) is queued
+    // when other connections share the thread (their requests may be ready in the same batch);
+    // one given later (a Lambda function's, from its worker's reply) when other requests are in
+    // flight. Otherwise it is written at once: a lone client gains nothing from waiting, and a
+    // queued invoke answer would also wait for the invocation's log write, queued before it
+    // (one-connection invoke p50 +30 us). An answer from another thread is queued to this
+    // connection's.
     //
     // The hooks (the store) keep the handler's durable writes in their log buffer meanwhile.
     // A queued answer's send writes the buffer out first (before_answer), and it runs after
@@ -462,7 +466,9 @@ class Session : public std::enable_shared_from_this<Session> {
     handler_.handle(std::move(request_), [self](Response res) {
       auto write = [self, res = std::move(res)]() mutable { self->send(std::move(res)); };
       auto executor = self->stream_.get_executor();
-      if (executor.running_in_this_thread() && self->neighbours_.load(std::memory_order_relaxed) > 1) {
+      bool company = queued_here ? self->neighbours_.load(std::memory_order_relaxed) > 1
+                                 : self->server_.in_flight.load(std::memory_order_relaxed) > 1;
+      if (company && executor.running_in_this_thread()) {
         if (queued_here) *queued_here = true;
         net::post(executor, std::move(write));
       } else {
