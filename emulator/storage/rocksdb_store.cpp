@@ -461,9 +461,12 @@ struct Store::Impl {
   // A brand-new database that has had no write yet: its files are not synced (see
   // CreationFileSystem).
   std::atomic<bool> unsynced{false};
-  // Records in RocksDB's log buffer that no flush_log() has written out yet (durable mode, which
-  // flushes the log by hand: DBOptions::manual_wal_flush).
-  std::atomic<bool> log_pending{false};
+  // Durable mode writes RocksDB's log buffer out by hand (DBOptions::manual_wal_flush): writes
+  // appended to the buffer so far, and how many of them a completed write of the buffer covers.
+  // A flag instead of the second count would let a thread find it cleared by another thread whose
+  // write of the buffer had not finished yet, and answer before its record reached the OS.
+  std::atomic<uint64_t> log_appended{0};
+  std::atomic<uint64_t> log_written{0};
   Families families;
   std::thread opener;  // a brand-new database's open, while the daemon starts
 
@@ -474,6 +477,8 @@ struct Store::Impl {
   // The outcome of a write: in durable mode its log record goes to the OS now, or, on a thread
   // that holds the log for this store, at the next flush_log().
   Status committed(const rocksdb::Status& s);
+  // Writes the log buffer out unless a completed write already covered every record appended.
+  Status write_log();
 
   void wrote() {
     if (unsynced.load(std::memory_order_relaxed) && unsynced.exchange(false)) {
@@ -503,11 +508,24 @@ thread_local const void* log_held_by = nullptr;
 
 Status Store::Impl::committed(const rocksdb::Status& s) {
   if (!s.ok() || in_memory) return to_status(s);
-  if (log_held_by == this) {
-    log_pending.store(true, std::memory_order_release);
-    return Status::ok();
+  log_appended.fetch_add(1, std::memory_order_acq_rel);
+  return log_held_by == this ? Status::ok() : write_log();
+}
+
+Status Store::Impl::write_log() {
+  // Every record counted before this load is in the buffer; a write of the buffer that started
+  // after it covers them all.
+  const uint64_t appended = log_appended.load(std::memory_order_acquire);
+  if (log_written.load(std::memory_order_acquire) >= appended) return Status::ok();
+  Status s = to_status(db->FlushWAL(/*sync=*/false));
+  if (!s.is_ok()) {
+    log::error("storage: writing the log failed: {}", s.message());
+    return s;
   }
-  return to_status(db->FlushWAL(/*sync=*/false));
+  uint64_t written = log_written.load(std::memory_order_relaxed);
+  while (written < appended && !log_written.compare_exchange_weak(written, appended, std::memory_order_acq_rel)) {
+  }
+  return s;
 }
 
 namespace {
@@ -761,14 +779,8 @@ void Store::release_log(bool flush) {
 }
 
 Status Store::flush_log() {
-  // Cheap when nothing waits: one load. Another thread's flush between a record's append and its
-  // flag only makes this one find an empty buffer.
-  if (!impl_->log_pending.load(std::memory_order_acquire) || !impl_->log_pending.exchange(false)) {
-    return Status::ok();
-  }
-  Status s = to_status(impl_->db->FlushWAL(/*sync=*/false));
-  if (!s.is_ok()) log::error("storage: writing the log failed: {}", s.message());
-  return s;
+  if (impl_->in_memory) return Status::ok();
+  return impl_->write_log();  // two loads when nothing waits
 }
 
 }  // namespace sless::storage
