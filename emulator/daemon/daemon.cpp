@@ -132,7 +132,7 @@ Status Daemon::start() {
   parts_->env.config = &config_;
   parts_->env.registry = parts_->registry.get();
   parts_->env.io_threads = parts_->server->io_contexts();
-  parts_->env.open_connections = &parts_->server->connections();
+  parts_->env.lone_client = [server = parts_->server.get()] { return server->lone_client(); };
   parts_->env.files_dir = files_dir;
   if (Status st = parts_->registry->start_all(parts_->env); !st.is_ok()) return st;
   if (Status st = services::connect_services(*parts_->registry, parts_->env); !st.is_ok()) return st;

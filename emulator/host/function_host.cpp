@@ -105,10 +105,10 @@ struct FunctionHost::Impl : std::enable_shared_from_this<Impl> {
   mutable std::mutex mu;
   std::unordered_map<std::string, std::shared_ptr<Pool>> pools;
   std::atomic<bool> stopping{false};
-  // Invocations submitted and not yet answered, over all functions, and the HTTP server's open
-  // connections (see Worker::await_reply).
+  // Invocations submitted and not yet answered, over all functions, and whether the HTTP server
+  // has a lone client (see Worker::await_reply; set before the first invocation).
   std::atomic<int> in_flight{0};
-  std::atomic<const std::atomic<size_t>*> open_connections{nullptr};
+  std::function<bool()> lone_client;
 
   // The deadlines of running invocations, with one timer for the earliest: an invocation does not
   // arm or cancel a timer of its own (each of which would wake an io thread), it adds and removes
@@ -258,11 +258,12 @@ class Worker : public std::enable_shared_from_this<Worker> {
   void on_eof();
   void do_run(Job job);
   // After a frame that the worker answers (an invocation, a call's result): when this is the
-  // host's only invocation in flight and the HTTP server has a single client, polls the socket
+  // host's only invocation in flight and the HTTP server has a lone client, polls the socket
   // for up to kReplyPollUs before the io thread goes back to epoll. An answer in that time is
   // then read without the io thread having slept, which on a virtual machine saves the 15-20 µs
   // of waking it. With more clients it never polls: their requests may be waiting, unread, for
-  // this io thread (one invocation in flight is no sign of an idle daemon under load).
+  // this io thread (one invocation in flight is no sign of an idle daemon under load). Idle
+  // connections beside the client's (an SDK's pool, a test harness's) do not stop it.
   void await_reply();
   void on_timeout();
   void finish(InvokeResult r, bool recycle);
@@ -679,9 +680,8 @@ void Worker::do_run(Job job) {
 
 void Worker::await_reply() {
   constexpr auto kReplyPollUs = std::chrono::microseconds(100);
-  const std::atomic<size_t>* connections = host_->open_connections.load(std::memory_order_relaxed);
-  if (!connections || connections->load(std::memory_order_relaxed) > 1 ||
-      host_->in_flight.load(std::memory_order_relaxed) != 1 || !writing_.empty()) {
+  if (host_->in_flight.load(std::memory_order_relaxed) != 1 || !writing_.empty() || !host_->lone_client ||
+      !host_->lone_client()) {
     return;
   }
   const auto until = SteadyClock::now() + kReplyPollUs;
@@ -859,7 +859,7 @@ FunctionHost::~FunctionHost() { shutdown(); }
 
 void FunctionHost::set_log_sink(LogSink* sink) { impl_->sink.store(sink); }
 
-void FunctionHost::set_open_connections(const std::atomic<size_t>* count) { impl_->open_connections.store(count); }
+void FunctionHost::set_lone_client(std::function<bool()> lone_client) { impl_->lone_client = std::move(lone_client); }
 
 void FunctionHost::invoke(std::shared_ptr<const FunctionConfig> fn, InvokeRequest request,
                           std::function<void(InvokeResult)> done) {

@@ -102,9 +102,9 @@ class FunctionHost {
   FunctionHost& operator=(const FunctionHost&) = delete;
 
   void set_log_sink(LogSink* sink);
-  // The HTTP server's open connections: with one (a single client), a lone invocation's answer is
-  // polled for (see Worker::await_reply). Without it, never. Set before the first invocation.
-  void set_open_connections(const std::atomic<size_t>* count);
+  // Whether the HTTP server has a lone client (http::Server::lone_client): then a lone invocation's
+  // answer is polled for (see Worker::await_reply). Without it, never. Set before the first invocation.
+  void set_lone_client(std::function<bool()> lone_client);
   void invoke(std::shared_ptr<const FunctionConfig> fn, InvokeRequest request,
               std::function<void(InvokeResult)> done);
   // Makes sure a worker of `fn` is running (starting one if needed) and reports whether the

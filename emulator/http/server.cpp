@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <ctime>
 #include <iterator>
 #include <limits>
 #include <memory_resource>
@@ -171,6 +172,10 @@ struct Server::Impl {
   std::unique_ptr<std::atomic<size_t>[]> context_sessions;  // open sessions per context
   std::atomic<size_t> in_flight{0};
   std::atomic<size_t> connections{0};  // open sessions, every listener's
+  // The connection whose request began last, and when (CLOCK_MONOTONIC_COARSE, ns) a request last
+  // began on a connection other than the one before it (see lone_client).
+  std::atomic<const void*> last_requester{nullptr};
+  std::atomic<int64_t> switched_at{0};
   std::atomic<bool> draining{false};
   std::vector<std::unique_ptr<net::io_context>> contexts;
   net::io_context& ioc;
@@ -218,6 +223,14 @@ class StreamReader final : public BodyReader {
 using ConnectionExecutor = net::io_context::executor_type;
 using ConnectionSocket = tcp::socket::rebind_executor<ConnectionExecutor>::other;
 using ConnectionStream = beast::basic_stream<tcp, ConnectionExecutor>;
+
+// The coarse monotonic clock (a few nanoseconds through the vDSO; ticks of a few ms are enough
+// to tell a lone client from several).
+int64_t coarse_now_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
 
 // While Session::dispatch runs a handler on this thread: where an answer queued meanwhile to this
 // thread, to be written after the handler returns, is noted.
@@ -421,6 +434,10 @@ class Session : public std::enable_shared_from_this<Session> {
     if (!counted_) {
       counted_ = true;
       server_.in_flight.fetch_add(1);
+    }
+    if (server_.last_requester.load(std::memory_order_relaxed) != this) {
+      server_.last_requester.store(this, std::memory_order_relaxed);
+      server_.switched_at.store(coarse_now_ns(), std::memory_order_relaxed);
     }
   }
 
@@ -752,5 +769,11 @@ std::vector<boost::asio::io_context*> Server::io_contexts() {
 }
 size_t Server::in_flight() const { return impl_->in_flight.load(); }
 const std::atomic<size_t>& Server::connections() const { return impl_->connections; }
+bool Server::lone_client() const {
+  // Several coarse ticks (1-4 ms each, by the kernel's HZ) without a request from another connection.
+  constexpr int64_t kQuietNs = 10'000'000;
+  return impl_->in_flight.load(std::memory_order_relaxed) <= 1 &&
+         coarse_now_ns() - impl_->switched_at.load(std::memory_order_relaxed) > kQuietNs;
+}
 
 }  // namespace sless::http

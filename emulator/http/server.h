@@ -87,6 +87,10 @@ class Server {
   size_t in_flight() const;
   // Open connections, on every listener.
   const std::atomic<size_t>& connections() const;
+  // Whether the server has a lone client: at most one request in flight, and every request
+  // that began in the last few milliseconds came on one connection. Idle keep-alive connections
+  // (an SDK's pool) do not count; clients taking turns on several connections do.
+  bool lone_client() const;
 
   struct Impl;  // defined in server.cpp
 

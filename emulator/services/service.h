@@ -42,7 +42,7 @@ struct Env {
   const Config* config = nullptr;
   Registry* registry = nullptr;
   std::vector<boost::asio::io_context*> io_threads;  // every io thread's context, for sockets of services
-  const std::atomic<size_t>* open_connections = nullptr;  // the HTTP server's, when there is one
+  std::function<bool()> lone_client;  // the HTTP server's (http::Server::lone_client), when there is one
   std::string files_dir;  // where a service may keep files (S3 bodies); empty in memory mode
 };
 

@@ -38,7 +38,7 @@ Status LambdaService::start(Env& env) {
   if (ec) return Status::io_error("cannot create " + code_dir_ + ": " + ec.message());
   launcher_ = std::make_unique<host::Launcher>(env.config->worker_binary);
   host_ = std::make_unique<host::FunctionHost>(env.io_threads, *launcher_, *env.registry, *env.clock);
-  host_->set_open_connections(env.open_connections);
+  host_->set_lone_client(env.lone_client);
   logs_ = env.registry->get<logs::LogsService>("logs");
   host_->set_log_sink(this);
   {

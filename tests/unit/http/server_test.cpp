@@ -23,12 +23,17 @@ namespace {
 using namespace sless;
 
 // Answers every request with the number of the io thread it arrived on (in order of first
-// appearance); "/later" is answered from a thread of its own.
+// appearance); "/later" is answered from a thread of its own, "/lone" with whether the server
+// saw a lone client.
 class ThreadEcho final : public http::Handler {
  public:
   bool wants_stream(const http::Request&) override { return false; }
 
   void handle(http::Request request, Respond respond) override {
+    if (request.path() == "/lone") {
+      respond(answer(server->lone_client() ? "lone" : "shared"));
+      return;
+    }
     std::string body = std::to_string(thread_number());
     if (request.path() == "/204") {
       http::Response r;
@@ -75,6 +80,8 @@ class ThreadEcho final : public http::Handler {
   ~ThreadEcho() override {
     for (auto& t : later_) t.join();
   }
+
+  const http::Server* server = nullptr;
 
  private:
   static http::Response answer(std::string body) {
@@ -194,6 +201,7 @@ class HookLog final : public http::AnswerHooks {
 
 struct Running {
   explicit Running(unsigned threads, http::AnswerHooks* hooks = nullptr) : server(options(threads, hooks), handler) {
+    handler.server = &server;
     REQUIRE(server.listen().is_ok());
     server.start();
   }
@@ -268,6 +276,28 @@ TEST_CASE("an answer waits for the end of its handler when other connections sha
     CHECK(a.get("/later") == "later 0");
     CHECK(hooks.take(3) == Calls{"hold", "release", "answer"});
   }
+}
+
+TEST_CASE("a client is lone while its connection alone has asked for a while, whatever else is open", "[http]") {
+  // The function host polls for a lone client's invocation answer instead of sleeping
+  // (function_host.cpp); an SDK's idle pooled connections must not stop that, clients taking
+  // turns must. The quiet spell is 10 ms on the coarse clock: 50 ms is well past it.
+  using namespace std::chrono_literals;
+  Running running(2);
+  Client a(running.server.port());
+  Client idle(running.server.port());
+  idle.get("/");
+  CHECK(a.get("/lone") == "shared");  // another connection asked just before
+  std::this_thread::sleep_for(50ms);
+  CHECK(a.get("/lone") == "lone");  // the idle one stays open
+  CHECK(a.get("/lone") == "lone");
+  Client b(running.server.port());
+  CHECK(b.get("/lone") == "shared");
+  CHECK(a.get("/lone") == "shared");
+  std::this_thread::sleep_for(50ms);
+  CHECK(b.get("/lone") == "shared");  // a switch again: b follows a
+  std::this_thread::sleep_for(50ms);
+  CHECK(b.get("/lone") == "lone");
 }
 
 TEST_CASE("one io thread serves every connection", "[http]") {
