@@ -30,6 +30,7 @@ int sless_fuzz_aws_chunked(const uint8_t* data, size_t size);
 int sless_fuzz_text(const uint8_t* data, size_t size);
 int sless_fuzz_http(const uint8_t* data, size_t size);
 int sless_fuzz_dynamodb(const uint8_t* data, size_t size);
+int sless_fuzz_partiql(const uint8_t* data, size_t size);
 int sless_fuzz_stack(const uint8_t* data, size_t size);
 int sless_fuzz_routes(const uint8_t* data, size_t size);
 int sless_fuzz_patterns(const uint8_t* data, size_t size);
@@ -48,7 +49,8 @@ constexpr Target kTargets[] = {
     {"fuzz_request", sless_fuzz_request}, {"fuzz_query", sless_fuzz_query},
     {"fuzz_xml", sless_fuzz_xml},         {"fuzz_aws_chunked", sless_fuzz_aws_chunked},
     {"fuzz_text", sless_fuzz_text},       {"fuzz_http", sless_fuzz_http},
-    {"fuzz_dynamodb", sless_fuzz_dynamodb}, {"fuzz_stack", sless_fuzz_stack},
+    {"fuzz_dynamodb", sless_fuzz_dynamodb}, {"fuzz_partiql", sless_fuzz_partiql},
+    {"fuzz_stack", sless_fuzz_stack},
     {"fuzz_routes", sless_fuzz_routes},   {"fuzz_patterns", sless_fuzz_patterns},
 };
 
@@ -66,6 +68,10 @@ constexpr std::string_view kTokens[] = {
     "!Ref ", "!GetAtt ", "!Sub ", "!If ", "Fn::", "${", "Resources:\n", "  Type: ", "    Properties:\n", "- ",
     "{proxy+}", "{id}", "ANY /", "$default", "\"prefix\"", "\"numeric\"", "\"anything-but\"", "\"$or\"",
     "\"exists\"", "cron(", "rate(", "*", "?",
+    // PartiQL.
+    "SELECT * FROM ", "\"fuzz\"", "\"fuzz\".\"by_g\"", " WHERE ", "INSERT INTO ", " VALUE {", "UPDATE ",
+    " SET ", "DELETE FROM ", "EXISTS(", " RETURNING ALL NEW *", " IS MISSING", " IS NOT NULL",
+    " ORDER BY ", " DESC", "<<", ">>", "'p'", "pk = 'p'", " AND sk = 1", "set_add(",
 };
 
 class Prng {
