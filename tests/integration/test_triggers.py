@@ -194,6 +194,41 @@ class Triggers(TriggerCase):
         self.assertEqual(f.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"])
                          ["Attributes"]["ApproximateNumberOfMessages"], "0")
 
+    def test_filter_criteria_the_matcher_cannot_read_are_refused(self):
+        f = self.f
+        fn, sink = f.forwarder(f.unique("sqs-badfilter"))
+        url, arn = f.queue(f.unique("guarded"))
+        bad = [
+            '{"body": [{"prefix": 5}]}',  # a matcher of the wrong type
+            '{"body": [{}]}',  # a matcher without a key
+            '{"body": 5}',  # a value that is neither a list nor an object
+            '{"body": {"kind": []}}',  # an empty list
+            '["body"]',  # not an object
+            '{"body": ',  # not JSON
+            '',
+        ]
+        for pattern in bad:
+            with self.assertRaises(f.lam.exceptions.InvalidParameterValueException, msg=pattern) as caught:
+                f.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=fn,
+                                                  FilterCriteria={"Filters": [{"Pattern": pattern}]})
+            self.assertEqual(caught.exception.response["Error"]["Message"], "Invalid filter pattern definition.")
+        good = {"Pattern": json.dumps({"body": {"kind": ["order"]}})}
+        with self.assertRaises(f.lam.exceptions.InvalidParameterValueException):
+            f.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=fn,
+                                              FilterCriteria={"Filters": [good] * 6})
+        self.assertEqual(f.lam.list_event_source_mappings(EventSourceArn=arn)["EventSourceMappings"], [])
+        # Five are accepted; an update to a bad pattern is refused and leaves the mapping as it was.
+        m = f.lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=fn, BatchSize=10,
+                                              FilterCriteria={"Filters": [good] * 5})
+        f.mapping_enabled(m["UUID"])
+        with self.assertRaises(f.lam.exceptions.InvalidParameterValueException):
+            f.lam.update_event_source_mapping(UUID=m["UUID"],
+                                              FilterCriteria={"Filters": [{"Pattern": bad[0]}]})
+        self.assertEqual(f.lam.get_event_source_mapping(UUID=m["UUID"])["FilterCriteria"],
+                         {"Filters": [good] * 5})
+        f.sqs.send_message(QueueUrl=url, MessageBody=json.dumps({"kind": "order", "n": 7}))
+        self.assertEqual([json.loads(r["body"])["n"] for r in records(f.events(sink, 1))], [7])
+
     def test_disabled_mapping_stops_delivery_and_deleted_source_is_refused(self):
         f = self.f
         fn, sink = f.forwarder(f.unique("sqs-off"))

@@ -2,11 +2,13 @@
 // that polls its source (SQS queue, Kinesis stream, DynamoDB stream) and invokes the function;
 // runners are made by make_runner() for the sources sless can poll.
 #include <algorithm>
+#include <optional>
 
 #include "core/clock.h"
 #include "core/ids.h"
 #include "core/log.h"
 #include "services/delivery.h"
+#include "services/events/pattern.h"
 #include "services/lambda/event_sources.h"
 #include "services/lambda/internal.h"
 #include "storage/keys.h"
@@ -27,6 +29,25 @@ std::string mapping_key(const std::string& account, const std::string& region, c
 ServiceError mapping_not_found(const std::string& uuid) {
   return ServiceError("ResourceNotFoundException", "The resource you requested does not exist. (Service: Lambda, "
                       "Status Code: 404, Request ID: " + uuid + ")", 404);
+}
+
+// FilterCriteria as Lambda takes it: at most five filters (Lambda's default quota), each Pattern
+// a JSON object in the event pattern language. The runners match records against the patterns
+// as stored, so one the matcher cannot read must not get in.
+std::optional<ServiceError> check_filter_criteria(const json& criteria) {
+  constexpr size_t kMaxFilters = 5;
+  const json filters = criteria.is_object() ? criteria.value("Filters", json::array()) : json::array();
+  if (filters.size() > kMaxFilters) {
+    return invalid_parameter("The number of filters (" + std::to_string(filters.size()) +
+                             ") exceeds the limit of " + std::to_string(kMaxFilters) + " per event source mapping.");
+  }
+  for (const auto& f : filters) {
+    json pattern = json::parse(f.is_object() ? f.value("Pattern", "") : "", nullptr, false);
+    if (pattern.is_discarded() || !pattern.is_object() || events::check_pattern(pattern)) {
+      return invalid_parameter("Invalid filter pattern definition.");
+    }
+  }
+  return std::nullopt;
 }
 
 // The fields an API answer shows.
@@ -92,6 +113,9 @@ LambdaService::Out LambdaService::create_event_source_mapping(RequestContext& ct
   }
   auto r = resolve(ctx.account, ctx.region, p["FunctionName"], "");
   if (!r.ok()) return std::move(r).error();
+  if (p.contains("FilterCriteria")) {
+    if (auto err = check_filter_criteria(p["FilterCriteria"])) return std::move(*err);
+  }
   if (!source_exists(*env_, ctx.account, ctx.region, source)) {
     return invalid_parameter("The event source " + source + " does not exist.");
   }
@@ -217,6 +241,9 @@ LambdaService::Out LambdaService::update_event_source_mapping(RequestContext& ct
     auto it = mappings_.find(uuid);
     if (it == mappings_.end() || it->second["account"] != ctx.account) return mapping_not_found(uuid);
     json& m = it->second;
+    if (p.contains("FilterCriteria")) {
+      if (auto err = check_filter_criteria(p["FilterCriteria"])) return std::move(*err);
+    }
     for (const char* stream_only : {"ParallelizationFactor", "TumblingWindowInSeconds"}) {
       if (p.contains(stream_only) && arn_service(m.value("EventSourceArn", "")) == "sqs") {
         return invalid_parameter(std::string("Unsupported ") + stream_only +

@@ -51,6 +51,22 @@ namespace key = storage::key;
 namespace {
 
 constexpr int64_t kIdlePollMs = 1000;
+
+// A mapping's FilterCriteria patterns. CreateEventSourceMapping refuses patterns the matcher
+// cannot read; one stored before that check is left out (with a warning) instead of failing
+// every match.
+std::vector<json> filter_patterns(const json& mapping) {
+  std::vector<json> out;
+  for (const auto& f : mapping.value("FilterCriteria", json::object()).value("Filters", json::array())) {
+    json p = json::parse(f.is_object() ? f.value("Pattern", "{}") : "", nullptr, false);
+    if (p.is_discarded() || !p.is_object() || events::check_pattern(p)) {
+      log::warn("lambda: event source mapping {}: ignoring an invalid filter pattern", mapping.value("UUID", ""));
+      continue;
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
 // How long after a window's end its final invocation waits for records that arrived just before.
 constexpr int64_t kWindowGraceMs = 100;
 
@@ -257,10 +273,7 @@ class StreamRunner final : public SourceRunner, public std::enable_shared_from_t
   StreamRunner(LambdaService& lambda, Env& env, json mapping, std::unique_ptr<StreamSource> source)
       : lambda_(lambda), env_(env), m_(std::move(mapping)), source_(std::move(source)) {
     family_ = env_.store->family("lambda");
-    for (const auto& f : m_.value("FilterCriteria", json::object()).value("Filters", json::array())) {
-      json p = json::parse(f.value("Pattern", "{}"), nullptr, false);
-      if (!p.is_discarded()) filters_.push_back(std::move(p));
-    }
+    filters_ = filter_patterns(m_);
     auto types = m_.value("FunctionResponseTypes", json::array());
     partial_ = std::find(types.begin(), types.end(), "ReportBatchItemFailures") != types.end();
     batch_size_ = std::max<size_t>(1, m_.value("BatchSize", 100));
@@ -828,10 +841,7 @@ class SqsRunner final : public SourceRunner, public std::enable_shared_from_this
  public:
   SqsRunner(LambdaService& lambda, Env& env, sqs::SqsProvider& sqs, json mapping)
       : lambda_(lambda), env_(env), sqs_(sqs), m_(std::move(mapping)) {
-    for (const auto& f : m_.value("FilterCriteria", json::object()).value("Filters", json::array())) {
-      json p = json::parse(f.value("Pattern", "{}"), nullptr, false);
-      if (!p.is_discarded()) filters_.push_back(std::move(p));
-    }
+    filters_ = filter_patterns(m_);
     auto types = m_.value("FunctionResponseTypes", json::array());
     partial_ = std::find(types.begin(), types.end(), "ReportBatchItemFailures") != types.end();
     arn_ = m_["EventSourceArn"];
