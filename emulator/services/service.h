@@ -136,6 +136,15 @@ class Provider : public Service {
   std::unordered_map<std::string, Handler> ops_;
 };
 
+// Documents that clients send inside strings (queue and topic policies, redrive policies) are
+// JSON of any shape, so their members are read with these rather than nlohmann's value(),
+// which throws on a member of another type.
+// The member `key` of `object` when it is a string, else `fallback`.
+std::string string_member(const nlohmann::json& object, const char* key, std::string fallback = {});
+// A policy's Statement as an array, made one (IAM also takes a single statement object; any
+// other value becomes an empty list).
+nlohmann::json& statements_of(nlohmann::json& policy);
+
 // A service whose API model is served but none of whose operations exist yet: every operation
 // answers 501 naming it. Replaced by a provider when the service lands.
 class ModelOnlyService final : public Service {

@@ -177,6 +177,23 @@ class Sns(unittest.TestCase):
         self.assertEqual(code_of(self.sns.get_subscription_attributes, SubscriptionArn=sub), "NotFound")
         self.assertEqual(self.sns.get_topic_attributes(TopicArn=topic)["Attributes"]["SubscriptionsDeleted"], "1")
 
+    def test_policies_of_any_shape_get_answers_not_internal_errors(self):
+        topic = self.sns.create_topic(Name="shapes")["TopicArn"]
+        _, arn = self.queue("shapes-sink")
+        sub = self.sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn)["SubscriptionArn"]
+        self.assertEqual(code_of(self.sns.set_subscription_attributes, SubscriptionArn=sub,
+                                 AttributeName="RedrivePolicy", AttributeValue=json.dumps({"deadLetterTargetArn": 5})),
+                         "InvalidParameter")
+        self.assertNotIn("RedrivePolicy", self.sns.get_subscription_attributes(SubscriptionArn=sub)["Attributes"])
+        self.sns.set_topic_attributes(TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Sid": 7, "Effect": "Allow", "Principal": "*", "Action": "SNS:*"}]}))
+        self.sns.add_permission(TopicArn=topic, Label="l1", AWSAccountId=["111122223333"], ActionName=["Publish"])
+        policy = json.loads(self.sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])
+        self.assertEqual([st["Sid"] for st in policy["Statement"]], [7, "l1"])
+        self.sns.remove_permission(TopicArn=topic, Label="l1")
+        policy = json.loads(self.sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])
+        self.assertEqual([st["Sid"] for st in policy["Statement"]], [7])
+
     def test_filter_policies(self):
         topic = self.sns.create_topic(Name="t-filter")["TopicArn"]
         policies = {

@@ -113,6 +113,29 @@ class Sqs(unittest.TestCase):
         self.c.remove_permission(QueueUrl=url, Label="l1")
         self.assertEqual(code_of(self.c.remove_permission, QueueUrl=url, Label="l1"), "InvalidParameterValue")
 
+    def test_policies_of_any_shape_get_answers_not_internal_errors(self):
+        # Policies arrive as JSON inside strings: members of another type than AWS's are the
+        # client's error (400), and the IAM forms sless did not write itself still work.
+        url = self.queue("shapes-1")
+        dlq_arn = self.arn(self.queue("shapes-dlq"))
+        self.assertEqual(code_of(self.c.set_queue_attributes, QueueUrl=url, Attributes={
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": 5, "maxReceiveCount": 2})}), "InvalidParameterValue")
+        self.assertEqual(code_of(self.c.set_queue_attributes, QueueUrl=url, Attributes={
+            "RedriveAllowPolicy": json.dumps({"redrivePermission": 5})}), "InvalidAttributeValue")
+        self.assertNotIn("RedrivePolicy", self.c.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"])
+        self.c.set_queue_attributes(QueueUrl=url, Attributes={
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 2})})
+        # A single statement object with a numeric Sid, as a hand-written policy may have.
+        self.c.set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(
+            {"Version": "2012-10-17", "Statement": {"Sid": 7, "Effect": "Allow", "Principal": "*", "Action": "SQS:*"}})})
+        self.c.add_permission(QueueUrl=url, Label="l1", AWSAccountIds=["111122223333"], Actions=["SendMessage"])
+        policy = json.loads(self.c.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
+        self.assertEqual([st["Sid"] for st in policy["Statement"]], [7, "l1"])
+        self.c.remove_permission(QueueUrl=url, Label="l1")
+        policy = json.loads(self.c.get_queue_attributes(QueueUrl=url, AttributeNames=["Policy"])["Attributes"]["Policy"])
+        self.assertEqual([st["Sid"] for st in policy["Statement"]], [7])
+        self.assertEqual(code_of(self.c.remove_permission, QueueUrl=url, Label="l1"), "InvalidParameterValue")
+
     # -- messages ----------------------------------------------------------------------------
 
     def test_message_attributes_and_md5(self):

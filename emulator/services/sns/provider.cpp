@@ -229,7 +229,7 @@ struct SnsProvider::Subscription {
     dlq_arn.clear();
     if (auto rp = attributes.find("RedrivePolicy"); rp != attributes.end()) {
       auto j = json::parse(rp->second, nullptr, false);
-      if (j.is_object()) dlq_arn = j.value("deadLetterTargetArn", "");
+      dlq_arn = string_member(j, "deadLetterTargetArn");
     }
   }
   std::string key() const { return storage::key::KeyBuilder(account, region).str("s").str(arn).take(); }
@@ -689,10 +689,11 @@ Out SnsProvider::add_permission(RequestContext& ctx, json& p) {
   return edit_topic_policy(
       *t,
       [&](json& policy) -> std::optional<ServiceError> {
-        for (auto& s : policy["Statement"]) {
-          if (s.value("Sid", "") == label) return invalid_parameter("Statement already exists");
+        json& statements = statements_of(policy);
+        for (auto& s : statements) {
+          if (string_member(s, "Sid") == label) return invalid_parameter("Statement already exists");
         }
-        policy["Statement"].push_back({{"Sid", label},
+        statements.push_back({{"Sid", label},
                                        {"Effect", "Allow"},
                                        {"Principal", {{"AWS", principals.size() == 1 ? principals[0] : principals}}},
                                        {"Action", actions.size() == 1 ? actions[0] : actions},
@@ -710,8 +711,8 @@ Out SnsProvider::remove_permission(RequestContext& ctx, json& p) {
       *t,
       [&](json& policy) -> std::optional<ServiceError> {
         json kept = json::array();
-        for (auto& s : policy["Statement"]) {
-          if (s.value("Sid", "") != label) kept.push_back(s);
+        for (auto& s : statements_of(policy)) {
+          if (string_member(s, "Sid") != label) kept.push_back(s);
         }
         policy["Statement"] = kept;
         return std::nullopt;
@@ -788,6 +789,9 @@ std::optional<ServiceError> check_sub_attribute(const std::string& name, std::st
     if (!j.is_object()) return invalid_parameter(name + ": failed to parse JSON.");
     if (name == "RedrivePolicy" && !j.contains("deadLetterTargetArn")) {
       return invalid_parameter("RedrivePolicy: deadLetterTargetArn is missing");
+    }
+    if (name == "RedrivePolicy" && !j["deadLetterTargetArn"].is_string()) {
+      return invalid_parameter("RedrivePolicy: deadLetterTargetArn must be the ARN of a queue");
     }
   }
   return std::nullopt;

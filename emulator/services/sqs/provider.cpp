@@ -417,7 +417,7 @@ std::optional<ServiceError> check_attribute(const std::string& name, std::string
   } else if (name == "RedriveAllowPolicy") {
     if (value.empty()) return std::nullopt;
     auto j = json::parse(value, nullptr, false);
-    std::string perm = j.is_object() ? j.value("redrivePermission", "") : "";
+    std::string perm = string_member(j, "redrivePermission");
     if (perm != "allowAll" && perm != "denyAll" && perm != "byQueue") {
       return bad_attribute_value(name, "Amazon SQS can't create the redrive allow policy, as it's in an unsupported format.");
     }
@@ -438,7 +438,10 @@ std::optional<ServiceError> SqsProvider::check_redrive(const std::string& value,
   };
   auto j = json::parse(value, nullptr, false);
   if (!j.is_object()) return bad("Redrive policy is not a valid JSON map.");
-  std::string target = j.value("deadLetterTargetArn", "");
+  if (j.contains("deadLetterTargetArn") && !j["deadLetterTargetArn"].is_string()) {
+    return bad("Invalid value for deadLetterTargetArn: must be the ARN of a queue.");
+  }
+  std::string target = string_member(j, "deadLetterTargetArn");
   int64_t mrc = 0;
   if (j.contains("maxReceiveCount")) {
     if (j["maxReceiveCount"].is_number_integer()) mrc = j["maxReceiveCount"].get<int64_t>();
@@ -463,7 +466,7 @@ std::optional<ServiceError> SqsProvider::check_redrive(const std::string& value,
   // The dead-letter queue's RedriveAllowPolicy decides which queues may use it.
   auto policy = allow.empty() ? json() : json::parse(allow, nullptr, false);
   if (policy.is_object()) {
-    std::string perm = policy.value("redrivePermission", "allowAll");
+    std::string perm = string_member(policy, "redrivePermission", "allowAll");
     bool allowed = perm == "allowAll";
     if (perm == "byQueue" && policy.contains("sourceQueueArns") && policy["sourceQueueArns"].is_array()) {
       for (const auto& a : policy["sourceQueueArns"]) allowed = allowed || (a.is_string() && a == source_arn);
@@ -827,12 +830,13 @@ Out SqsProvider::add_permission(RequestContext& ctx, json& p) {
   if (!policy.is_object()) {
     policy = {{"Version", "2012-10-17"}, {"Id", q.arn + "/SQSDefaultPolicy"}, {"Statement", json::array()}};
   }
-  for (auto& s : policy["Statement"]) {
-    if (s.value("Sid", "") == label) {
+  json& statements = statements_of(policy);
+  for (auto& s : statements) {
+    if (string_member(s, "Sid") == label) {
       return invalid(fmt::format("Value {} for parameter Label is invalid. Reason: Already exists.", label));
     }
   }
-  policy["Statement"].push_back({{"Sid", label},
+  statements.push_back({{"Sid", label},
                                  {"Effect", "Allow"},
                                  {"Principal", {{"AWS", principals.size() == 1 ? principals[0] : principals}}},
                                  {"Action", acts.size() == 1 ? acts[0] : acts},
@@ -853,10 +857,10 @@ Out SqsProvider::remove_permission(RequestContext& ctx, json& p) {
   if (q.deleted) return no_queue();
   json policy = q.attributes.count("Policy") ? json::parse(q.attributes["Policy"], nullptr, false) : json();
   bool found = false;
-  if (policy.is_object() && policy.contains("Statement") && policy["Statement"].is_array()) {
+  if (policy.is_object() && policy.contains("Statement")) {
     json kept = json::array();
-    for (auto& s : policy["Statement"]) {
-      if (s.value("Sid", "") == label) {
+    for (auto& s : statements_of(policy)) {
+      if (string_member(s, "Sid") == label) {
         found = true;
       } else {
         kept.push_back(s);
