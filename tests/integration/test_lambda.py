@@ -106,6 +106,13 @@ class LambdaTest(unittest.TestCase):
         e = client_error(self.make, "reserved", "echo", Environment={"Variables": {"AWS_REGION": "x"}})
         self.assertEqual(e.response["Error"]["Code"], "InvalidParameterValueException")
         self.assertIn("AWS_REGION", e.response["Error"]["Message"])
+        for key in ["1st", "has-dash", "X", "_HANDLER"]:
+            e = client_error(self.make, "badkey", "echo", Environment={"Variables": {key: "x"}})
+            self.assertEqual(e.response["Error"]["Code"], "ValidationException", key)
+        e = client_error(self.make, "big-env", "echo", Environment={"Variables": {"AA": "x" * 2100, "BB": "y" * 2100}})
+        self.assertEqual(e.response["Error"]["Code"], "InvalidParameterValueException")
+        self.assertIn("4KB", e.response["Error"]["Message"])
+        self.make("env-at-limit", "echo", Environment={"Variables": {"AA": "x" * 2000, "BB": "y" * 2000}})
         e = client_error(self.make, "missing-handler", "no_such_handler")
         self.assertEqual(e.response["Error"]["Code"], "InvalidParameterValueException")
         self.assertIn("no_such_handler", e.response["Error"]["Message"])

@@ -1,6 +1,7 @@
 // The Lambda API: functions, code, configuration, versions, aliases, permissions, concurrency,
 // tags, event invoke configs and Invoke.
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "core/clock.h"
@@ -49,8 +50,26 @@ std::optional<ServiceError> check_configuration(const json& p) {
                                                    "value less than or equal to 10240");
   }
   if (p.contains("Environment") && p["Environment"].contains("Variables")) {
+    const json& variables = p["Environment"]["Variables"];
+    // Keys as the API's pattern has them, [a-zA-Z]([a-zA-Z0-9_])+ (the value is not echoed: it
+    // may be a secret's name).
+    for (const auto& [k, _] : variables.items()) {
+      bool ok = k.size() >= 2 && std::isalpha(static_cast<unsigned char>(k[0])) &&
+                std::all_of(k.begin() + 1, k.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+      if (!ok) {
+        return ServiceError("ValidationException",
+                            "1 validation error detected: Value at 'environment.variables' failed to satisfy "
+                            "constraint: Map keys must satisfy constraint: [Member must satisfy regular expression "
+                            "pattern: [a-zA-Z]([a-zA-Z0-9_])+]");
+      }
+    }
+    // All of them together, as JSON, at most 4 KB.
+    if (std::string measured = variables.dump(); measured.size() > 4096) {
+      return invalid_parameter("Lambda was unable to configure your environment variables because the environment "
+                               "variables you have provided exceeded the 4KB limit. String measured: " + measured);
+    }
     std::string used;
-    for (const auto& [k, _] : p["Environment"]["Variables"].items()) {
+    for (const auto& [k, _] : variables.items()) {
       if (reserved_env_keys().count(k)) used += (used.empty() ? "" : ",") + k;
     }
     if (!used.empty()) {
