@@ -111,6 +111,18 @@ Result<DeployReport> deploy_stack(const Plan& plan, services::Registry& registry
       failure = at + ": " + props.status().message();
       return;
     }
+    // The plan checked what it could see; an intrinsic function may resolve to anything.
+    if (props.value().is_null()) props = json::object();
+    if (!props.value().is_object()) {
+      std::lock_guard lock(mu);
+      failure = at + ": Properties must be a mapping, not " + props.value().dump();
+      return;
+    }
+    if (auto bad = property_kind_error(*type, props.value())) {
+      std::lock_guard lock(mu);
+      failure = at + ": " + bad->second;
+      return;
+    }
     const json* before = old.contains(r.logical_id) ? &old[r.logical_id] : nullptr;
     if (before && before->value("type", "") == r.type && (*before)["props"] == props.value()) {
       std::lock_guard lock(mu);
@@ -132,7 +144,14 @@ Result<DeployReport> deploy_stack(const Plan& plan, services::Registry& registry
       }
     }
     const auto began = std::chrono::steady_clock::now();
-    auto made = type->create(prov, r.logical_id, props.value(), replace_in_place ? &previous : nullptr);
+    // A value nested deeper than the property kinds reach may still have a type a handler does
+    // not expect (json::value() throws): that fails the resource, not the daemon.
+    Result<Deployed> made = Status::internal("not created");
+    try {
+      made = type->create(prov, r.logical_id, props.value(), replace_in_place ? &previous : nullptr);
+    } catch (const json::exception& e) {
+      made = Status::invalid_argument(std::string("a property has a value of the wrong type (") + e.what() + ")");
+    }
     log::debug("stack: {} created in {:.1f} ms", r.logical_id,
                std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - began).count());
     std::lock_guard lock(mu);

@@ -279,7 +279,12 @@ Result<json> resolve_inner(const json& value, const Scope& scope) {
       return Status::invalid_argument("Fn::Join takes [delimiter, [values]]");
     }
     std::string out;
-    for (size_t i = 0; i < r[1].size(); ++i) out += (i ? r[0].get<std::string>() : "") + scalar_text(r[1][i]);
+    for (size_t i = 0; i < r[1].size(); ++i) {
+      if (r[1][i].is_object() || r[1][i].is_array()) {
+        return Status::invalid_argument("Fn::Join: the values to join must be strings, not " + r[1][i].dump());
+      }
+      out += (i ? r[0].get<std::string>() : "") + scalar_text(r[1][i]);
+    }
     return json(out);
   }
   if (fn == "Fn::Select") {

@@ -183,42 +183,12 @@ struct Expander {
 // The property checks of one resource: required members and JSON kinds.
 Status check_properties(const TemplateDoc& doc, const std::string& logical, const ResourceType& type, const json& props) {
   for (const auto& p : type.properties) {
-    std::string sub = "/Properties/" + std::string(p.name);
-    auto it = props.find(p.name);
-    if (it == props.end()) {
-      if (p.required) return fail(doc, logical, "property " + std::string(p.name) + " is required", "/Properties");
-      continue;
+    if (p.required && !props.contains(p.name)) {
+      return fail(doc, logical, "property " + std::string(p.name) + " is required", "/Properties");
     }
-    const json& v = *it;
-    bool intrinsic = v.is_object() && v.size() == 1 &&
-                     (v.begin().key() == "Ref" || v.begin().key().rfind("Fn::", 0) == 0);
-    if (intrinsic) continue;
-    bool ok = true;
-    switch (p.kind) {
-      case Kind::kString:
-        ok = v.is_string() || v.is_number() || v.is_boolean();
-        break;
-      case Kind::kInteger:
-        ok = v.is_number_integer() || (v.is_string() && !v.get<std::string>().empty() &&
-                                       v.get<std::string>().find_first_not_of("0123456789") == std::string::npos);
-        break;
-      case Kind::kBoolean:
-        ok = v.is_boolean() || (v.is_string() && (v == "true" || v == "false"));
-        break;
-      case Kind::kList:
-        ok = v.is_array();
-        break;
-      case Kind::kMap:
-        ok = v.is_object();
-        break;
-      case Kind::kAny:
-        break;
-    }
-    if (!ok) {
-      static const char* kNames[] = {"a string", "an integer", "a boolean", "a list", "a mapping", "anything"};
-      return fail(doc, logical, "property " + std::string(p.name) + " must be " + kNames[static_cast<int>(p.kind)] +
-                                    ", not " + v.dump(), sub);
-    }
+  }
+  if (auto bad = property_kind_error(type, props)) {
+    return fail(doc, logical, bad->second, "/Properties/" + bad->first);
   }
   return Status::ok();
 }
@@ -506,6 +476,45 @@ Result<Plan> plan_stack_text(const std::string& text, const StackOptions& option
     }
   }
   return plan;
+}
+
+std::optional<std::pair<std::string, std::string>> property_kind_error(const ResourceType& type, const json& props) {
+  if (!props.is_object()) return std::nullopt;
+  for (const auto& p : type.properties) {
+    auto it = props.find(p.name);
+    if (it == props.end()) continue;
+    const json& v = *it;
+    bool intrinsic = v.is_object() && v.size() == 1 &&
+                     (v.begin().key() == "Ref" || v.begin().key().rfind("Fn::", 0) == 0);
+    if (intrinsic) continue;
+    bool ok = true;
+    switch (p.kind) {
+      case Kind::kString:
+        ok = v.is_string() || v.is_number() || v.is_boolean();
+        break;
+      case Kind::kInteger:
+        ok = v.is_number_integer() || (v.is_string() && !v.get<std::string>().empty() &&
+                                       v.get<std::string>().find_first_not_of("0123456789") == std::string::npos);
+        break;
+      case Kind::kBoolean:
+        ok = v.is_boolean() || (v.is_string() && (v == "true" || v == "false"));
+        break;
+      case Kind::kList:
+        ok = v.is_array();
+        break;
+      case Kind::kMap:
+        ok = v.is_object();
+        break;
+      case Kind::kAny:
+        break;
+    }
+    if (!ok) {
+      static const char* kNames[] = {"a string", "an integer", "a boolean", "a list", "a mapping", "anything"};
+      return std::make_pair(std::string(p.name), "property " + std::string(p.name) + " must be " +
+                                                     kNames[static_cast<int>(p.kind)] + ", not " + v.dump());
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace sless::stack

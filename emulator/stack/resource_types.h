@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -74,5 +75,10 @@ struct ResourceType {
 };
 
 const ResourceType* find_resource_type(const std::string& name);
+
+// The first property of `props` whose value is not of the kind its PropSpec declares: (name,
+// message). Intrinsic functions pass; the deployment checks again once they are resolved.
+std::optional<std::pair<std::string, std::string>> property_kind_error(const ResourceType& type,
+                                                                       const nlohmann::json& props);
 
 }  // namespace sless::stack

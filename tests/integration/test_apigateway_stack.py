@@ -453,6 +453,27 @@ class StackLifecycleTest(unittest.TestCase):
         self.assertEqual(d.client("lambda", access_key="AKIDEXAMPLE").list_functions()["Functions"], [])
         d.cleanup()
 
+    def test_values_that_resolve_to_the_wrong_type_fail_the_deployment_not_the_daemon(self):
+        # The plan checks properties as written; an intrinsic function may resolve to anything,
+        # and the resource handlers read what it gives with json::value(), which throws on the
+        # wrong type (sless up died in std::terminate).
+        head = "Parameters:\n  Plugin:\n    Type: String\nResources:\n  Queue:\n    Type: AWS::SQS::Queue\n  Bucket:\n    Type: AWS::S3::Bucket\n" \
+               "    DependsOn: Queue\n    Properties:\n"
+        cases = {
+            "      CorsConfiguration: !Join ['', [a, b]]\n": "property CorsConfiguration must be a mapping",
+            "      BucketName: !Join ['', [{a: 1}]]\n": "Fn::Join: the values to join must be strings",
+        }
+        for body, message in cases.items():
+            self.write(head + body)
+            with self.assertRaises(RuntimeError) as caught:
+                self.up()
+            self.assertIn(message, str(caught.exception), body)
+            self.assertIn("Resources.Bucket", str(caught.exception))
+        # Each failed start rolled back the queue it had created.
+        d = Daemon(data_dir=self.data).start()
+        self.assertEqual(d.client("sqs", access_key="AKIDEXAMPLE").list_queues().get("QueueUrls", []), [])
+        d.cleanup()
+
     def test_failed_deployment_rolls_back(self):
         # The plugin of one function is missing: the functions created before it are removed.
         self.write(self.original.replace("Handler: crash", "Handler: crash\n      CodeUri: /nonexistent/lib.so"))
