@@ -306,7 +306,13 @@ void JwksCache::run() {
       std::lock_guard lock(mu_);
       cache_[job.issuer] = Keys{keys, job.now_s};
     }
-    finish(job, keys);
+    // The keys come from a server outside the daemon, and `done` carries the request on: an
+    // exception here would end the daemon (this thread has no one to catch it).
+    try {
+      finish(job, keys);
+    } catch (const std::exception& e) {
+      log::error("JWT authorizer: verifying a token against {} failed: {}", job.issuer, e.what());
+    }
   }
 }
 
