@@ -442,6 +442,21 @@ class LambdaTest(unittest.TestCase):
         self.assertEqual((got["MaximumRetryAttempts"], got["MaximumEventAgeInSeconds"]), (2, 300))
         self.assertEqual(len(self.lam.list_function_event_invoke_configs(FunctionName="eic")
                              ["FunctionEventInvokeConfigs"]), 1)
+        # Destinations: an ARN (the API's pattern) of a queue, topic, function or event bus.
+        e = client_error(self.lam.put_function_event_invoke_config, FunctionName="eic",
+                         DestinationConfig={"OnFailure": {"Destination": "my-queue"}})
+        self.assertEqual(e.response["Error"]["Code"], "ValidationException")
+        self.assertIn("destinationConfig.onFailure.destination", e.response["Error"]["Message"])
+        bucket = "arn:aws:s3:::no-such-destination"
+        e = client_error(self.lam.update_function_event_invoke_config, FunctionName="eic",
+                         DestinationConfig={"OnSuccess": {"Destination": bucket}})
+        self.assertEqual(e.response["Error"]["Code"], "InvalidParameterValueException")
+        self.assertEqual(e.response["Error"]["Message"], f"The destination ARN {bucket} is invalid.")
+        queue = "arn:aws:sqs:us-east-1:000000000000:eic-failures"
+        self.lam.update_function_event_invoke_config(FunctionName="eic",
+                                                     DestinationConfig={"OnFailure": {"Destination": queue}})
+        got = self.lam.get_function_event_invoke_config(FunctionName="eic")
+        self.assertEqual((got["MaximumRetryAttempts"], got["DestinationConfig"]["OnFailure"]), (2, {"Destination": queue}))
         self.lam.delete_function_event_invoke_config(FunctionName="eic")
         self.assertEqual(self.lam.list_function_event_invoke_configs(FunctionName="eic")
                          ["FunctionEventInvokeConfigs"], [])

@@ -2,6 +2,7 @@
 // tags, event invoke configs and Invoke.
 #include <algorithm>
 #include <cctype>
+#include <regex>
 #include <set>
 
 #include "core/clock.h"
@@ -9,6 +10,7 @@
 #include "core/encoding.h"
 #include "core/ids.h"
 #include "core/log.h"
+#include "services/delivery.h"
 #include "services/lambda/internal.h"
 #include "services/registry.h"
 
@@ -77,6 +79,27 @@ std::optional<ServiceError> check_configuration(const json& p) {
                                "variables you have provided contains reserved keys that are currently not supported "
                                "for modification. Reserved keys used in this request: " + used);
     }
+  }
+  return std::nullopt;
+}
+
+// An asynchronous invocation's destination: an ARN (the API's pattern; empty means none) of a
+// queue, a topic, a function or an event bus, the targets Lambda delivers invocation records to.
+std::optional<ServiceError> check_destination(const std::string& arn, const std::string& which) {
+  if (arn.empty()) return std::nullopt;
+  static const std::regex kPattern(
+      R"(arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:([a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-\d{1})?:(\d{12})?:(.*))");
+  if (!std::regex_match(arn, kPattern)) {
+    std::string member = which == "OnSuccess" ? "onSuccess" : "onFailure";
+    return ServiceError("ValidationException",
+                        "1 validation error detected: Value '" + arn + "' at 'destinationConfig." + member +
+                            ".destination' failed to satisfy constraint: Member must satisfy regular expression "
+                            "pattern: ^$|arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\\-])+:([a-z]{2}((-gov)|(-iso(b?)))?-[a-z]+-"
+                            "\\d{1})?:(\\d{12})?:(.*)");
+  }
+  std::string service = arn_service(arn);
+  if (service != "sqs" && service != "sns" && service != "lambda" && service != "events") {
+    return invalid_parameter("The destination ARN " + arn + " is invalid.");
   }
   return std::nullopt;
 }
@@ -792,6 +815,13 @@ LambdaService::Out LambdaService::put_event_invoke_config(RequestContext& ctx, P
   }
   if (c.contains("MaximumEventAgeInSeconds") && c["MaximumEventAgeInSeconds"].get<int>() < 60) {
     return invalid_parameter("MaximumEventAgeInSeconds must be between 60 and 21600");
+  }
+  if (c.contains("DestinationConfig")) {
+    for (const char* d : {"OnSuccess", "OnFailure"}) {
+      const json& dest = c["DestinationConfig"].contains(d) ? c["DestinationConfig"][d] : json();
+      if (!dest.is_object() || !dest.contains("Destination") || !dest["Destination"].is_string()) continue;
+      if (auto err = check_destination(dest["Destination"].get<std::string>(), d)) return std::move(*err);
+    }
   }
   if (!c.contains("DestinationConfig")) c["DestinationConfig"] = json{{"OnSuccess", json::object()}, {"OnFailure", json::object()}};
   for (const char* d : {"OnSuccess", "OnFailure"}) {
