@@ -134,6 +134,17 @@ class EventsTest(unittest.TestCase):
         out = self.ev.put_events(Entries=[{"Source": "s", "DetailType": "d", "Detail": "not json"}])
         self.assertEqual(out["FailedEntryCount"], 1)
         self.assertEqual(out["Entries"][0]["ErrorCode"], "MalformedDetail")
+        # Five targets per rule: a request that would pass the limit changes nothing, even the
+        # targets of it that would fit.
+        self.ev.put_rule(Name="full", EventPattern='{"source": ["f"]}')
+        self.ev.put_targets(Rule="full", Targets=[{"Id": f"t{i}", "Arn": self.recorder} for i in range(4)])
+        e = client_error(self.ev.put_targets, Rule="full", Targets=[{"Id": "t4", "Arn": self.recorder},
+                                                                    {"Id": "t5", "Arn": self.recorder}])
+        self.assertEqual(e.response["Error"]["Code"], "LimitExceededException")
+        ids = lambda: sorted(t["Id"] for t in self.ev.list_targets_by_rule(Rule="full")["Targets"])
+        self.assertEqual(ids(), ["t0", "t1", "t2", "t3"])
+        self.ev.put_targets(Rule="full", Targets=[{"Id": "t0", "Arn": self.recorder}, {"Id": "t4", "Arn": self.recorder}])
+        self.assertEqual(ids(), ["t0", "t1", "t2", "t3", "t4"])
 
     def test_test_event_pattern(self):
         event = json.dumps({"id": "1", "account": ACCOUNT, "source": "shop", "time": "2025-01-01T00:00:00Z",

@@ -1,6 +1,7 @@
 #include "services/events/events.h"
 
 #include <algorithm>
+#include <set>
 
 #include "core/clock.h"
 #include "core/ids.h"
@@ -520,6 +521,17 @@ EventsService::Out EventsService::put_targets(RequestContext& ctx, Params& p) {
   if (!rule) return not_found("Rule " + p["Rule"].get<std::string>() + " does not exist on EventBus " + bus_name(p) + ".");
   std::lock_guard rl(rule->mu);
   json& targets = rule->doc["Targets"];
+  // The limit is checked before anything changes: a request that would pass it changes nothing.
+  size_t total = targets.size();
+  std::set<std::string> added;
+  for (const auto& t : p["Targets"]) {
+    std::string id = t["Id"];
+    bool known = std::any_of(targets.begin(), targets.end(), [&](const json& x) { return x["Id"] == id; });
+    if (!known && added.insert(id).second) ++total;
+  }
+  if (total > 5) {
+    return ServiceError("LimitExceededException", "The requested resource exceeds the maximum number allowed.");
+  }
   json failed = json::array();
   for (const auto& t : p["Targets"]) {
     std::string service = arn_service(t["Arn"]);
@@ -538,9 +550,6 @@ EventsService::Out EventsService::put_targets(RequestContext& ctx, Params& p) {
     if (existing != targets.end()) {
       *existing = t;
     } else {
-      if (targets.size() >= 5) {
-        return ServiceError("LimitExceededException", "The requested resource exceeds the maximum number allowed.");
-      }
       targets.push_back(t);
     }
   }
