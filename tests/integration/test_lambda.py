@@ -610,6 +610,19 @@ class LambdaTest(unittest.TestCase):
         self.assertEqual(stored["firstEventTimestamp"], every[0]["timestamp"])
         self.assertEqual(stored["lastEventTimestamp"], every[-1]["timestamp"])
 
+    def test_log_group_and_stream_names(self):
+        for bad in ["bad name!", "a:b", "tab\there"]:
+            e = client_error(self.logs.create_log_group, logGroupName=bad)
+            self.assertEqual(e.response["Error"]["Code"], "InvalidParameterException", bad)
+            self.assertIn("at 'logGroupName' failed to satisfy constraint", e.response["Error"]["Message"])
+        self.logs.create_log_group(logGroupName="/app/names_ok.v1#2-x")
+        for bad in ["a:b", "star*"]:
+            e = client_error(self.logs.create_log_stream, logGroupName="/app/names_ok.v1#2-x", logStreamName=bad)
+            self.assertEqual(e.response["Error"]["Code"], "InvalidParameterException", bad)
+        self.logs.create_log_stream(logGroupName="/app/names_ok.v1#2-x", logStreamName="2026/11/28/[$LATEST] x y")
+        groups = self.logs.describe_log_groups(logGroupNamePrefix="/app/names")["logGroups"]
+        self.assertEqual([g["logGroupName"] for g in groups], ["/app/names_ok.v1#2-x"])
+
     def test_put_log_events_pages(self):
         self.logs.create_log_group(logGroupName="/app/pages")
         self.logs.create_log_stream(logGroupName="/app/pages", logStreamName="s")

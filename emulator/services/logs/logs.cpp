@@ -1,6 +1,8 @@
 #include "services/logs/logs.h"
 
 #include <algorithm>
+#include <cctype>
+#include <optional>
 
 #include "core/clock.h"
 #include "core/encoding.h"
@@ -471,8 +473,25 @@ Status LogsService::write_dirty_locked() {
   return Status::ok();
 }
 
+namespace {
+
+// Log group names as the API's pattern has them, [\.\-_/#A-Za-z0-9]+; stream names [^:*]*.
+std::optional<ServiceError> check_name(const std::string& name, bool group) {
+  auto allowed = [group](char c) {
+    if (!group) return c != ':' && c != '*';
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '-' || c == '_' || c == '/' || c == '#';
+  };
+  if (!name.empty() && std::all_of(name.begin(), name.end(), allowed)) return std::nullopt;
+  return invalid("1 validation error detected: Value '" + name + "' at '" + (group ? "logGroupName" : "logStreamName") +
+                 "' failed to satisfy constraint: Member must satisfy regular expression pattern: " +
+                 (group ? "[\\.\\-_/#A-Za-z0-9]+" : "[^:*]*"));
+}
+
+}  // namespace
+
 LogsService::Out LogsService::create_log_group(RequestContext& ctx, Params& p) {
   std::string name = p["logGroupName"];
+  if (auto err = check_name(name, /*group=*/true)) return std::move(*err);
   std::string k = group_key(ctx.account, ctx.region, name);
   std::lock_guard w(write_mu_);
   if (Status st = flush_locked(); !st.is_ok()) return ServiceError::internal(st.to_string());
@@ -549,6 +568,7 @@ LogsService::Out LogsService::describe_log_groups(RequestContext& ctx, Params& p
 LogsService::Out LogsService::create_log_stream(RequestContext& ctx, Params& p) {
   std::string group = p["logGroupName"];
   std::string stream = p["logStreamName"];
+  if (auto err = check_name(stream, /*group=*/false)) return std::move(*err);
   std::string k = stream_key(ctx.account, ctx.region, group, stream);
   std::lock_guard w(write_mu_);
   if (Status st = flush_locked(); !st.is_ok()) return ServiceError::internal(st.to_string());
@@ -567,6 +587,7 @@ LogsService::Out LogsService::create_log_stream(RequestContext& ctx, Params& p) 
 LogsService::Out LogsService::delete_log_stream(RequestContext& ctx, Params& p) {
   std::string group = p["logGroupName"];
   std::string stream = p["logStreamName"];
+  if (auto err = check_name(stream, /*group=*/false)) return std::move(*err);
   std::string k = stream_key(ctx.account, ctx.region, group, stream);
   std::lock_guard w(write_mu_);
   if (Status st = flush_locked(); !st.is_ok()) return ServiceError::internal(st.to_string());
