@@ -8,7 +8,6 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "services/delivery.h"
-#include "services/events/pattern.h"
 #include "services/lambda/event_sources.h"
 #include "services/lambda/internal.h"
 #include "storage/keys.h"
@@ -42,10 +41,7 @@ std::optional<ServiceError> check_filter_criteria(const json& criteria) {
                              ") exceeds the limit of " + std::to_string(kMaxFilters) + " per event source mapping.");
   }
   for (const auto& f : filters) {
-    json pattern = json::parse(f.is_object() ? f.value("Pattern", "") : "", nullptr, false);
-    if (pattern.is_discarded() || !pattern.is_object() || events::check_pattern(pattern)) {
-      return invalid_parameter("Invalid filter pattern definition.");
-    }
+    if (!filter_pattern(f)) return invalid_parameter("Invalid filter pattern definition.");
   }
   return std::nullopt;
 }

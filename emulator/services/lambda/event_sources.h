@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -31,6 +32,9 @@ class SourceRunner {
 bool runner_supported(const std::string& service);
 // Whether the source named by the ARN exists (the mapping's account and region).
 bool source_exists(Env& env, const std::string& account, const std::string& region, const std::string& arn);
+// A FilterCriteria filter's Pattern, parsed: a JSON object of the event pattern language, or
+// nullopt (absent, not JSON, not an object, or not a pattern the matcher can read).
+std::optional<nlohmann::json> filter_pattern(const nlohmann::json& filter);
 // A runner for the mapping, or nullptr when its source cannot be polled.
 std::unique_ptr<SourceRunner> make_runner(LambdaService& lambda, Env& env, const nlohmann::json& mapping);
 

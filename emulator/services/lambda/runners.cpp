@@ -58,12 +58,11 @@ constexpr int64_t kIdlePollMs = 1000;
 std::vector<json> filter_patterns(const json& mapping) {
   std::vector<json> out;
   for (const auto& f : mapping.value("FilterCriteria", json::object()).value("Filters", json::array())) {
-    json p = json::parse(f.is_object() ? f.value("Pattern", "{}") : "", nullptr, false);
-    if (p.is_discarded() || !p.is_object() || events::check_pattern(p)) {
+    if (auto p = filter_pattern(f)) {
+      out.push_back(std::move(*p));
+    } else {
       log::warn("lambda: event source mapping {}: ignoring an invalid filter pattern", mapping.value("UUID", ""));
-      continue;
     }
-    out.push_back(std::move(p));
   }
   return out;
 }
@@ -1088,6 +1087,12 @@ std::unique_ptr<SourceRunner> make_runner(LambdaService& lambda, Env& env, const
     return std::make_unique<SharedRunner>(std::make_shared<StreamRunner>(lambda, env, mapping, std::move(source)));
   }
   return nullptr;
+}
+
+std::optional<json> filter_pattern(const json& filter) {
+  json p = json::parse(string_member(filter, "Pattern"), nullptr, false);
+  if (p.is_discarded() || !p.is_object() || events::check_pattern(p)) return std::nullopt;
+  return p;
 }
 
 }  // namespace sless::services::lambda
