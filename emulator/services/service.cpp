@@ -17,12 +17,6 @@ void Provider::invoke(Invocation inv) {
 
 void ModelOnlyService::invoke(Invocation inv) { inv.done(ServiceError::not_implemented(name_, inv.op->name)); }
 
-std::string string_member(const nlohmann::json& object, const char* key, std::string fallback) {
-  if (!object.is_object()) return fallback;
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
-}
-
 nlohmann::json& statements_of(nlohmann::json& policy) {
   nlohmann::json& s = policy["Statement"];
   if (s.is_object()) {

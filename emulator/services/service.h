@@ -136,11 +136,15 @@ class Provider : public Service {
   std::unordered_map<std::string, Handler> ops_;
 };
 
-// Documents that clients send inside strings (queue and topic policies, redrive policies) are
-// JSON of any shape, so their members are read with these rather than nlohmann's value(),
-// which throws on a member of another type.
-// The member `key` of `object` when it is a string, else `fallback`.
-std::string string_member(const nlohmann::json& object, const char* key, std::string fallback = {});
+// Client JSON whose shape no model checked (parameters read loosely, policies and redrive
+// policies sent inside strings, a token's header and claims, a JWK) is read with these rather
+// than nlohmann's value(), which throws on a member of another type.
+// The member `key` of `object` when it is a string, else `fallback` (also for a non-object).
+inline std::string string_member(const nlohmann::json& object, const char* key, std::string fallback = {}) {
+  if (!object.is_object()) return fallback;
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : fallback;
+}
 // A policy's Statement as an array, made one (IAM also takes a single statement object; any
 // other value becomes an empty list).
 nlohmann::json& statements_of(nlohmann::json& policy);

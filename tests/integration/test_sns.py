@@ -193,6 +193,12 @@ class Sns(unittest.TestCase):
         self.sns.remove_permission(TopicArn=topic, Label="l1")
         policy = json.loads(self.sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])
         self.assertEqual([st["Sid"] for st in policy["Statement"]], [7])
+        # The single-statement form is kept, as a list of one, when a permission is added.
+        self.sns.set_topic_attributes(TopicArn=topic, AttributeName="Policy", AttributeValue=json.dumps(
+            {"Version": "2012-10-17", "Statement": {"Sid": "mine", "Effect": "Allow", "Principal": "*", "Action": "SNS:*"}}))
+        self.sns.add_permission(TopicArn=topic, Label="l2", AWSAccountId=["111122223333"], ActionName=["Publish"])
+        policy = json.loads(self.sns.get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"])
+        self.assertEqual([st["Sid"] for st in policy["Statement"]], ["mine", "l2"])
 
     def test_filter_policies(self):
         topic = self.sns.create_topic(Name="t-filter")["TopicArn"]

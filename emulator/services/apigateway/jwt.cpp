@@ -10,6 +10,7 @@
 #include "core/encoding.h"
 #include "core/log.h"
 #include "http/client.h"
+#include "services/service.h"
 
 namespace sless::services::apigateway {
 
@@ -31,13 +32,6 @@ struct PkeyFree {
 };
 using Pkey = std::unique_ptr<EVP_PKEY, PkeyFree>;
 
-// A string member of a token's header or claims or of a JWK; "" when absent or not a string
-// (json::value() throws on a member of another type, and tokens are client text).
-std::string string_member(const json& j, const char* member) {
-  if (!j.is_object()) return {};
-  auto it = j.find(member);
-  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 BIGNUM* bn_of(const json& jwk, const char* member) {
   if (!jwk.contains(member) || !jwk[member].is_string()) return nullptr;

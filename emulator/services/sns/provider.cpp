@@ -37,10 +37,6 @@ ServiceError invalid_value(std::string what) { return ServiceError("InvalidParam
 ServiceError topic_not_found() { return ServiceError("NotFoundException", "Topic does not exist", 404); }
 ServiceError sub_not_found() { return ServiceError("NotFoundException", "Subscription does not exist", 404); }
 
-std::string str_param(const json& p, const char* name) {
-  auto it = p.find(name);
-  return it != p.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 
 std::map<std::string, std::string> string_map(const json& p, const char* name) {
   std::map<std::string, std::string> out;
@@ -517,7 +513,7 @@ Status SnsProvider::persist_subscription(const Subscription& s) {
 // Topics
 
 Out SnsProvider::create_topic(RequestContext& ctx, json& p) {
-  std::string name = str_param(p, "Name");
+  std::string name = string_member(p, "Name");
   auto attrs = string_map(p, "Attributes");
   bool fifo = attrs.count("FifoTopic") && enc::to_lower(attrs["FifoTopic"]) == "true";
   if (attrs.count("FifoTopic")) attrs["FifoTopic"] = fifo ? "true" : "false";
@@ -571,7 +567,7 @@ Out SnsProvider::create_topic(RequestContext& ctx, json& p) {
 }
 
 Out SnsProvider::delete_topic(RequestContext& ctx, json& p) {
-  std::string arn = str_param(p, "TopicArn");
+  std::string arn = string_member(p, "TopicArn");
   if (!parse_arn(arn)) return invalid_parameter("TopicArn");
   std::unique_lock lock(dir_mu_);
   auto it = topics_.find(arn);
@@ -594,7 +590,7 @@ Out SnsProvider::delete_topic(RequestContext& ctx, json& p) {
 }
 
 Out SnsProvider::list_topics(RequestContext& ctx, json& p) {
-  std::string token = str_param(p, "NextToken");
+  std::string token = string_member(p, "NextToken");
   std::string after = token.empty() ? "" : enc::base64_decode(token).value_or("\xff");
   json list = json::array();
   json result = json::object();
@@ -612,7 +608,7 @@ Out SnsProvider::list_topics(RequestContext& ctx, json& p) {
 }
 
 Out SnsProvider::get_topic_attributes(RequestContext& ctx, json& p) {
-  std::string arn = str_param(p, "TopicArn");
+  std::string arn = string_member(p, "TopicArn");
   if (!parse_arn(arn)) return invalid_parameter("TopicArn");
   TopicPtr t = find_topic(arn);
   if (!t) return topic_not_found();
@@ -637,9 +633,9 @@ Out SnsProvider::get_topic_attributes(RequestContext& ctx, json& p) {
 }
 
 Out SnsProvider::set_topic_attributes(RequestContext& ctx, json& p) {
-  std::string arn = str_param(p, "TopicArn");
-  std::string name = str_param(p, "AttributeName");
-  std::string value = str_param(p, "AttributeValue");
+  std::string arn = string_member(p, "TopicArn");
+  std::string name = string_member(p, "AttributeName");
+  std::string value = string_member(p, "AttributeValue");
   if (!parse_arn(arn)) return invalid_parameter("TopicArn");
   if (!topic_settable().count(name) || name == "FifoTopic") return invalid_parameter("AttributeName");
   TopicPtr t = find_topic(arn);
@@ -663,15 +659,17 @@ Out SnsProvider::set_topic_attributes(RequestContext& ctx, json& p) {
   return protocol::OperationOutput();
 }
 
-// Loads a topic's policy (or the default one), lets `edit` change it, and stores it back.
+// Loads a topic's policy (the default one when it has no statements; a single statement object
+// becomes a list of one), lets `edit` change it, and stores it back.
 template <class Edit>
 Out edit_topic_policy(SnsProvider::Topic& t, Edit edit, const std::function<Status(const SnsProvider::Topic&)>& persist) {
   std::lock_guard tl(t.mu);
   auto policy = json::parse(t.attributes.count("Policy") ? t.attributes["Policy"] : default_policy(t.arn, t.account),
                             nullptr, false);
-  if (!policy.is_object() || !policy.contains("Statement") || !policy["Statement"].is_array()) {
+  if (!policy.is_object() || !policy.contains("Statement")) {
     policy = json::parse(default_policy(t.arn, t.account));
   }
+  statements_of(policy);  // a single statement object becomes a list of one
   if (auto err = edit(policy)) return std::move(*err);
   t.attributes["Policy"] = policy.dump();
   if (Status st = persist(t); !st.is_ok()) return ServiceError::internal(st.to_string());
@@ -679,9 +677,9 @@ Out edit_topic_policy(SnsProvider::Topic& t, Edit edit, const std::function<Stat
 }
 
 Out SnsProvider::add_permission(RequestContext& ctx, json& p) {
-  TopicPtr t = find_topic(str_param(p, "TopicArn"));
+  TopicPtr t = find_topic(string_member(p, "TopicArn"));
   if (!t) return topic_not_found();
-  std::string label = str_param(p, "Label");
+  std::string label = string_member(p, "Label");
   json principals = json::array();
   for (auto& a : p.value("AWSAccountId", json::array())) principals.push_back("arn:aws:iam::" + a.get<std::string>() + ":root");
   json actions = json::array();
@@ -689,11 +687,10 @@ Out SnsProvider::add_permission(RequestContext& ctx, json& p) {
   return edit_topic_policy(
       *t,
       [&](json& policy) -> std::optional<ServiceError> {
-        json& statements = statements_of(policy);
-        for (auto& s : statements) {
+        for (auto& s : policy["Statement"]) {
           if (string_member(s, "Sid") == label) return invalid_parameter("Statement already exists");
         }
-        statements.push_back({{"Sid", label},
+        policy["Statement"].push_back({{"Sid", label},
                                        {"Effect", "Allow"},
                                        {"Principal", {{"AWS", principals.size() == 1 ? principals[0] : principals}}},
                                        {"Action", actions.size() == 1 ? actions[0] : actions},
@@ -704,14 +701,14 @@ Out SnsProvider::add_permission(RequestContext& ctx, json& p) {
 }
 
 Out SnsProvider::remove_permission(RequestContext& ctx, json& p) {
-  TopicPtr t = find_topic(str_param(p, "TopicArn"));
+  TopicPtr t = find_topic(string_member(p, "TopicArn"));
   if (!t) return topic_not_found();
-  std::string label = str_param(p, "Label");
+  std::string label = string_member(p, "Label");
   return edit_topic_policy(
       *t,
       [&](json& policy) -> std::optional<ServiceError> {
         json kept = json::array();
-        for (auto& s : statements_of(policy)) {
+        for (auto& s : policy["Statement"]) {
           if (string_member(s, "Sid") != label) kept.push_back(s);
         }
         policy["Statement"] = kept;
@@ -722,7 +719,7 @@ Out SnsProvider::remove_permission(RequestContext& ctx, json& p) {
 
 // Tags belong to topics.
 Out SnsProvider::tag_resource(RequestContext& ctx, json& p) {
-  TopicPtr t = find_topic(str_param(p, "ResourceArn"));
+  TopicPtr t = find_topic(string_member(p, "ResourceArn"));
   if (!t) return ServiceError("ResourceNotFoundException", "Resource does not exist", 404);
   std::lock_guard tl(t->mu);
   auto tags = t->tags;
@@ -734,7 +731,7 @@ Out SnsProvider::tag_resource(RequestContext& ctx, json& p) {
 }
 
 Out SnsProvider::untag_resource(RequestContext& ctx, json& p) {
-  TopicPtr t = find_topic(str_param(p, "ResourceArn"));
+  TopicPtr t = find_topic(string_member(p, "ResourceArn"));
   if (!t) return ServiceError("ResourceNotFoundException", "Resource does not exist", 404);
   std::lock_guard tl(t->mu);
   for (auto& k : p.value("TagKeys", json::array())) t->tags.erase(k.get<std::string>());
@@ -743,7 +740,7 @@ Out SnsProvider::untag_resource(RequestContext& ctx, json& p) {
 }
 
 Out SnsProvider::list_tags(RequestContext& ctx, json& p) {
-  TopicPtr t = find_topic(str_param(p, "ResourceArn"));
+  TopicPtr t = find_topic(string_member(p, "ResourceArn"));
   if (!t) return ServiceError("ResourceNotFoundException", "Resource does not exist", 404);
   std::lock_guard tl(t->mu);
   json tags = json::array();
@@ -814,9 +811,9 @@ void retry_policy(const std::string& policy, int* retries, int* delay_s) {
 }  // namespace
 
 Out SnsProvider::subscribe(RequestContext& ctx, json& p) {
-  std::string topic_arn = str_param(p, "TopicArn");
-  std::string protocol = enc::to_lower(str_param(p, "Protocol"));
-  std::string endpoint = str_param(p, "Endpoint");
+  std::string topic_arn = string_member(p, "TopicArn");
+  std::string protocol = enc::to_lower(string_member(p, "Protocol"));
+  std::string endpoint = string_member(p, "Endpoint");
   bool return_arn = p.value("ReturnSubscriptionArn", false);
   if (!parse_arn(topic_arn)) return invalid_parameter("TopicArn");
   static const std::set<std::string> kProtocols = {"http", "https", "email", "email-json", "sms", "sqs",
@@ -912,8 +909,8 @@ void SnsProvider::send_confirmation(const RequestContext& ctx, const Topic& t, c
 }
 
 Out SnsProvider::confirm_subscription(RequestContext& ctx, json& p) {
-  std::string topic_arn = str_param(p, "TopicArn");
-  std::string token = str_param(p, "Token");
+  std::string topic_arn = string_member(p, "TopicArn");
+  std::string token = string_member(p, "Token");
   TopicPtr t = find_topic(topic_arn);
   if (!t) return topic_not_found();
   std::lock_guard tl(t->mu);
@@ -928,7 +925,7 @@ Out SnsProvider::confirm_subscription(RequestContext& ctx, json& p) {
 }
 
 Out SnsProvider::unsubscribe(RequestContext& ctx, json& p) {
-  std::string arn = str_param(p, "SubscriptionArn");
+  std::string arn = string_member(p, "SubscriptionArn");
   auto parts = parse_arn(arn);
   if (!parts || parts->sub.empty()) return invalid_parameter("SubscriptionArn");
   SubPtr s = find_subscription(arn);
@@ -951,8 +948,8 @@ Out SnsProvider::unsubscribe(RequestContext& ctx, json& p) {
 }
 
 Out SnsProvider::list_subscriptions(RequestContext& ctx, json& p, bool by_topic) {
-  std::string topic_arn = str_param(p, "TopicArn");
-  std::string token = str_param(p, "NextToken");
+  std::string topic_arn = string_member(p, "TopicArn");
+  std::string token = string_member(p, "NextToken");
   std::string after = token.empty() ? "" : enc::base64_decode(token).value_or("\xff");
   if (by_topic && !find_topic(topic_arn)) return topic_not_found();
   std::vector<SubPtr> subs;
@@ -987,7 +984,7 @@ Out SnsProvider::list_subscriptions(RequestContext& ctx, json& p, bool by_topic)
 }
 
 Out SnsProvider::get_subscription_attributes(RequestContext& ctx, json& p) {
-  std::string arn = str_param(p, "SubscriptionArn");
+  std::string arn = string_member(p, "SubscriptionArn");
   auto parts = parse_arn(arn);
   if (!parts || parts->sub.empty()) return invalid_parameter("SubscriptionArn");
   SubPtr s = find_subscription(arn);
@@ -1018,9 +1015,9 @@ Out SnsProvider::get_subscription_attributes(RequestContext& ctx, json& p) {
 }
 
 Out SnsProvider::set_subscription_attributes(RequestContext& ctx, json& p) {
-  std::string arn = str_param(p, "SubscriptionArn");
-  std::string name = str_param(p, "AttributeName");
-  std::string value = str_param(p, "AttributeValue");
+  std::string arn = string_member(p, "SubscriptionArn");
+  std::string name = string_member(p, "AttributeName");
+  std::string value = string_member(p, "AttributeValue");
   auto parts = parse_arn(arn);
   if (!parts || parts->sub.empty()) return invalid_parameter("SubscriptionArn");
   SubPtr s = find_subscription(arn);
@@ -1240,15 +1237,15 @@ Outcome<json> SnsProvider::publish_one(const RequestContext& ctx, const TopicPtr
 }
 
 Out SnsProvider::publish(RequestContext& ctx, json& p) {
-  std::string target = str_param(p, "TopicArn");
-  if (target.empty()) target = str_param(p, "TargetArn");
-  std::string phone = str_param(p, "PhoneNumber");
+  std::string target = string_member(p, "TopicArn");
+  if (target.empty()) target = string_member(p, "TargetArn");
+  std::string phone = string_member(p, "PhoneNumber");
   PublishInput in;
-  in.message = str_param(p, "Message");
-  in.subject = str_param(p, "Subject");
-  in.structure = str_param(p, "MessageStructure");
-  in.group_id = str_param(p, "MessageGroupId");
-  in.dedup_id = str_param(p, "MessageDeduplicationId");
+  in.message = string_member(p, "Message");
+  in.subject = string_member(p, "Subject");
+  in.structure = string_member(p, "MessageStructure");
+  in.group_id = string_member(p, "MessageGroupId");
+  in.dedup_id = string_member(p, "MessageDeduplicationId");
   if (auto a = p.find("MessageAttributes"); a != p.end() && a->is_object()) in.attributes = *a;
   if (target.empty() && phone.empty()) {
     return invalid_parameter("TopicArn or TargetArn Reason: no value for required parameter");
@@ -1282,7 +1279,7 @@ Out SnsProvider::publish(RequestContext& ctx, json& p) {
 }
 
 Out SnsProvider::publish_batch(RequestContext& ctx, json& p) {
-  std::string arn = str_param(p, "TopicArn");
+  std::string arn = string_member(p, "TopicArn");
   if (!parse_arn(arn)) return invalid_parameter("TopicArn");
   TopicPtr t = find_topic(arn);
   if (!t) return topic_not_found();

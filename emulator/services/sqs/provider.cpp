@@ -38,10 +38,6 @@ ServiceError unknown_attribute(std::string_view name) {
   return ServiceError("InvalidAttributeName", fmt::format("Unknown Attribute {}.", name));
 }
 
-std::string str_param(const json& p, const char* name) {
-  auto it = p.find(name);
-  return it != p.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
 std::optional<int64_t> int_param(const json& p, const char* name) {
   auto it = p.find(name);
   if (it == p.end() || it->is_null()) return std::nullopt;
@@ -477,7 +473,7 @@ std::optional<ServiceError> SqsProvider::check_redrive(const std::string& value,
 }
 
 Out SqsProvider::create_queue(RequestContext& ctx, json& p) {
-  std::string name = str_param(p, "QueueName");
+  std::string name = string_member(p, "QueueName");
   bool fifo_name = false;
   if (!valid_queue_name(name, &fifo_name)) {
     return invalid("Can only include alphanumeric characters, hyphens, or underscores. 1 to 80 in length");
@@ -542,8 +538,8 @@ Out SqsProvider::create_queue(RequestContext& ctx, json& p) {
 }
 
 Out SqsProvider::get_queue_url(RequestContext& ctx, json& p) {
-  std::string name = str_param(p, "QueueName");
-  std::string account = str_param(p, "QueueOwnerAWSAccountId");
+  std::string name = string_member(p, "QueueName");
+  std::string account = string_member(p, "QueueOwnerAWSAccountId");
   if (account.empty()) account = ctx.account;
   std::shared_lock lock(dir_mu_);
   auto it = queues_.find(dir_key(account, ctx.region, name));
@@ -552,9 +548,9 @@ Out SqsProvider::get_queue_url(RequestContext& ctx, json& p) {
 }
 
 Out SqsProvider::list_queues(RequestContext& ctx, json& p) {
-  std::string prefix = str_param(p, "QueueNamePrefix");
+  std::string prefix = string_member(p, "QueueNamePrefix");
   auto max = int_param(p, "MaxResults");
-  std::string token = str_param(p, "NextToken");
+  std::string token = string_member(p, "NextToken");
   if (max && (*max < 1 || *max > 1000)) {
     return invalid(fmt::format("Value {} for parameter MaxResults is invalid. Reason: MaxResults must be an integer between 1 and 1000.", *max));
   }
@@ -740,7 +736,7 @@ Out SqsProvider::list_dead_letter_source_queues(RequestContext& ctx, json& p) {
   if (!r) return std::move(r).error();
   std::string arn = r.value()->arn;
   auto max = int_param(p, "MaxResults");
-  std::string token = str_param(p, "NextToken");
+  std::string token = string_member(p, "NextToken");
   std::string after = token.empty() ? "" : enc::base64_decode(token).value_or("");
   std::vector<QueuePtr> all;
   {
@@ -815,7 +811,7 @@ Out SqsProvider::add_permission(RequestContext& ctx, json& p) {
   auto r = resolve_url(ctx, p);
   if (!r) return std::move(r).error();
   Queue& q = *r.value();
-  std::string label = str_param(p, "Label");
+  std::string label = string_member(p, "Label");
   json accounts = p.value("AWSAccountIds", json::array());
   json actions = p.value("Actions", json::array());
   if (accounts.empty()) return missing("AWSAccountIds");
@@ -852,7 +848,7 @@ Out SqsProvider::remove_permission(RequestContext& ctx, json& p) {
   auto r = resolve_url(ctx, p);
   if (!r) return std::move(r).error();
   Queue& q = *r.value();
-  std::string label = str_param(p, "Label");
+  std::string label = string_member(p, "Label");
   std::lock_guard ql(q.mu);
   if (q.deleted) return no_queue();
   json policy = q.attributes.count("Policy") ? json::parse(q.attributes["Policy"], nullptr, false) : json();
@@ -887,13 +883,13 @@ namespace {
 
 SendInput send_input_from(const json& p, const RequestContext& ctx) {
   SendInput in;
-  in.body = str_param(p, "MessageBody");
+  in.body = string_member(p, "MessageBody");
   if (auto it = p.find("MessageAttributes"); it != p.end() && it->is_object() && !it->empty()) in.attributes = *it;
   if (auto it = p.find("MessageSystemAttributes"); it != p.end() && it->is_object() && !it->empty()) {
     in.attributes_system = *it;
   }
-  in.group_id = str_param(p, "MessageGroupId");
-  in.dedup_id = str_param(p, "MessageDeduplicationId");
+  in.group_id = string_member(p, "MessageGroupId");
+  in.dedup_id = string_member(p, "MessageDeduplicationId");
   if (auto d = int_param(p, "DelaySeconds")) in.delay_seconds = static_cast<int>(std::clamp<int64_t>(*d, -2, 100000));
   in.sender_id = ctx.account;
   return in;
@@ -1411,7 +1407,7 @@ void SqsProvider::receive_message(Invocation&& inv) {
     }
     wait = static_cast<int>(*v);
   }
-  opts.attempt_id = str_param(p, "ReceiveRequestAttemptId");
+  opts.attempt_id = string_member(p, "ReceiveRequestAttemptId");
   auto sel = std::make_shared<Selection>(Selection::from(p));
   auto done = std::make_shared<Done>(std::move(inv.done));
   DeliverFn deliver = [sel, done](std::vector<Delivered> got) {
@@ -1523,7 +1519,7 @@ Outcome<bool> SqsProvider::change_receipt(const QueuePtr& qp, std::string_view r
 Out SqsProvider::delete_message_op(RequestContext& ctx, json& p) {
   auto r = resolve_url(ctx, p);
   if (!r) return std::move(r).error();
-  auto d = delete_receipt(r.value(), str_param(p, "ReceiptHandle"));
+  auto d = delete_receipt(r.value(), string_member(p, "ReceiptHandle"));
   if (!d) return std::move(d).error();
   return protocol::OperationOutput();
 }
@@ -1572,7 +1568,7 @@ Out SqsProvider::delete_message_batch(RequestContext& ctx, json& p) {
 Out SqsProvider::change_visibility_op(RequestContext& ctx, json& p) {
   auto r = resolve_url(ctx, p);
   if (!r) return std::move(r).error();
-  auto c = change_receipt(r.value(), str_param(p, "ReceiptHandle"), int_param(p, "VisibilityTimeout").value_or(-1));
+  auto c = change_receipt(r.value(), string_member(p, "ReceiptHandle"), int_param(p, "VisibilityTimeout").value_or(-1));
   if (!c) return std::move(c).error();
   return protocol::OperationOutput();
 }
@@ -1767,8 +1763,8 @@ void SqsProvider::save_task(const MoveTask& t) {
 }
 
 Out SqsProvider::start_move_task(RequestContext& ctx, json& p) {
-  std::string source = str_param(p, "SourceArn");
-  std::string destination = str_param(p, "DestinationArn");
+  std::string source = string_member(p, "SourceArn");
+  std::string destination = string_member(p, "DestinationArn");
   auto rate = int_param(p, "MaxNumberOfMessagesPerSecond");
   QueuePtr src = by_arn(source);
   if (!src) return ServiceError("ResourceNotFoundException", "The resource that you specified for the SourceArn parameter doesn't exist.", 404);
@@ -1908,7 +1904,7 @@ void SqsProvider::run_move_task(std::string handle) {
 }
 
 Out SqsProvider::list_move_tasks(RequestContext& ctx, json& p) {
-  std::string source = str_param(p, "SourceArn");
+  std::string source = string_member(p, "SourceArn");
   auto max = int_param(p, "MaxResults").value_or(1);
   if (max < 1 || max > 10) {
     return invalid(fmt::format("Value {} for parameter MaxResults is invalid. Reason: must be between 1 and 10.", max));
@@ -1925,7 +1921,7 @@ Out SqsProvider::list_move_tasks(RequestContext& ctx, json& p) {
 }
 
 Out SqsProvider::cancel_move_task(RequestContext& ctx, json& p) {
-  std::string handle = str_param(p, "TaskHandle");
+  std::string handle = string_member(p, "TaskHandle");
   std::lock_guard tl(tasks_mu_);
   auto t = std::find_if(tasks_.begin(), tasks_.end(), [&](const MoveTask& m) { return m.handle == handle; });
   if (t == tasks_.end() || t->status != "RUNNING") {
