@@ -197,6 +197,46 @@ class ApiGatewayApiTest(unittest.TestCase):
                          httpMethod="GET")
         self.assertEqual(e.response["Error"]["Code"], "NotFoundException")
 
+    def test_stage_variables_are_checked(self):
+        def refused(fn, **kw):
+            e = client_error(fn, **kw)
+            self.assertEqual((e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"]),
+                             ("BadRequestException", 400), kw)
+            return e.response["Error"]["Message"]
+
+        # HTTP API: names of word characters, values of the allowed symbols, on create and update.
+        api_id = self.v2.create_api(Name="vars", ProtocolType="HTTP")["ApiId"]
+        message = refused(self.v2.create_stage, ApiId=api_id, StageName="s1", StageVariables={"bad-name": "x"})
+        self.assertIn("Invalid stage variable name: bad-name", message)
+        message = refused(self.v2.create_stage, ApiId=api_id, StageName="s1", StageVariables={"ok": "a<b"})
+        self.assertIn("Invalid stage variable value: a<b", message)
+        refused(self.v2.create_stage, ApiId=api_id, StageName="s1", StageVariables={"ok": ""})
+        refused(self.v2.create_stage, ApiId=api_id, StageName="s1", StageVariables={"ok": "v" * 513})
+        self.assertEqual(self.v2.get_stages(ApiId=api_id)["Items"], [])
+        good = {"table_name": "orders-v2", "url": "http://host:80/p?q=1&r=a,b#f", "note": "two words"}
+        self.v2.create_stage(ApiId=api_id, StageName="s1", StageVariables=good)
+        refused(self.v2.update_stage, ApiId=api_id, StageName="s1", StageVariables={"a.b": "x"})
+        self.assertEqual(self.v2.get_stage(ApiId=api_id, StageName="s1")["StageVariables"], good)
+
+        # REST API: on CreateDeployment, CreateStage and UpdateStage's patch operations.
+        api = self.v1.create_rest_api(name="rest-vars")
+        rid = api["rootResourceId"]
+        self.v1.put_method(restApiId=api["id"], resourceId=rid, httpMethod="GET", authorizationType="NONE")
+        self.v1.put_integration(restApiId=api["id"], resourceId=rid, httpMethod="GET", type="AWS_PROXY",
+                                integrationHttpMethod="POST", uri=self.uri)
+        refused(self.v1.create_deployment, restApiId=api["id"], stageName="dev", variables={"x:y": "1"})
+        self.assertEqual(self.v1.get_deployments(restApiId=api["id"])["items"], [])
+        dep = self.v1.create_deployment(restApiId=api["id"], stageName="dev", variables={"color": "red"})
+        refused(self.v1.create_stage, restApiId=api["id"], stageName="qa", deploymentId=dep["id"],
+                variables={"color": "r\"ed"})
+        refused(self.v1.update_stage, restApiId=api["id"], stageName="dev",
+                patchOperations=[{"op": "replace", "path": "/variables/size", "value": "big"},
+                                 {"op": "replace", "path": "/variables/bad name", "value": "x"}])
+        self.assertEqual(self.v1.get_stage(restApiId=api["id"], stageName="dev")["variables"], {"color": "red"})
+        self.v1.update_stage(restApiId=api["id"], stageName="dev",
+                             patchOperations=[{"op": "remove", "path": "/variables/color"}])
+        self.assertEqual(self.v1.get_stage(restApiId=api["id"], stageName="dev").get("variables", {}), {})
+
     def test_state_survives_restart(self):
         d = Daemon().start()
         try:

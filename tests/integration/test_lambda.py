@@ -525,6 +525,23 @@ class LambdaTest(unittest.TestCase):
         e = client_error(self.lam.add_permission, FunctionName="guarded", StatementId="s3-invoke",
                          Action="lambda:InvokeFunction", Principal="s3.amazonaws.com")
         self.assertEqual(e.response["Error"]["Code"], "ResourceConflictException")
+        # Members outside the API's patterns: ValidationException naming the member, nothing added.
+        for bad in ({"SourceArn": "not-an-arn"}, {"SourceArn": "arn:aws:s3:us-east:1:x"},
+                    {"StatementId": "has space"}, {"Action": "s3:GetObject"}, {"SourceAccount": "12345"},
+                    {"Principal": "two words"}):
+            kw = {"FunctionName": "guarded", "StatementId": "more", "Action": "lambda:InvokeFunction",
+                  "Principal": "events.amazonaws.com", **bad}
+            e = client_error(self.lam.add_permission, **kw)
+            self.assertEqual((e.response["Error"]["Code"], e.response["ResponseMetadata"]["HTTPStatusCode"]),
+                             ("ValidationException", 400), bad)
+            member = next(iter(bad))
+            self.assertIn(f"at '{member[0].lower() + member[1:]}' failed to satisfy constraint", e.response["Error"]["Message"])
+        policy = json.loads(self.lam.get_policy(FunctionName="guarded")["Policy"])
+        self.assertEqual([s["Sid"] for s in policy["Statement"]], ["s3-invoke"])
+        self.lam.add_permission(FunctionName="guarded", StatementId="rule.v2_x-1", Action="lambda:*",
+                                Principal="events.amazonaws.com", SourceAccount="000000000000",
+                                SourceArn="arn:aws:events:us-east-1:000000000000:rule/nightly")
+        self.lam.remove_permission(FunctionName="guarded", StatementId="rule.v2_x-1")
         self.lam.remove_permission(FunctionName="guarded", StatementId="s3-invoke")
         e = client_error(self.lam.get_policy, FunctionName="guarded")
         self.assertEqual(e.response["Error"]["Code"], "ResourceNotFoundException")

@@ -75,6 +75,9 @@ std::optional<ServiceError> patch_stage(json& stage, const json& ops, const json
     std::string value = str(o, "value");
     if (path.rfind("/variables/", 0) == 0) {
       std::string name = path.substr(11);
+      if (op != "remove") {
+        if (auto err = stage_variable_error(name, value)) return err;
+      }
       if (op == "remove") {
         stage["variables"].erase(name);
       } else {
@@ -387,6 +390,7 @@ void ApiGatewayService::register_v1() {
         }
       }
       if (!any_method) return bad_request("The REST API doesn't contain any methods");
+      if (auto err = stage_variables_error(p, "variables")) return std::move(*err);
       json dep{{"id", new_id(6)}, {"createdDate", now_s(ctx)}};
       if (p.contains("description")) dep["description"] = p["description"];
       json shown = dep;
@@ -436,6 +440,7 @@ void ApiGatewayService::register_v1() {
       std::string name = str(p, "stageName");
       if (doc["stages"].contains(name)) return conflict("Stage already exists");
       if (!doc["deployments"].contains(str(p, "deploymentId"))) return bad_request("Invalid deployment identifier specified");
+      if (auto err = stage_variables_error(p, "variables")) return std::move(*err);
       json s = without(p, {"restApiId"});
       s["createdDate"] = now_s(ctx);
       s["lastUpdatedDate"] = now_s(ctx);

@@ -296,6 +296,7 @@ void ApiGatewayService::register_v2() {
       if (doc["stages"].contains(name)) return conflict("Stage already exists");
       std::string dep = str(p, "DeploymentId");
       if (!dep.empty() && !doc["deployments"].contains(dep)) return child_not_found(kDeployments, dep);
+      if (auto err = stage_variables_error(p, "StageVariables")) return std::move(*err);
       json stage = body_of(p, {"ApiId"});
       stage["CreatedDate"] = now_s(ctx);
       stage["LastUpdatedDate"] = now_s(ctx);
@@ -323,6 +324,7 @@ void ApiGatewayService::register_v2() {
       if (!doc["stages"].contains(name)) return not_found("Invalid stage identifier specified");
       std::string dep = str(p, "DeploymentId");
       if (!dep.empty() && !doc["deployments"].contains(dep)) return child_not_found(kDeployments, dep);
+      if (auto err = stage_variables_error(p, "StageVariables")) return std::move(*err);
       json& stage = doc["stages"][name];
       {
         const json changes = body_of(p, {"ApiId", "StageName"});

@@ -1,10 +1,14 @@
 // Helpers shared by the API Gateway service's files (not an interface of the service).
 #pragma once
 
+#include <algorithm>
+#include <cctype>
 #include <memory>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <string>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 
@@ -42,6 +46,37 @@ inline ServiceError not_found(std::string message) { return ServiceError("NotFou
 inline ServiceError conflict(std::string message) { return ServiceError("ConflictException", std::move(message), 409); }
 inline ServiceError api_not_found(const std::string& id, bool v2) {
   return not_found(v2 ? "Invalid API identifier specified " + id : "Invalid API identifier specified " + id);
+}
+
+// A stage variable as both API versions accept it: the name of word characters (at most 64), the
+// value not empty, of at most 512 alphanumerics, spaces and -._~:/?#&=, characters. The messages
+// are the ones API Gateway answers with.
+inline std::optional<ServiceError> stage_variable_error(std::string_view name, std::string_view value) {
+  auto word = [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; };
+  if (name.empty() || name.size() > 64 || !std::all_of(name.begin(), name.end(), word)) {
+    return bad_request("Invalid stage variable name: " + std::string(name) +
+                       ".  Please use names with only word characters.");
+  }
+  auto allowed = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || std::string_view(" -._~:/?#&=,").find(c) != std::string_view::npos;
+  };
+  if (value.empty() || value.size() > 512 || !std::all_of(value.begin(), value.end(), allowed)) {
+    return bad_request("Invalid stage variable value: " + std::string(value) +
+                       ".  Please use values with alphanumeric characters and the symbols ' ', '-', '.', '_', ':', "
+                       "'/', '?', '&', '=', and ','.");
+  }
+  return std::nullopt;
+}
+
+// The first bad variable of a request's map of stage variables (absent or not an object: none).
+inline std::optional<ServiceError> stage_variables_error(const nlohmann::json& params, const char* member) {
+  auto it = params.find(member);
+  if (it == params.end() || !it->is_object()) return std::nullopt;
+  for (const auto& [name, value] : it->items()) {
+    if (!value.is_string()) return bad_request("Invalid stage variable value for " + name + ": it must be a string.");
+    if (auto err = stage_variable_error(name, value.get_ref<const std::string&>())) return err;
+  }
+  return std::nullopt;
 }
 
 }  // namespace sless::services::apigateway

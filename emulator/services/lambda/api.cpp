@@ -667,7 +667,46 @@ LambdaService::Out LambdaService::delete_alias(RequestContext& ctx, Params& p) {
   return OperationOutput();
 }
 
+namespace {
+
+// AddPermission's members that the API constrains by pattern, checked in the API's order, with its
+// ValidationException for the first one that does not match.
+std::optional<ServiceError> check_permission(const json& p) {
+  struct Rule {
+    const char* param;
+    const char* member;
+    const char* pattern;
+  };
+  static const Rule kRules[] = {
+      {"StatementId", "statementId", R"(([a-zA-Z0-9-_.]+))"},
+      {"Action", "action", R"((lambda:[*]|lambda:[a-zA-Z]+|[*]))"},
+      {"Principal", "principal", R"([^\s]+)"},
+      {"SourceArn", "sourceArn", R"(arn:(aws[a-zA-Z0-9-]*):([a-zA-Z0-9\-])+:([a-z]{2}(-gov)?-[a-z]+-\d{1})?:(\d{12})?:(.*))"},
+      {"SourceAccount", "sourceAccount", R"(\d{12})"},
+  };
+  static const std::vector<std::regex> kCompiled = [] {
+    std::vector<std::regex> out;
+    for (const Rule& rule : kRules) out.emplace_back(rule.pattern);
+    return out;
+  }();
+  for (size_t i = 0; i < std::size(kRules); ++i) {
+    auto it = p.find(kRules[i].param);
+    if (it == p.end() || !it->is_string()) continue;
+    const std::string& value = it->get_ref<const std::string&>();
+    if (!std::regex_match(value, kCompiled[i])) {
+      return ServiceError("ValidationException", "1 validation error detected: Value '" + value + "' at '" +
+                                                     kRules[i].member +
+                                                     "' failed to satisfy constraint: Member must satisfy regular "
+                                                     "expression pattern: " + kRules[i].pattern);
+    }
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 LambdaService::Out LambdaService::add_permission(RequestContext& ctx, Params& p) {
+  if (auto err = check_permission(p)) return std::move(*err);
   auto r = resolve(ctx.account, ctx.region, p["FunctionName"], qualifier_of(p));
   if (!r.ok()) return std::move(r).error();
   auto fn = r.value().function;
