@@ -34,6 +34,7 @@ int sless_fuzz_partiql(const uint8_t* data, size_t size);
 int sless_fuzz_stack(const uint8_t* data, size_t size);
 int sless_fuzz_routes(const uint8_t* data, size_t size);
 int sless_fuzz_patterns(const uint8_t* data, size_t size);
+int sless_fuzz_logs_pattern(const uint8_t* data, size_t size);
 }
 
 namespace {
@@ -52,6 +53,7 @@ constexpr Target kTargets[] = {
     {"fuzz_dynamodb", sless_fuzz_dynamodb}, {"fuzz_partiql", sless_fuzz_partiql},
     {"fuzz_stack", sless_fuzz_stack},
     {"fuzz_routes", sless_fuzz_routes},   {"fuzz_patterns", sless_fuzz_patterns},
+    {"fuzz_logs_pattern", sless_fuzz_logs_pattern},
 };
 
 // Tokens that matter to some parser under test; mutations splice them in.
@@ -72,6 +74,9 @@ constexpr std::string_view kTokens[] = {
     "SELECT * FROM ", "\"fuzz\"", "\"fuzz\".\"by_g\"", " WHERE ", "INSERT INTO ", " VALUE {", "UPDATE ",
     " SET ", "DELETE FROM ", "EXISTS(", " RETURNING ALL NEW *", " IS MISSING", " IS NOT NULL",
     " ORDER BY ", " DESC", "<<", ">>", "'p'", "pk = 'p'", " AND sk = 1", "set_add(",
+    // CloudWatch Logs filter patterns.
+    "$.", "$.*", "[*]", "['a.b']", "&&", "||", "!=", "<=", " IS NULL", " IS TRUE", " NOT EXISTS", "...", "\\d",
+    "\\x28", "{0,70}", "{2,}", "[^", "?\"", "-\"",
 };
 
 class Prng {

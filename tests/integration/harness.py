@@ -21,6 +21,7 @@ import urllib.request
 
 import boto3
 import botocore.config
+import botocore.exceptions
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SLESS_BIN = os.environ.get("SLESS_BIN") or os.path.join(ROOT, "build", "sless")
@@ -170,6 +171,15 @@ def wait_for(predicate, timeout=10.0, interval=0.01, message="condition"):
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message}")
         time.sleep(interval)
+
+
+def client_error(fn, *args, **kwargs):
+    """The botocore ClientError that fn(*args, **kwargs) raises; fails the test when it raises none."""
+    try:
+        fn(*args, **kwargs)
+    except botocore.exceptions.ClientError as e:
+        return e
+    raise AssertionError("expected a ClientError")
 
 
 def main():

@@ -5,24 +5,15 @@ import json
 import os
 import unittest
 
-import botocore.exceptions
 import requests
 
 import harness
-from harness import Daemon
+from harness import Daemon, client_error
 
 PLUGINS = os.path.abspath(os.environ.get("SLESS_TEST_PLUGINS") or os.path.join(harness.ROOT, "build", "tests", "plugins"))
 PLUGIN = os.path.join(PLUGINS, "libtest_functions.so")
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
 REGION = harness.REGION
-
-
-def client_error(fn, *args, **kwargs):
-    try:
-        fn(*args, **kwargs)
-    except botocore.exceptions.ClientError as e:
-        return e
-    raise AssertionError("expected a ClientError")
 
 
 class ApiGatewayApiTest(unittest.TestCase):

@@ -9,19 +9,11 @@ import unittest
 import botocore.exceptions
 
 import harness
-from harness import Daemon
+from harness import Daemon, client_error
 
 PLUGINS = os.environ.get("SLESS_TEST_PLUGINS") or os.path.join(harness.ROOT, "build", "tests", "plugins")
 PLUGIN = os.path.join(PLUGINS, "libtest_functions.so")
 ACCOUNT = "000000000000"
-
-
-def client_error(fn, *args, **kwargs):
-    try:
-        fn(*args, **kwargs)
-    except botocore.exceptions.ClientError as e:
-        return e
-    raise AssertionError("expected a ClientError")
 
 
 class EventsTest(unittest.TestCase):

@@ -9,10 +9,9 @@ import subprocess
 import time
 import unittest
 
-import botocore.exceptions
 
 import harness
-from harness import Daemon
+from harness import Daemon, client_error
 
 # Operations no provider implements yet, one per protocol, to see the 501 shape. Once a service
 # lands, point these at an operation that stays unimplemented (see docs/services/*.md).
@@ -23,14 +22,6 @@ UNIMPLEMENTED = {
     "rest-xml": ("s3", "get_bucket_accelerate_configuration", {"Bucket": "b"},
                  "s3.GetBucketAccelerateConfiguration"),
 }
-
-
-def client_error(fn, *args, **kwargs):
-    try:
-        fn(*args, **kwargs)
-    except botocore.exceptions.ClientError as e:
-        return e
-    raise AssertionError("expected a ClientError")
 
 
 def raw_request(port, data, read=True, timeout=5):

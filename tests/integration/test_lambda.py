@@ -17,20 +17,12 @@ import zipfile
 import botocore.exceptions
 
 import harness
-from harness import Daemon
+from harness import Daemon, client_error
 
 PLUGINS = os.environ.get("SLESS_TEST_PLUGINS") or os.path.join(harness.ROOT, "build", "tests", "plugins")
 PLUGIN = os.path.join(PLUGINS, "libtest_functions.so")
 PLUGIN_V2 = os.path.join(PLUGINS, "libtest_functions_v2.so")
 ROLE = "arn:aws:iam::000000000000:role/lambda-role"
-
-
-def client_error(fn, *args, **kwargs):
-    try:
-        fn(*args, **kwargs)
-    except botocore.exceptions.ClientError as e:
-        return e
-    raise AssertionError("expected a ClientError")
 
 
 def local_code(path=PLUGIN):

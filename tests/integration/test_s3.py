@@ -17,15 +17,7 @@ import botocore.exceptions
 import requests
 
 import harness
-from harness import Daemon
-
-
-def client_error(fn, *args, **kwargs):
-    try:
-        fn(*args, **kwargs)
-    except botocore.exceptions.ClientError as e:
-        return e
-    raise AssertionError("expected a ClientError")
+from harness import Daemon, client_error
 
 
 def code(e):

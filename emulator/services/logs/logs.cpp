@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <optional>
 
 #include "core/clock.h"
@@ -9,6 +10,7 @@
 #include "core/ids.h"
 #include "core/log.h"
 #include "core/scheduler.h"
+#include "services/logs/filter_pattern.h"
 #include "storage/keys.h"
 #include "storage/store.h"
 
@@ -137,27 +139,16 @@ std::optional<Position> parse_position(std::string_view hex) {
   return p;
 }
 
-// CloudWatch Logs' simple filter patterns: terms that must all appear; "quoted phrases" match as
-// a whole; an empty pattern matches everything. JSON and space-delimited patterns are not
-// supported (documented in docs/services.md).
-bool matches(const std::string& pattern, std::string_view message) {
-  size_t i = 0;
-  while (i < pattern.size()) {
-    while (i < pattern.size() && pattern[i] == ' ') ++i;
-    if (i >= pattern.size()) break;
-    std::string term;
-    if (pattern[i] == '"') {
-      size_t close = pattern.find('"', i + 1);
-      term = pattern.substr(i + 1, close == std::string::npos ? std::string::npos : close - i - 1);
-      i = close == std::string::npos ? pattern.size() : close + 1;
-    } else {
-      size_t end = pattern.find(' ', i);
-      term = pattern.substr(i, end == std::string::npos ? std::string::npos : end - i);
-      i = end == std::string::npos ? pattern.size() : end;
-    }
-    if (!term.empty() && message.find(term) == std::string_view::npos) return false;
-  }
-  return true;
+// The offset a nextToken of FilterLogEvents or DescribeLogStreams stands for: these tokens are
+// positions in the listing, in decimal, and one is issued only while results remain, so anything
+// else (not a plain positive decimal, or past the listing's end) is not one of ours. nullopt: invalid.
+std::optional<size_t> token_offset(const json& token, size_t listed) {
+  if (!token.is_string()) return std::nullopt;
+  const std::string& t = token.get_ref<const std::string&>();
+  size_t offset = 0;
+  auto [end, ec] = std::from_chars(t.data(), t.data() + t.size(), offset);
+  if (ec != std::errc() || end != t.data() + t.size() || t[0] == '0' || offset > listed) return std::nullopt;
+  return offset;
 }
 
 int64_t get_i64(const json& p, const char* k, int64_t fallback) {
@@ -612,9 +603,7 @@ LogsService::Out LogsService::describe_log_streams(RequestContext& ctx, Params& 
     return invalid("Cannot order by LastEventTime with a logStreamNamePrefix.");
   }
   bool descending = p.value("descending", false);
-  int64_t limit = get_i64(p, "limit", 50);
-  int64_t offset = 0;
-  if (p.contains("nextToken")) offset = std::strtoll(p["nextToken"].get<std::string>().c_str(), nullptr, 10);
+  size_t limit = static_cast<size_t>(std::max<int64_t>(get_i64(p, "limit", 50), 1));
   std::string base = key::KeyBuilder(ctx.account, ctx.region).str("s").str(group).take();
   auto it = env_->store->iterate(family_, base, key::prefix_end(base));
   std::vector<json> streams;
@@ -638,10 +627,16 @@ LogsService::Out LogsService::describe_log_streams(RequestContext& ctx, Params& 
     });
   }
   if (descending) std::reverse(streams.begin(), streams.end());
+  size_t offset = 0;
+  if (p.contains("nextToken")) {
+    auto at = token_offset(p["nextToken"], streams.size());
+    if (!at) return invalid("The specified nextToken is invalid.");
+    offset = *at;
+  }
   json page = json::array();
-  for (int64_t i = offset; i < static_cast<int64_t>(streams.size()) && i < offset + limit; ++i) page.push_back(streams[i]);
+  for (size_t i = offset; i < streams.size() && i < offset + limit; ++i) page.push_back(std::move(streams[i]));
   json result{{"logStreams", std::move(page)}};
-  if (offset + limit < static_cast<int64_t>(streams.size())) result["nextToken"] = std::to_string(offset + limit);
+  if (offset + limit < streams.size()) result["nextToken"] = std::to_string(offset + limit);
   return OperationOutput(std::move(result));
 }
 
@@ -775,6 +770,10 @@ LogsService::Out LogsService::get_log_events(RequestContext& ctx, Params& p) {
 }
 
 LogsService::Out LogsService::filter_log_events(RequestContext& ctx, Params& p) {
+  // Compiled once, before the scan: a pattern is matched against every event in range.
+  auto compiled = compile_filter_pattern(p.value("filterPattern", ""));
+  if (auto* why = std::get_if<std::string>(&compiled)) return invalid(std::move(*why));
+  const FilterPattern& filter = std::get<FilterPattern>(compiled);
   if (Status st = flush(); !st.is_ok()) return ServiceError::internal(st.to_string());
   std::string group = group_name(p);
   json g;
@@ -789,9 +788,7 @@ LogsService::Out LogsService::filter_log_events(RequestContext& ctx, Params& p) 
   }
   int64_t start = get_i64(p, "startTime", INT64_MIN);
   int64_t end = get_i64(p, "endTime", INT64_MAX);
-  std::string pattern = p.value("filterPattern", "");
-  size_t limit = static_cast<size_t>(std::min<int64_t>(get_i64(p, "limit", kMaxEventsPerGet), kMaxEventsPerGet));
-  size_t offset = p.contains("nextToken") ? std::strtoull(p["nextToken"].get<std::string>().c_str(), nullptr, 10) : 0;
+  size_t limit = static_cast<size_t>(std::clamp<int64_t>(get_i64(p, "limit", kMaxEventsPerGet), 1, kMaxEventsPerGet));
 
   std::string base = key::KeyBuilder(ctx.account, ctx.region).str("s").str(group).take();
   std::vector<std::string> streams;
@@ -822,7 +819,7 @@ LogsService::Out LogsService::filter_log_events(RequestContext& ctx, Params& p) 
       bool run = is_run(it->value());
       for (uint32_t i = 0; i < entry.size(); ++i) {
         const StoredEvent& e = entry[i];
-        if (e.timestamp < start || e.timestamp > end || !matches(pattern, e.message)) continue;
+        if (e.timestamp < start || e.timestamp > end || !filter.matches(e.message)) continue;
         std::string id(it->key().substr(prefix.size()));
         if (run) key::append_u32(id, i);
         hits.push_back({e.timestamp, stream,
@@ -832,6 +829,12 @@ LogsService::Out LogsService::filter_log_events(RequestContext& ctx, Params& p) 
     }
   }
   std::stable_sort(hits.begin(), hits.end(), [](const Hit& a, const Hit& b) { return a.ts < b.ts; });
+  size_t offset = 0;
+  if (p.contains("nextToken")) {
+    auto at = token_offset(p["nextToken"], hits.size());
+    if (!at) return invalid("The specified nextToken is invalid.");
+    offset = *at;
+  }
   json events = json::array();
   for (size_t i = offset; i < hits.size() && i < offset + limit; ++i) events.push_back(std::move(hits[i].event));
   json searched = json::array();
