@@ -8,6 +8,7 @@
 #include "host/worker.h"
 
 #include <dlfcn.h>
+#include <poll.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -50,6 +51,15 @@ class FrameReader {
         end_ -= begin_;
         begin_ = 0;
         if (buf_.size() < need) buf_.resize(need);
+      }
+      // Sleep in poll() for POLLIN rather than in read(): a read()'s sleep on a unix socket is woken
+      // by every wake-up of the socket's queue, including the one the daemon's read of our last
+      // frame makes (write space: EPOLLOUT), while poll()'s wait only wakes for the events asked.
+      // That spurious wake-up cost a context switch per frame the daemon read.
+      struct pollfd pfd{fd_, POLLIN, 0};
+      if (::poll(&pfd, 1, -1) < 0) {
+        if (errno == EINTR) continue;
+        return false;
       }
       ssize_t n = ::read(fd_, buf_.data() + end_, buf_.size() - end_);
       if (n < 0 && errno == EINTR) continue;
