@@ -326,6 +326,22 @@ void LogsService::write_queued() {
   {
     std::lock_guard q(queue_mu_);
     if (draining_ || queue_.empty()) return;  // the thread draining writes ours too
+    if (queue_.size() < kWriteNowQueued) {
+      // Wait a little for more: under load one batch then carries many invocations' lines.
+      if (!write_timer_armed_) {
+        write_timer_armed_ = true;
+        env_->scheduler->after(std::chrono::milliseconds(kWriteDelayMs), [this] {
+          {
+            std::lock_guard q(queue_mu_);
+            write_timer_armed_ = false;
+            if (draining_ || queue_.empty()) return;
+            draining_ = true;
+          }
+          write_rounds();
+        });
+      }
+      return;
+    }
     draining_ = true;
   }
   write_rounds();

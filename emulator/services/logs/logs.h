@@ -55,8 +55,11 @@ class LogsService final : public Provider {
   // The longest time a run of events may span; reads from a time look back this far.
   static constexpr int64_t kMaxRunSpanMs = 1000;
   // Writes what is queued, in one WriteBatch, unless another thread is writing: that thread then
-  // writes what was queued meanwhile before it returns.
+  // writes what was queued meanwhile before it returns. Fewer than kWriteNowQueued appends wait up
+  // to kWriteDelayMs for more (on a timer), so that one write carries many invocations' lines.
   void write_queued();
+  static constexpr size_t kWriteNowQueued = 64;
+  static constexpr int kWriteDelayMs = 5;
   // Writes everything queued so far and waits for writes in progress.
   Status flush();
 
@@ -127,6 +130,7 @@ class LogsService final : public Provider {
   std::mutex queue_mu_;
   std::vector<Queued> queue_;
   bool draining_ = false;             // a thread is in write_rounds(): enqueuers leave their events to it
+  bool write_timer_armed_ = false;    // a write_queued() timer is pending (queue_mu_)
   std::atomic<size_t> unwritten_{0};  // queued appends not yet written (taken ones included)
 
   // The writer mutex: held across every write to the family and guards the metadata below.

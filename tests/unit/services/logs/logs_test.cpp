@@ -49,6 +49,12 @@ struct Daemon {
   }
   bool killed = false;  // true: ends as a kill -9 would (no stop(); what was written stays)
 
+  // What an invocation's end does, then the write's timer firing.
+  void write_queued() {
+    logs.write_queued();
+    scheduler.run_pending();
+  }
+
   Outcome<protocol::OperationOutput> call(const char* op, json params) {
     std::optional<Outcome<protocol::OperationOutput>> out;
     RequestContext ctx;
@@ -151,12 +157,12 @@ TEST_CASE("lines of many invocations queued from several threads are all written
           std::string stream = "s" + std::to_string(t);
           d.logs.enqueue("000000000000", "us-east-1", "/aws/lambda/f", stream,
                          {{1000 + i, "START " + std::to_string(i)}, {1000 + i, "END " + std::to_string(i)}});
-          d.logs.write_queued();
+          d.write_queued();  // timers run after the threads
         }
       });
     }
     for (auto& th : threads) th.join();
-    d.scheduler.run_posted();
+    d.scheduler.run_pending();
     for (int t = 0; t < kThreads; ++t) {
       json m = d.messages("/aws/lambda/f", "s" + std::to_string(t));
       REQUIRE(m.size() == 2 * kPerThread);
@@ -178,7 +184,7 @@ TEST_CASE("group and stream metadata are rebuilt from the store after a restart"
     REQUIRE(d.call("CreateLogStream", {{"logGroupName", "/made/by/hand"}, {"logStreamName", "empty"}}).ok());
     d.logs.enqueue("000000000000", "us-east-1", "/aws/lambda/f", "s1", {{2000, "one"}});
     d.logs.enqueue("000000000000", "us-east-1", "/aws/lambda/f", "s2", {{3000, "two"}});
-    d.logs.write_queued();
+    d.write_queued();
     before = d.stream_info("/aws/lambda/f");
     REQUIRE(before.size() == 2);
   }  // stop() writes anything still queued
@@ -197,7 +203,7 @@ TEST_CASE("group and stream metadata are rebuilt from the store after a restart"
                 .ok());
     // Appending after the restart continues the stream's figures.
     d.logs.enqueue("000000000000", "us-east-1", "/aws/lambda/f", "s1", {{2500, "three"}});
-    d.logs.write_queued();
+    d.write_queued();
     auto streams = d.stream_info("/aws/lambda/f");
     REQUIRE(streams.size() == 2);
     CHECK(streams[0]["logStreamName"] == "s1");
@@ -209,7 +215,7 @@ TEST_CASE("group and stream metadata are rebuilt from the store after a restart"
     REQUIRE(d.call("DeleteLogGroup", {{"logGroupName", "/aws/lambda/f"}}).ok());
     CHECK_FALSE(d.call("DescribeLogStreams", {{"logGroupName", "/aws/lambda/f"}}).ok());
     d.logs.enqueue("000000000000", "us-east-1", "/aws/lambda/f", "s1", {{4000, "four"}});
-    d.logs.write_queued();
+    d.write_queued();
     auto recreated = d.stream_info("/aws/lambda/f");
     REQUIRE(recreated.size() == 1);
     CHECK(recreated[0]["storedBytes"] == 4 + 26);
@@ -227,10 +233,10 @@ TEST_CASE("stream figures are current for reads, and after a kill come from the 
     Daemon d(dir);
     d.killed = true;
     d.logs.enqueue("000000000000", "us-east-1", "/aws/lambda/f", "s1", {{t0 - 500, "first"}});
-    d.logs.write_queued();
+    d.write_queued();
     d.clock.advance_ms(200);
     d.logs.enqueue("000000000000", "us-east-1", "/aws/lambda/f", "s1", {{t0 - 100, "second"}});
-    d.logs.write_queued();
+    d.write_queued();
   }  // killed: the second batch's events are written, the stream's record may not be
   {
     Daemon d(dir);
@@ -245,7 +251,7 @@ TEST_CASE("stream figures are current for reads, and after a kill come from the 
     // Within the second, appends leave the record behind; a read still sees every figure.
     d.clock.set_ms(t0 + 300);
     d.logs.enqueue("000000000000", "us-east-1", "/aws/lambda/f", "s1", {{t0 - 50, "third"}});
-    d.logs.write_queued();
+    d.write_queued();
     streams = d.stream_info("/aws/lambda/f");
     CHECK(streams[0]["lastEventTimestamp"] == t0 - 50);
     CHECK(streams[0]["lastIngestionTime"] == t0 + 300);
@@ -273,7 +279,7 @@ TEST_CASE("an invocation's lines are stored as one entry and read back line by l
     d.clock.set_ms(t + 5000);
     auto run = [&](std::vector<logs::Event> events) {
       d.logs.enqueue("000000000000", "us-east-1", g, "s1", std::move(events), /*run=*/true);
-      d.logs.write_queued();
+      d.write_queued();
     };
     run({{t, "START"}, {t + 1, "a"}, {t + 1, "b"}, {t + 2, "END"}, {t + 3, "REPORT"}});
     REQUIRE(stored_entries(d, g, "s1") == 1);
@@ -341,10 +347,10 @@ TEST_CASE("after a kill, a stream's figures come back from the runs it holds", "
     d.killed = true;
     d.clock.set_ms(t);
     d.logs.enqueue("000000000000", "us-east-1", "/aws/lambda/f", "s1", {{t - 900, "START"}, {t - 800, "END"}}, true);
-    d.logs.write_queued();  // a new stream: its record goes with these lines
+    d.write_queued();  // a new stream: its record goes with these lines
     d.logs.enqueue("000000000000", "us-east-1", "/aws/lambda/f", "s1",
                    {{t - 500, "START"}, {t - 400, "hello"}, {t - 100, "END"}}, true);
-    d.logs.write_queued();  // within the second: the record stays behind
+    d.write_queued();  // within the second: the record stays behind
     REQUIRE(stored_entries(d, "/aws/lambda/f", "s1") == 2);
   }
   {
@@ -355,6 +361,36 @@ TEST_CASE("after a kill, a stream's figures come back from the runs it holds", "
     CHECK(streams[0]["lastEventTimestamp"] == t - 100);  // the last line of the last run
     CHECK(streams[0]["storedBytes"] == (5 + 26) + (3 + 26) + (5 + 26) + (5 + 26) + (3 + 26));
     CHECK(d.messages("/aws/lambda/f", "s1") == json({"START", "END", "START", "hello", "END"}));
+  }
+  std::filesystem::remove_all(dir);
+}
+
+// A few invocations' lines wait a moment (a timer) for more before they are written; a full batch
+// is written at once. Reads write what waits first.
+TEST_CASE("queued lines wait for the timer or a full batch", "[logs]") {
+  std::string dir = temp_dir();
+  {
+    Daemon d(dir);
+    d.killed = true;
+    d.logs.enqueue("000000000000", "us-east-1", "/aws/lambda/f", "few", {{1000, "waits"}});
+    d.logs.write_queued();
+  }  // killed before the timer fired: the lines were not written yet
+  {
+    Daemon d(dir);
+    d.killed = true;
+    CHECK_FALSE(d.call("DescribeLogStreams", {{"logGroupName", "/aws/lambda/f"}}).ok());  // no group either
+    for (size_t i = 0; i < logs::LogsService::kWriteNowQueued; ++i) {
+      d.logs.enqueue("000000000000", "us-east-1", "/aws/lambda/f", "many", {{1000 + static_cast<int64_t>(i), "line"}});
+    }
+    d.logs.write_queued();  // a full batch: written now, no timer needed
+    d.logs.enqueue("000000000000", "us-east-1", "/aws/lambda/f", "later", {{5000, "timed"}});
+    d.logs.write_queued();
+    d.scheduler.run_pending();  // the timer fires
+  }
+  {
+    Daemon d(dir);
+    CHECK(d.messages("/aws/lambda/f", "many").size() == logs::LogsService::kWriteNowQueued);
+    CHECK(d.messages("/aws/lambda/f", "later") == json({"timed"}));
   }
   std::filesystem::remove_all(dir);
 }
