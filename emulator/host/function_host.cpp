@@ -26,6 +26,7 @@
 #include "core/clock.h"
 #include "core/encoding.h"
 #include "core/ids.h"
+#include "core/json_parse.h"
 #include "core/log.h"
 #include "core/time_format.h"
 #include "host/launcher.h"
@@ -581,7 +582,7 @@ void Worker::log_start_up(const std::string& timings, SteadyClock::time_point he
 void Worker::handle_call(const wire::Frame& f) {
   std::string model_name = f.at(0);
   std::string op_name = f.at(1);
-  json params = f.at(2).empty() ? json::object() : json::parse(f.at(2), nullptr, false);
+  json params = f.at(2).empty() ? json::object() : json_text::parse(f.at(2));
   auto reply = [self = shared_from_this()](std::string status, std::string body, std::string code, std::string msg) {
     self->send(wire::encode(wire::Type::kCallResult, {status, body, code, msg}));
     self->await_reply();

@@ -9,6 +9,7 @@
 // A body sent as application/x-amz-cbor-1.1 is decoded into the same tree (protocol/cbor.h) and
 // answered in CBOR.
 #include "core/encoding.h"
+#include "core/json_parse.h"
 #include "protocol/cbor.h"
 #include "protocol/internal.h"
 
@@ -81,29 +82,7 @@ Outcome<ParsedRequest> parse_json(const ServiceModel& m, const http::Request& r)
 }
 
 json parse_client_json(std::string_view text, bool* too_deep) {
-  // Brackets outside strings give the depth; malformed text fails in the parser either way.
-  int depth = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < text.size(); ++i) {
-    char c = text[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      if (++depth > kMaxJsonDepth) {
-        *too_deep = true;
-        return json(json::value_t::discarded);
-      }
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return json::parse(text, nullptr, /*allow_exceptions=*/false);
+  return json_text::parse(text, kMaxJsonDepth, too_deep);
 }
 
 ServiceError json_body_error(bool too_deep) {

@@ -35,6 +35,7 @@ int sless_fuzz_stack(const uint8_t* data, size_t size);
 int sless_fuzz_routes(const uint8_t* data, size_t size);
 int sless_fuzz_patterns(const uint8_t* data, size_t size);
 int sless_fuzz_logs_pattern(const uint8_t* data, size_t size);
+int sless_fuzz_json(const uint8_t* data, size_t size);
 }
 
 namespace {
@@ -53,7 +54,7 @@ constexpr Target kTargets[] = {
     {"fuzz_dynamodb", sless_fuzz_dynamodb}, {"fuzz_partiql", sless_fuzz_partiql},
     {"fuzz_stack", sless_fuzz_stack},
     {"fuzz_routes", sless_fuzz_routes},   {"fuzz_patterns", sless_fuzz_patterns},
-    {"fuzz_logs_pattern", sless_fuzz_logs_pattern},
+    {"fuzz_logs_pattern", sless_fuzz_logs_pattern}, {"fuzz_json", sless_fuzz_json},
 };
 
 // Tokens that matter to some parser under test; mutations splice them in.

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "core/encoding.h"
+#include "core/json_parse.h"
 #include "protocol/codec.h"
 #include "services/apigateway/text.h"
 
@@ -339,7 +340,7 @@ json authorizer_event(const RequestView& r, const Authorizer& a, const std::stri
 }
 
 std::optional<http::Response> response_v1(const std::string& payload) {
-  json out = json::parse(payload, nullptr, false);
+  json out = json_text::parse(payload);
   if (!out.is_object()) return std::nullopt;
   http::Response res;
   auto status = out.find("statusCode");
@@ -364,7 +365,7 @@ std::optional<http::Response> response_v1(const std::string& payload) {
 }
 
 std::optional<http::Response> response_v2(const std::string& payload) {
-  json out = json::parse(payload, nullptr, false);
+  json out = json_text::parse(payload);
   if (out.is_discarded()) return std::nullopt;
   http::Response res;
   if (!out.is_object() || !out.contains("statusCode")) {
