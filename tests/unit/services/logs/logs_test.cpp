@@ -394,3 +394,57 @@ TEST_CASE("queued lines wait for the timer or a full batch", "[logs]") {
   }
   std::filesystem::remove_all(dir);
 }
+
+// Under load a batch holds several invocations of each worker: those of one stream that follow
+// each other in time within a second are stored as one run, and read back as before.
+TEST_CASE("invocations of one stream written in one batch share a run", "[logs]") {
+  std::string dir = temp_dir();
+  const int64_t t = 1700000000000;
+  const std::string g = "/aws/lambda/f";
+  {
+    Daemon d(dir);
+    d.clock.set_ms(t + 5000);
+    auto queue = [&](const std::string& stream, std::vector<logs::Event> events) {
+      d.logs.enqueue("000000000000", "us-east-1", g, stream, std::move(events), /*run=*/true);
+    };
+    // Two streams interleaved, as two workers' invocations end; then one batch.
+    queue("a", {{t, "START 1"}, {t + 1, "END 1"}});
+    queue("b", {{t, "START x"}, {t + 2, "END x"}});
+    queue("a", {{t + 3, "START 2"}, {t + 3, "hello"}, {t + 4, "END 2"}});
+    queue("b", {{t + 5, "START y"}, {t + 6, "END y"}});
+    queue("a", {{t + 7, "START 3"}, {t + 8, "END 3"}});
+    d.write_queued();
+    CHECK(stored_entries(d, g, "a") == 1);
+    CHECK(stored_entries(d, g, "b") == 1);
+    CHECK(d.messages(g, "a") == json({"START 1", "END 1", "START 2", "hello", "END 2", "START 3", "END 3"}));
+    CHECK(d.messages(g, "b") == json({"START x", "END x", "START y", "END y"}));
+    json params{{"logGroupName", g}, {"logStreamName", "a"}};
+    const std::vector<std::string> all = {"START 1", "END 1", "START 2", "hello", "END 2", "START 3", "END 3"};
+    for (int limit : {1, 2, 3, 100}) {
+      INFO("limit " << limit);
+      CHECK(paged(d, params, limit, true) == all);
+      CHECK(paged(d, params, limit, false) == all);
+    }
+    auto filtered = d.call("FilterLogEvents", {{"logGroupName", g}, {"logStreamNames", {"a"}}, {"filterPattern", "hello"}});
+    REQUIRE(filtered.ok());
+    REQUIRE(filtered.value().result["events"].size() == 1);
+    CHECK(filtered.value().result["events"][0]["timestamp"] == t + 3);
+
+    // Together they would span more than a second (or go back in time): each invocation on its own.
+    queue("a", {{t + 10, "START 4"}, {t + 11, "END 4"}});
+    queue("a", {{t + 1200, "START 5"}, {t + 1201, "END 5"}});
+    queue("b", {{t + 20, "START z"}, {t + 21, "END z"}});
+    queue("b", {{t + 15, "START w"}, {t + 16, "END w"}});
+    d.write_queued();
+    CHECK(stored_entries(d, g, "a") == 1 + 2);
+    CHECK(stored_entries(d, g, "b") == 1 + 1 + 2);  // the run that goes back in time is two entries
+    CHECK(d.messages(g, "a") == json({"START 1", "END 1", "START 2", "hello", "END 2", "START 3", "END 3", "START 4",
+                                      "END 4", "START 5", "END 5"}));
+    CHECK(d.messages(g, "b") == json({"START x", "END x", "START y", "END y", "START w", "END w", "START z", "END z"}));
+    auto streams = d.stream_info(g);
+    REQUIRE(streams.size() == 2);
+    CHECK(streams[0]["firstEventTimestamp"] == t);
+    CHECK(streams[0]["lastEventTimestamp"] == t + 1201);
+  }
+  std::filesystem::remove_all(dir);
+}
