@@ -20,7 +20,7 @@ invocation_response echo(const invocation_request& req) { return invocation_resp
 invocation_response sqs_to_dynamodb(const invocation_request& req) {
   const char* table = std::getenv("TABLE_NAME");
   if (!table) return invocation_response::failure("TABLE_NAME is not set", "Configuration");
-  json event = json::parse(req.payload, nullptr, false);
+  json event = sless::json_text::parse(req.payload);
   if (!event.is_object()) return invocation_response::failure("not an SQS event", "InvalidEvent");
   const json& records = event.value("Records", json::array());
   auto ddb = sless::dynamodb();
@@ -89,7 +89,7 @@ invocation_response http_json(int status, const json& body) {
 invocation_response get_item(const invocation_request& req) {
   const char* table = std::getenv("TABLE_NAME");
   if (!table) return invocation_response::failure("TABLE_NAME is not set", "Configuration");
-  json event = json::parse(req.payload, nullptr, false);
+  json event = sless::json_text::parse(req.payload);
   json id;
   if (event.is_object() && event.contains("pathParameters") && event["pathParameters"].is_object()) {
     id = event["pathParameters"].value("id", json());

@@ -6,7 +6,7 @@
 using nlohmann::json;
 
 static sless::invocation_response hello(const sless::invocation_request& req) {
-  json event = json::parse(req.payload, nullptr, false);
+  json event = sless::json_text::parse(req.payload);
   if (event.is_discarded()) return sless::invocation_response::failure("the event is not JSON", "InvalidEvent");
   std::string name = event.value("name", "world");
   for (const char* from : {"pathParameters", "queryStringParameters"}) {

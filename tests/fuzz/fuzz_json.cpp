@@ -1,4 +1,4 @@
-// fuzz_json: core/json_parse, the parser of request bodies, function answers and plugin service
+// fuzz_json: json_text::parse (sless/json_text.hpp), the parser of request bodies, function answers and plugin service
 // calls, against nlohmann's own parser. An input is the JSON text itself. Invariants: both accept
 // or both refuse (a refusal for depth only past the limit); an accepted text gives the same value,
 // down to the number types (compared through dump(), which tells 1 from 1.0 and -0.0 from 0).

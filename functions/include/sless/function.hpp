@@ -4,7 +4,7 @@
 //   #include <sless/function.hpp>
 //
 //   sless::invocation_response hello(const sless::invocation_request& req) {
-//     auto event = nlohmann::json::parse(req.payload);
+//     auto event = sless::json_text::parse(req.payload);  // nlohmann::json, or discarded if not JSON
 //     return sless::invocation_response::success(nlohmann::json{{"hello", event["name"]}}.dump());
 //   }
 //   SLESS_HANDLER(hello)   // Handler: hello
@@ -27,6 +27,7 @@
 #include <nlohmann/json.hpp>
 
 #include "sless/function_abi.h"
+#include "sless/json_text.hpp"
 
 namespace sless {
 
@@ -121,7 +122,7 @@ class service_client {
     sless_status st = inv->host->call_service(inv->host->host_ctx, detail::buf(service_), detail::buf(operation),
                                               detail::buf(body), &response, &code, &message);
     std::string_view text = detail::view(response);
-    out.result = text.empty() ? nlohmann::json::object() : nlohmann::json::parse(text, nullptr, false);
+    out.result = text.empty() ? nlohmann::json::object() : json_text::parse(text);
     out.ok = st == SLESS_OK;
     if (!out.ok) {
       out.error_code = st == SLESS_SERVICE_ERROR ? std::string(detail::view(code)) : "HostError";
