@@ -47,7 +47,8 @@ class BodyReader {
   using ChunkHandler = std::function<void(bool ok, std::string_view chunk)>;
   virtual ~BodyReader() = default;
   // Asks for the next chunk. At most one read may be outstanding. The handler runs on the
-  // connection's strand; the chunk is valid until the handler returns.
+  // connection's io thread; the chunk stays valid until the next read() or the reader's end, so a
+  // handler may leave it to be consumed later on that thread (S3 hashes it in a batch).
   virtual void read(ChunkHandler handler) = 0;
   // Content-Length when the client declared one.
   virtual std::optional<uint64_t> content_length() const = 0;

@@ -206,14 +206,15 @@ class Session;
 // Streams a request body from the session to the handler in chunks.
 class StreamReader final : public BodyReader {
  public:
-  StreamReader(std::shared_ptr<Session> s, std::optional<uint64_t> length)
-      : session_(std::move(s)), length_(length) {}
+  StreamReader(std::shared_ptr<Session> s, std::optional<uint64_t> length, std::shared_ptr<char[]> chunk)
+      : session_(std::move(s)), length_(length), chunk_(std::move(chunk)) {}
   void read(ChunkHandler handler) override;
   std::optional<uint64_t> content_length() const override { return length_; }
 
  private:
   std::weak_ptr<Session> session_;
   std::optional<uint64_t> length_;
+  std::shared_ptr<char[]> chunk_;  // where the chunks land: kept while the reader lives
 };
 
 // A connection's executor: its io thread's context, by its concrete type. No strand: one thread
@@ -235,6 +236,9 @@ int64_t coarse_now_ns() {
 // While Session::dispatch runs a handler on this thread: where an answer queued meanwhile to this
 // thread, to be written after the handler returns, is noted.
 thread_local bool* queued_here = nullptr;
+
+// The context of the io thread running here; null on other threads.
+thread_local net::io_context* this_io_context = nullptr;
 
 class Session : public std::enable_shared_from_this<Session> {
  public:
@@ -365,7 +369,7 @@ class Session : public std::enable_shared_from_this<Session> {
       std::optional<uint64_t> length;
       if (auto cl = stream_parser_->content_length()) length = *cl;
       chunk_.reset(new char[kChunkSize]);
-      request_.stream = std::make_shared<StreamReader>(shared_from_this(), length);
+      request_.stream = std::make_shared<StreamReader>(shared_from_this(), length, chunk_);
       dispatch();
       return;
     }
@@ -637,7 +641,7 @@ class Session : public std::enable_shared_from_this<Session> {
   std::optional<Parser<bhttp::empty_body>> header_parser_;
   std::optional<Parser<bhttp::string_body>> string_parser_;
   std::optional<Parser<bhttp::buffer_body>> stream_parser_;
-  std::unique_ptr<char[]> chunk_;
+  std::shared_ptr<char[]> chunk_;  // a streamed body's chunks; its StreamReader shares it
   std::shared_ptr<void> holder_;
   std::string out_head_;  // write_plain's head and body, kept until the write completes
   std::string out_body_;
@@ -726,6 +730,7 @@ void Server::start() {
   }
   for (auto& context : impl_->contexts) {
     impl_->threads.emplace_back([context = context.get()] {
+      this_io_context = context;
       // A handler that throws must not take the daemon down: log it and keep running.
       for (;;) {
         try {
@@ -774,6 +779,12 @@ bool Server::lone_client() const {
   constexpr int64_t kQuietNs = 10'000'000;
   return impl_->in_flight.load(std::memory_order_relaxed) <= 1 &&
          coarse_now_ns() - impl_->switched_at.load(std::memory_order_relaxed) > kQuietNs;
+}
+
+bool defer_on_io_thread(std::function<void()> fn) {
+  if (!this_io_context) return false;
+  net::post(*this_io_context, std::move(fn));
+  return true;
 }
 
 }  // namespace sless::http

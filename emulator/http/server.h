@@ -98,4 +98,10 @@ class Server {
   std::unique_ptr<Impl> impl_;
 };
 
+// Runs `fn` later on the calling io thread, after the completions that thread already has in hand
+// (other connections' reads that arrived in the same wake-up), so that work can be gathered across
+// connections and done once (S3 hashes the chunks of concurrent uploads together). Returns false,
+// and does nothing, when the caller is not on an io thread.
+bool defer_on_io_thread(std::function<void()> fn);
+
 }  // namespace sless::http

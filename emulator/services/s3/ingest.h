@@ -1,7 +1,9 @@
 // Ingest: takes an object or part body in as it arrives (buffered, or streamed chunk by chunk),
 // computing MD5 and the requested checksums on the way, keeping small bodies in memory (inline in
 // the metadata record) and spilling larger ones to a BodyWriter, so memory stays bounded whatever
-// the size. One Ingest per request, used from the thread that delivers its chunks.
+// the size. One Ingest per request, used from the thread that delivers its chunks. The MD5 of a
+// streamed body is computed chunk by chunk in batches with the other uploads on the same io thread
+// (core/md5.h: several streams per SIMD instruction).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/md5.h"
 #include "core/status.h"
 #include "http/message.h"
 #include "services/s3/bodies.h"
@@ -29,6 +32,11 @@ class Ingest {
  public:
   Ingest(BodyStore& store, IngestOptions options);
   Status feed(std::string_view data);
+  // feed() for a chunk of a streamed body, except that the chunk's MD5 is computed later on this
+  // io thread, in one batch with the chunks that other uploads received in the same wake-up;
+  // `then` runs once it is (at once when not on an io thread). `data` must stay valid until then.
+  // On an error nothing is deferred and `then` is not called.
+  Status feed_batched(std::string_view data, std::function<void()> then);
   // Ends the body: digests become available.
   void finish();
 
@@ -48,7 +56,9 @@ class Ingest {
  private:
   BodyStore& store_;
   IngestOptions options_;
-  std::unique_ptr<Hasher> md5_hasher_;
+  Status take(std::string_view data);  // feed() but the MD5
+
+  md5::State md5_state_;
   std::vector<std::pair<ChecksumAlgorithm, std::unique_ptr<Hasher>>> hashers_;
   std::map<ChecksumAlgorithm, std::string> digests_;
   std::unique_ptr<BodyWriter> writer_;
